@@ -1,0 +1,111 @@
+# refrain — build, test, bench, demo.  `make help` lists the targets.
+# Sources are found by wildcard: a new .c file in a module folder joins that
+# module's library with no edit here.
+
+CC      ?= cc
+BUILD   ?= build
+MODULES := util audio nn data
+OPT     ?= -O2
+
+CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wshadow \
+           -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I. \
+           -I/usr/include/stb $(EXTRA_CFLAGS)
+LDLIBS  := -lsndfile -lsamplerate -lfftw3f -lopenblas -lstb -lm -lpthread
+
+# Feature probes (llm.c style): OpenMP and -march=native when the compiler has them.
+ifeq ($(shell echo 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo yes),yes)
+  CFLAGS += -fopenmp
+  LDLIBS += -fopenmp
+endif
+ifeq ($(NO_NATIVE),)
+ifeq ($(shell echo 'int main(void){return 0;}' | $(CC) -march=native -x c - -o /dev/null 2>/dev/null && echo yes),yes)
+  CFLAGS += -march=native
+endif
+endif
+
+# CI=true or a fresh checkout: install the Debian packages we need when missing.
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+lib_srcs = $(wildcard $(1)/*.c)
+lib_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
+ALL_OBJS := $(foreach m,$(MODULES),$(call lib_objs,$(m)))
+CLI_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
+TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
+
+REFRAIN ?= refrain
+.PHONY: all deps test bench demo debug clean help data fetch-music
+all: $(REFRAIN)
+
+help:
+	@echo "make            build ./refrain"
+	@echo "make deps       install missing Debian packages (needs root)"
+	@echo "make test       build and run all tests (installs deps, fetches test music)"
+	@echo "make bench      benchmarks against peers; reports in notebooks_exports/"
+	@echo "make demo       vocoder round trip of a real excerpt + spectrogram PNG in out/"
+	@echo "make debug      build with ASan and UBSan into build-debug/ and run the tests"
+	@echo "make clean      remove build outputs"
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/install-deps.sh
+	@bash scripts/install-deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+.SECONDEXPANSION:
+$(BUILD)/lib%.a: $$(call lib_objs,$$*)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/librefrain.a: $(ALL_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The CLI binary; `make debug` builds its own copy under build-debug/.
+REFRAIN ?= refrain
+export REFRAIN
+$(REFRAIN): $(CLI_OBJS) $(BUILD)/librefrain.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/librefrain.a $(LDLIBS)
+
+# Tests link only the modules their name says, so one module's breakage
+# does not stop another's tests: test_audio_* -> audio+util, test_nn_* -> nn+util.
+$(BUILD)/tests/test_util_%: tests/test_util_%.c tests/check.h $(BUILD)/libutil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libutil.a $(LDLIBS)
+$(BUILD)/tests/test_audio_%: tests/test_audio_%.c tests/check.h $(BUILD)/libaudio.a $(BUILD)/libutil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libaudio.a $(BUILD)/libutil.a $(LDLIBS)
+$(BUILD)/tests/test_nn_%: tests/test_nn_%.c tests/check.h $(BUILD)/libnn.a $(BUILD)/libutil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libnn.a $(BUILD)/libutil.a $(LDLIBS)
+$(BUILD)/tests/test_%: tests/test_%.c tests/check.h $(BUILD)/librefrain.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/librefrain.a $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/librefrain.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/librefrain.a $(LDLIBS)
+
+fetch-music: | $(DEPS_STAMP)
+	@bash scripts/fetch-music.sh
+
+test: $(DEPS_STAMP) $(REFRAIN) $(TESTS) fetch-music
+	@bash tests/run.sh $(TESTS)
+
+bench: $(DEPS_STAMP) $(REFRAIN) $(BENCHES) fetch-music
+	@bash bench/run.sh
+
+demo: $(DEPS_STAMP) $(REFRAIN) fetch-music
+	@bash scripts/demo.sh
+
+debug:
+	$(MAKE) BUILD=build-debug REFRAIN=build-debug/refrain \
+	        OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined" test
+
+clean:
+	rm -rf build build-debug refrain
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

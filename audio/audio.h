@@ -1,0 +1,111 @@
+// audio — refrain's sound floor: file I/O (libsndfile), resampling
+// (libsamplerate), STFT/iSTFT (FFTW), the Slaney mel filterbank and log-mel
+// features, mel-to-linear inversion, the Griffin-Lim-family vocoder, and
+// spectrogram PNGs with section boundaries (stb_image_write).
+// It owns no model code. Functions return 0 / -1 with err_set() (util.h).
+//
+// Layout legend: n samples, T frames, F = N_FFT/2+1 frequency bins,
+// M mel bands. Spectrograms are frame-major: (T, F) and (T, M).
+#ifndef REFRAIN_AUDIO_H
+#define REFRAIN_AUDIO_H
+
+#include <stdint.h>
+
+// Fixed numbers (design.md).
+#define SAMPLE_RATE 22050
+#define N_FFT 1024
+#define HOP 256
+#define N_BINS (N_FFT / 2 + 1)
+#define N_MELS 80
+#define MEL_FMIN 0.0f
+#define MEL_FMAX 11025.0f
+#define LOG_FLOOR 1e-5f   // features are log(max(mel, 1e-5)), mel of magnitude (power 1)
+
+// ---- files (audio/io.c) -------------------------------------------------------
+typedef struct {
+    char format[64];      // e.g. "OGG (Vorbis)", "WAV (PCM_16)"
+    int sample_rate;
+    int channels;
+    long frames;          // per channel
+    double duration;      // seconds
+    float peak;           // max |sample| over all channels, linear
+    double rms_dbfs;      // RMS level of the mono mix, dBFS
+    double loudness_lufs; // integrated loudness, ITU-R BS.1770 (K-weighting, gating), mono mix
+} AudioInfo;
+
+int audio_info(const char *path, AudioInfo *info);
+// Reads any libsndfile format, downmixes to mono, resamples to target_sr
+// (libsamplerate, SRC_SINC_BEST_QUALITY). *out is malloc'd, *n its length.
+// Refuses missing, unreadable, empty or zero-length files with a clear message.
+int audio_read(const char *path, int target_sr, float **out, long *n);
+int audio_resample(float **out, long *nout, const float *in, long n, int sr_in, int sr_out);
+// Writes mono audio; the format follows the extension: .wav (16-bit PCM, or
+// 32-bit float when float32 != 0), .flac, .ogg (Vorbis). Written atomically.
+int audio_write(const char *path, const float *x, long n, int sr, int float32);
+
+// ---- STFT (audio/stft.c) -------------------------------------------------------
+// Centred like torch.stft(center=True, pad_mode="reflect"), periodic Hann window.
+// Frames: T = 1 + n / HOP. Thread-safe after creation (FFTW new-array execute).
+typedef struct Stft Stft;
+Stft *stft_create(void);            // N_FFT / HOP / Hann; NULL + err on failure
+void stft_free(Stft *s);
+long stft_frames(long n);           // 1 + n / HOP
+// re, im: (T, F)
+void stft_forward(Stft *s, float *re, float *im, const float *x, long n);
+// Inverse by weighted overlap-add, normalised by the summed squared window
+// (torch.istft). x: (n) — the caller says the length to return.
+void stft_inverse(Stft *s, float *x, long n, const float *re, const float *im, long T);
+void stft_magnitude(Stft *s, float *mag, const float *x, long n);   // mag: (T, F)
+
+// ---- mel (audio/mel.c) ------------------------------------------------------------
+// Slaney mel scale and Slaney area norm, as torchaudio 0.13's
+// melscale_fbanks(N_BINS, 0, 11025, 80, 22050, norm="slaney", mel_scale="slaney").
+// fb: (M, F) row-major (transposed relative to torchaudio's (F, M)).
+void mel_filterbank(float *fb);
+const float *mel_fb(void);                   // a shared, lazily built copy
+// mag (T, F) -> mel (T, M) (magnitude mel, power 1).
+void mel_from_mag(float *mel, const float *mag, long T);
+// log(max(mel, LOG_FLOOR)), in place over n values.
+void log_compress(float *x, long n);
+// Whole front-end: audio (n) -> logmel (T, M), T = stft_frames(n). *logmel malloc'd.
+int logmel_from_audio(float **logmel, long *T, const float *x, long n);
+// Mel -> linear magnitude, non-negative: least squares min ||FB^T m... ||
+// solved by projected gradient / NNLS, warm-started (see mel.c). mag: (T, F).
+void mel_to_mag(float *mag, const float *mel, long T, int iters);
+
+// ---- vocoder (audio/vocoder.c) ----------------------------------------------------
+typedef enum { PHASE_RANDOM = 0, PHASE_ZERO = 1, PHASE_PGHI = 2 } PhaseInit;
+typedef struct {
+    int iters;            // Griffin-Lim iterations (default 64)
+    float momentum;       // fast Griffin-Lim alpha (default 0.99)
+    PhaseInit init;       // default PHASE_PGHI
+    uint64_t seed;        // for PHASE_RANDOM
+    int progress;         // print progress on stderr
+    float *sc_trace;      // optional (iters): spectral convergence after each iteration
+} VocoderOpts;
+void vocoder_defaults(VocoderOpts *o);
+// Magnitude (T, F) -> waveform x (n). n is usually (T-1)*HOP.
+int griffin_lim(float *x, long n, const float *mag, long T, const VocoderOpts *o);
+// Log-mel (T, M) -> waveform; *x malloc'd, *n = (T-1)*HOP.
+int vocode_logmel(float **x, long *n, const float *logmel, long T, const VocoderOpts *o);
+// || |STFT(x)| - mag ||_F / || mag ||_F
+double spectral_convergence(const float *mag, long T, const float *x, long n);
+
+// ---- timeline and spectrogram images (audio/spectrogram.c, audio/timeline.c) ------
+typedef struct {
+    char label[32];
+    double start, end;    // seconds
+} Section;
+typedef struct {
+    Section *sections;
+    int n;
+} Timeline;
+// Reads {"sections":[{"label":"verse","start":0.0,"end":12.5}, ...]}; refuses
+// negative, reversed or overlapping sections with a message naming which.
+int timeline_read(const char *path, Timeline *tl);
+void timeline_free(Timeline *tl);
+// Log-mel (T, M) -> PNG: perceptual colormap, time axis with ticks, and when
+// tl != NULL, boundary lines with each section's label. Written atomically.
+int spectrogram_png(const char *path, const float *logmel, long T, const Timeline *tl);
+
+#endif

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test program given, then the CLI tests, and prints the closing
+# line "N passed, N failed". Exit status is nonzero if anything failed.
+set -u
+pass=0; fail=0; failed=()
+run_one() {
+    local name=$1; shift
+    local log; log=$(mktemp)
+    local t0=$SECONDS
+    if "$@" >"$log" 2>&1; then
+        pass=$((pass+1)); echo "PASS $name ($((SECONDS-t0))s)"
+    else
+        fail=$((fail+1)); failed+=("$name"); echo "FAIL $name ($((SECONDS-t0))s)"; sed 's/^/    /' "$log" | tail -40
+    fi
+    rm -f "$log"
+}
+for t in "$@"; do run_one "$(basename "$t")" "$t"; done
+for s in tests/cli_*.sh; do [ -f "$s" ] && run_one "$(basename "$s")" bash "$s"; done
+echo
+[ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

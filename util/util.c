@@ -1,0 +1,133 @@
+// util.c — errors, checked wrappers, atomic files, progress. See util.h.
+#include "util/util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static _Thread_local char g_err[1024];
+int g_quiet = 0;
+static int g_progress_open = 0;
+
+int err_set(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_err, sizeof g_err, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+const char *err_msg(void) { return g_err; }
+void err_clear(void) { g_err[0] = 0; }
+
+static void die_oom(size_t size, const char *file, int line) {
+    fprintf(stderr, "refrain: out of memory allocating %zu bytes at %s:%d\n", size, file, line);
+    exit(1);
+}
+void *malloc_check(size_t size, const char *file, int line) {
+    void *p = malloc(size ? size : 1);
+    if (!p) die_oom(size, file, line);
+    return p;
+}
+void *calloc_check(size_t n, size_t size, const char *file, int line) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) die_oom(n * size, file, line);
+    return p;
+}
+void *realloc_check(void *p, size_t size, const char *file, int line) {
+    void *q = realloc(p, size ? size : 1);
+    if (!q) die_oom(size, file, line);
+    return q;
+}
+
+int dir_exists_for(const char *path) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) return 0;                 // current folder
+    if (slash == dir) slash[1] = 0; else *slash = 0;
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return err_set("output folder '%s' does not exist", dir);
+    return 0;
+}
+
+const char *path_ext(const char *path) {
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(path, '.');
+    if (!dot || (slash && dot < slash)) return "";
+    return dot + 1;
+}
+
+int tmp_path_for(char *tmp, size_t cap, const char *path) {
+    if (dir_exists_for(path)) return -1;
+    // keep the real extension last: libsndfile and friends choose by it
+    int n = snprintf(tmp, cap, "%s.tmp.%ld.%s", path, (long)getpid(), path_ext(path));
+    if (n < 0 || (size_t)n >= cap) return err_set("output path too long: %s", path);
+    return 0;
+}
+
+int commit_tmp(const char *tmp, const char *path) {
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        remove(tmp);
+        return err_set("cannot rename %s to %s: %s", tmp, path, strerror(e));
+    }
+    return 0;
+}
+
+int atomic_open(AtomicFile *af, const char *path) {
+    memset(af, 0, sizeof *af);
+    snprintf(af->path, sizeof af->path, "%s", path);
+    if (tmp_path_for(af->tmp, sizeof af->tmp, path)) return -1;
+    af->f = fopen(af->tmp, "wb");
+    if (!af->f) return err_set("cannot write %s: %s", path, strerror(errno));
+    return 0;
+}
+
+int atomic_commit(AtomicFile *af) {
+    int bad = ferror(af->f);
+    if (fflush(af->f) != 0) bad = 1;
+    int e = errno;
+    if (!bad && fsync(fileno(af->f)) != 0) { bad = 1; e = errno; }
+    if (fclose(af->f) != 0 && !bad) { bad = 1; e = errno; }
+    af->f = NULL;
+    if (bad) {
+        remove(af->tmp);
+        return err_set("cannot write %s: %s", af->path, e == ENOSPC ? "disk full" : strerror(e));
+    }
+    return commit_tmp(af->tmp, af->path);
+}
+
+void atomic_abort(AtomicFile *af) {
+    if (af->f) fclose(af->f);
+    af->f = NULL;
+    if (af->tmp[0]) remove(af->tmp);
+}
+
+void progress(const char *fmt, ...) {
+    if (g_quiet) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputc('\r', stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs("\033[K", stderr);
+    va_end(ap);
+    if (!isatty(fileno(stderr))) fputc('\n', stderr); else g_progress_open = 1;
+    fflush(stderr);
+}
+void progress_done(void) {
+    if (g_quiet || !g_progress_open) return;
+    fputc('\n', stderr);
+    g_progress_open = 0;
+}
+
+double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}

@@ -1,0 +1,54 @@
+// util — what every module shares: error reporting, checked allocation and
+// I/O, atomic (temp-file + rename) output, progress lines, timing.
+// It owns no model or audio logic.
+//
+// Error convention: library functions return 0 on success and -1 on failure,
+// after calling err_set() with one line naming the problem. Only the CLI
+// decides to print it (err_msg()) and exit. The *Check wrappers are for
+// conditions a caller cannot recover from (out of memory) and exit at once,
+// naming the file and line (llm.c llmc/utils.h).
+#ifndef REFRAIN_UTIL_H
+#define REFRAIN_UTIL_H
+
+#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
+
+// ---- errors ---------------------------------------------------------------
+int err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2))); // returns -1
+const char *err_msg(void);   // last message, "" if none
+void err_clear(void);
+
+// ---- checked wrappers (exit on failure) -----------------------------------
+void *malloc_check(size_t size, const char *file, int line);
+void *calloc_check(size_t n, size_t size, const char *file, int line);
+void *realloc_check(void *p, size_t size, const char *file, int line);
+#define mallocCheck(size) malloc_check((size), __FILE__, __LINE__)
+#define callocCheck(n, size) calloc_check((n), (size), __FILE__, __LINE__)
+#define reallocCheck(p, size) realloc_check((p), (size), __FILE__, __LINE__)
+
+// ---- atomic output ----------------------------------------------------------
+// Write to "<path>.tmp.<pid>" next to the target, then rename into place, so a
+// crash or a full disk never leaves a partial file under the real name.
+typedef struct {
+    FILE *f;
+    char path[4096];
+    char tmp[4096];
+} AtomicFile;
+int atomic_open(AtomicFile *af, const char *path);   // checks the folder exists
+int atomic_commit(AtomicFile *af);  // flush + fsync + close + rename; reports ENOSPC
+void atomic_abort(AtomicFile *af);  // close and remove the temp file
+// For libraries that write by path (libsndfile, stb): pick the temp name,
+// let the library write it, then commit (or abort on failure).
+int tmp_path_for(char *tmp, size_t cap, const char *path);
+int commit_tmp(const char *tmp, const char *path);
+int dir_exists_for(const char *path);  // 0 if the folder holding path exists
+const char *path_ext(const char *path); // lower-case-insensitive extension without dot, "" if none
+
+// ---- progress and time -------------------------------------------------------
+extern int g_quiet;                  // --quiet silences progress
+void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2))); // stderr, "\r"-style
+void progress_done(void);            // ends a progress line with "\n"
+double now_seconds(void);            // monotonic clock
+
+#endif
