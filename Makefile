@@ -55,8 +55,9 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
+MODULE_LIBS := $(foreach m,$(MODULES),$(BUILD)/lib$(m).a)
 .SECONDEXPANSION:
-$(BUILD)/lib%.a: $$(call lib_objs,$$*)
+$(MODULE_LIBS): $(BUILD)/lib%.a: $$(call lib_objs,$$*)
 	@rm -f $@
 	ar rcs $@ $^
 
