@@ -35,7 +35,7 @@ typedef struct {
 
 int audio_info(const char *path, AudioInfo *info);
 // Reads any libsndfile format, downmixes to mono, resamples to target_sr
-// (libsamplerate, SRC_SINC_BEST_QUALITY). *out is malloc'd, *n its length.
+// (libsamplerate, SRC_SINC_MEDIUM_QUALITY: ample for 80 mel bands, 3x faster than BEST). *out is malloc'd, *n its length.
 // Refuses missing, unreadable, empty or zero-length files with a clear message.
 int audio_read(const char *path, int target_sr, float **out, long *n);
 int audio_resample(float **out, long *nout, const float *in, long n, int sr_in, int sr_out);
@@ -107,5 +107,16 @@ void timeline_free(Timeline *tl);
 // Log-mel (T, M) -> PNG: perceptual colormap, time axis with ticks, and when
 // tl != NULL, boundary lines with each section's label. Written atomically.
 int spectrogram_png(const char *path, const float *logmel, long T, const Timeline *tl);
+
+
+// ---- line plots for reports (audio/plot.c) -------------------------------------------
+typedef struct {
+    const char *name;     // legend entry
+    const double *x, *y;
+    int n;
+} PlotSeries;
+// Axes with ticks and labels, one colour per series, a legend. logx/logy: log10 axes.
+int plot_png(const char *path, const char *title, const char *xlabel, const char *ylabel,
+             const PlotSeries *series, int nseries, int logx, int logy);
 
 #endif
