@@ -1,0 +1,96 @@
+// analyze — structure analysis of a recording: where the sections are and
+// which ones repeat, plus per-section descriptors (loudness, brightness,
+// onset density). Used by `refrain analyze` and by the corpus builder to
+// label the soundtrack recordings (design.md, "The corpus", source 3).
+// It owns no file decoding (audio/io.c) and no model code.
+//
+// Method (data/analyze.c): coarse frames (~0.19 s) of chroma (12 pitch
+// classes from the STFT magnitude) and timbre (DCT of the 80-band log-mel);
+// time-delay-embedded cosine self-similarity matrices; Foote checkerboard
+// novelty on each, combined; peak picking with an adaptive threshold and a
+// minimum section length; segments clustered (average linkage on a
+// diagonal-path segment similarity) into repeat labels 'A', 'B', ...
+// Descriptors (data/descriptors.c) need only the samples and a time span.
+//
+// All audio is mono float at SAMPLE_RATE (22,050 Hz, audio/audio.h).
+// Functions return 0 / -1 with err_set() (util/util.h).
+#ifndef REFRAIN_ANALYZE_H
+#define REFRAIN_ANALYZE_H
+
+#include <stdio.h>
+
+// ---- per-section descriptors (data/descriptors.c) ------------------------------
+typedef struct {
+    float loudness_lufs;   // BS.1770 K-weighted, gated (-70 abs, -10 rel), LUFS; -70 if silent
+    float rms_db;          // plain RMS level, dBFS; -120 if silent
+    float brightness_hz;   // mean spectral centroid of the non-silent frames, Hz
+    float onset_density;   // onsets per second (spectral-flux peaks)
+} SectionDescriptors;
+
+// Descriptors of x[start*SR, end*SR) (clamped to [0, n)). A span shorter than
+// 0.1 s is refused. Thread-safe.
+int section_descriptors(SectionDescriptors *d, const float *x, long n, double start, double end);
+
+// ---- structure analysis (data/analyze.c) ---------------------------------------------
+typedef struct {
+    double start, end;     // seconds
+    char label;            // repeat label 'A', 'B', ... in order of first appearance
+    int occurrence;        // 1 the first time this label appears, 2 the second, ...
+    float confidence;      // 0..1: boundary strength and clustering margin combined
+    float boundary;        // novelty peak height at `start` (0..1; 1 for the first section)
+    SectionDescriptors desc;
+} AnaSection;
+
+typedef struct {
+    double frame_s;        // feature hop in seconds (default 0.186: 16 STFT hops)
+    double min_section_s;  // shortest section (default 6)
+    double kernel_s;       // half-width of the checkerboard kernel (default 5)
+    double embed_s;        // time-delay embedding span (default 1.5)
+    float peak_delta;      // adaptive threshold: local mean + delta * global std (default 0.3)
+    float label_threshold; // segment similarity above which two segments share a label (default 0.5)
+    float chroma_weight;   // weight of chroma vs timbre novelty, 0..1 (default 0.5)
+    int descriptors;       // fill AnaSection.desc (default 1)
+} AnalyzeOpts;
+
+typedef struct {
+    AnaSection *sections;  // (n)
+    int n;
+    double duration;       // seconds
+    // Kept for the PNG and for inspection:
+    int T;                 // coarse frames
+    double frame_s;        // seconds per coarse frame
+    float *ssm;            // (T, T) combined self-similarity, 0..1
+    float *novelty;        // (T) combined novelty, 0..1
+} Analysis;
+
+void analyze_defaults(AnalyzeOpts *o);
+// x: (n) mono at SAMPLE_RATE. out is filled (free with analysis_free). Audio
+// shorter than 2 * min_section_s gives one section. o == NULL: defaults.
+int analyze_audio(Analysis *out, const float *x, long n, const AnalyzeOpts *o);
+void analysis_free(Analysis *a);
+
+// JSON compatible with the timeline format read by timeline_read():
+// {"duration":..,"sections":[{"label":"A","start":..,"end":..,"occurrence":..,
+//   "confidence":..,"loudness_lufs":..,"rms_db":..,"brightness_hz":..,"onset_density":..}]}
+int analysis_write_json(FILE *f, const Analysis *a);
+// Human-readable table.
+void analysis_print(FILE *f, const Analysis *a);
+// Self-similarity matrix as a greyscale-to-colour PNG (time runs down and
+// right), section boundaries drawn as lines, labels coloured along the
+// diagonal. Written atomically.
+int analysis_ssm_png(const char *path, const Analysis *a);
+
+// ---- evaluation helpers (used by tests and scripts/eval-analyzer.sh) -----------------
+// Boundary hit rate with tolerance tol seconds (standard: one-to-one matching,
+// interior boundaries only, i.e. excluding 0 and the end). ref/est: boundary times.
+void boundary_prf(double *p, double *r, double *f, const double *ref, int nref,
+                  const double *est, int nest, double tol);
+// Pairwise frame-level label agreement (Levy & Sandler): frames of step seconds
+// over [0, dur); pairs (i<j) with the same label in ref vs est.
+// ref_starts/ref_labels: nref sections (start times ascending, label ints).
+void pairwise_prf(double *p, double *r, double *f,
+                  const double *ref_starts, const int *ref_labels, int nref,
+                  const double *est_starts, const int *est_labels, int nest,
+                  double dur, double step);
+
+#endif
