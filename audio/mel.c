@@ -1,0 +1,198 @@
+// mel.c — the Slaney mel filterbank, log-mel features (the model's input
+// front-end) and the inverse: mel back to a non-negative linear magnitude.
+// It owns no STFT (stft.c) and no phase reconstruction (vocoder.c).
+//
+// Layout legend: T frames, F = N_BINS frequency bins, M = N_MELS bands.
+// fb is (M, F) row-major; spectrograms are frame-major (T, F) and (T, M).
+#include "audio/audio.h"
+#include "util/util.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+// ---- Slaney mel scale (torchaudio 0.13 functional._hz_to_mel / _mel_to_hz) ----
+static const double F_SP = 200.0 / 3.0;          // Hz per mel in the linear part
+static const double MIN_LOG_HZ = 1000.0;
+static const double MIN_LOG_MEL = 1000.0 / (200.0 / 3.0);   // 15
+
+static double hz_to_mel(double hz) {
+    double logstep = log(6.4) / 27.0;
+    if (hz >= MIN_LOG_HZ) return MIN_LOG_MEL + log(hz / MIN_LOG_HZ) / logstep;
+    return hz / F_SP;
+}
+
+static double mel_to_hz(double mel) {
+    double logstep = log(6.4) / 27.0;
+    if (mel >= MIN_LOG_MEL) return MIN_LOG_HZ * exp(logstep * (mel - MIN_LOG_MEL));
+    return F_SP * mel;
+}
+
+// torchaudio.functional.melscale_fbanks(N_BINS, MEL_FMIN, MEL_FMAX, N_MELS,
+// SAMPLE_RATE, norm="slaney", mel_scale="slaney"), transposed to (M, F).
+// Computed in double; torchaudio computes in float32, so entries agree to a
+// few float ulps.
+void mel_filterbank(float *fb) {   // fb: (M, F)
+    double fpts[N_MELS + 2];
+    double mmin = hz_to_mel(MEL_FMIN), mmax = hz_to_mel(MEL_FMAX);
+    for (int i = 0; i < N_MELS + 2; i++)
+        fpts[i] = mel_to_hz(mmin + (mmax - mmin) * i / (N_MELS + 1));
+    for (int m = 0; m < N_MELS; m++) {
+        double lo = fpts[m], mid = fpts[m + 1], hi = fpts[m + 2];
+        double enorm = 2.0 / (hi - lo);   // Slaney: each triangle has unit area
+        for (int f = 0; f < N_BINS; f++) {
+            double hz = (double)(SAMPLE_RATE / 2) * f / (N_BINS - 1);   // linspace(0, sr // 2, F)
+            double down = (hz - lo) / (mid - lo);   // rising edge
+            double up = (hi - hz) / (hi - mid);     // falling edge
+            double v = down < up ? down : up;
+            fb[m * N_BINS + f] = v > 0 ? (float)(v * enorm) : 0.0f;
+        }
+    }
+}
+
+// Shared, lazily built tables: the filterbank and what mel_to_mag needs.
+static float g_fb[N_MELS * N_BINS];     // (M, F)
+static float g_colsum[N_BINS];          // (F) sum over bands of fb
+static float g_rowsum[N_MELS];          // (M) sum over bins of fb
+static float g_lipschitz;               // largest eigenvalue of fb fb^T
+static pthread_once_t g_fb_once = PTHREAD_ONCE_INIT;
+
+static void build_tables(void) {
+    mel_filterbank(g_fb);
+    for (int f = 0; f < N_BINS; f++) g_colsum[f] = 0;
+    for (int m = 0; m < N_MELS; m++) {
+        double r = 0;
+        for (int f = 0; f < N_BINS; f++) {
+            r += g_fb[m * N_BINS + f];
+            g_colsum[f] += g_fb[m * N_BINS + f];
+        }
+        g_rowsum[m] = (float)r;
+    }
+    // Power iteration on G = fb fb^T (M, M), in double, from a fixed start.
+    static double G[N_MELS * N_MELS];
+    for (int a = 0; a < N_MELS; a++)
+        for (int b = 0; b < N_MELS; b++) {
+            double s = 0;
+            for (int f = 0; f < N_BINS; f++) s += (double)g_fb[a * N_BINS + f] * g_fb[b * N_BINS + f];
+            G[a * N_MELS + b] = s;
+        }
+    double v[N_MELS], w[N_MELS], lambda = 0;
+    for (int a = 0; a < N_MELS; a++) v[a] = 1.0;
+    for (int it = 0; it < 500; it++) {
+        double norm = 0;
+        for (int a = 0; a < N_MELS; a++) {
+            double s = 0;
+            for (int b = 0; b < N_MELS; b++) s += G[a * N_MELS + b] * v[b];
+            w[a] = s;
+            norm += s * s;
+        }
+        norm = sqrt(norm);
+        double vn = 0;
+        for (int a = 0; a < N_MELS; a++) vn += v[a] * v[a];
+        lambda = norm / sqrt(vn);
+        for (int a = 0; a < N_MELS; a++) v[a] = w[a] / norm;
+    }
+    g_lipschitz = (float)(lambda * 1.01);   // a hair above, so the step is safe
+}
+
+const float *mel_fb(void) {
+    pthread_once(&g_fb_once, build_tables);
+    return g_fb;
+}
+
+// mel (T, M) = mag (T, F) . fb^T (F, M)
+void mel_from_mag(float *mel, const float *mag, long T) {
+    const float *fb = mel_fb();
+    if (T <= 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, N_MELS, N_BINS,
+                1.0f, mag, N_BINS, fb, N_BINS, 0.0f, mel, N_MELS);
+}
+
+void log_compress(float *x, long n) {
+    for (long i = 0; i < n; i++) x[i] = logf(x[i] > LOG_FLOOR ? x[i] : LOG_FLOOR);
+}
+
+static Stft *g_stft;
+static pthread_once_t g_stft_once = PTHREAD_ONCE_INIT;
+static void make_shared_stft(void) { g_stft = stft_create(); }
+
+int logmel_from_audio(float **logmel, long *T, const float *x, long n) {
+    *logmel = NULL;
+    *T = 0;
+    if (n <= 0) return err_set("logmel: no audio samples (n = %ld)", n);
+    pthread_once(&g_stft_once, make_shared_stft);
+    if (!g_stft) return err_set("logmel: cannot create the STFT");
+    long nt = stft_frames(n);
+    float *mag = mallocCheck(sizeof(float) * nt * N_BINS);   // (T, F)
+    float *mel = mallocCheck(sizeof(float) * nt * N_MELS);   // (T, M)
+    stft_magnitude(g_stft, mag, x, n);
+    mel_from_mag(mel, mag, nt);
+    log_compress(mel, nt * N_MELS);
+    free(mag);
+    *logmel = mel;
+    *T = nt;
+    return 0;
+}
+
+// ---- mel -> linear magnitude ----------------------------------------------------
+// Each frame solves   min_{mag >= 0} || fb . mag - mel ||^2   (80 equations,
+// 513 unknowns), by accelerated projected gradient (FISTA) with step 1/L,
+// L = largest eigenvalue of fb fb^T, for a fixed number of iterations.
+// Warm start: spread each band's density mel[m] / rowsum[m] back over its bins
+// and average where bands overlap, i.e. mag0 = (mel / rowsum) . fb / colsum,
+// which is already exact for a flat spectrum. Bins no band sees (DC and
+// Nyquist) get 0. Frames are independent: they are done in chunks whose
+// buffers stay in cache, and every product is an sgemm over a chunk.
+#define MEL_INV_CHUNK 256
+
+void mel_to_mag(float *mag, const float *mel, long T, int iters) {
+    const float *fb = mel_fb();
+    const float L = g_lipschitz;
+    float *target = mallocCheck(sizeof(float) * MEL_INV_CHUNK * N_MELS);   // (t, M)
+    float *resid = mallocCheck(sizeof(float) * MEL_INV_CHUNK * N_MELS);    // (t, M)
+    float *y = mallocCheck(sizeof(float) * MEL_INV_CHUNK * N_BINS);        // (t, F) momentum point
+    float *grad = mallocCheck(sizeof(float) * MEL_INV_CHUNK * N_BINS);     // (t, F)
+    float inv_col[N_BINS];
+    for (int f = 0; f < N_BINS; f++) inv_col[f] = g_colsum[f] > 1e-12f ? 1.0f / g_colsum[f] : 0.0f;
+
+    for (long t0 = 0; t0 < T; t0 += MEL_INV_CHUNK) {
+        int nt = (int)(T - t0 < MEL_INV_CHUNK ? T - t0 : MEL_INV_CHUNK);
+        float *x = mag + t0 * N_BINS;     // (t, F) the iterate, written in place
+        const float *mc = mel + t0 * N_MELS;
+        for (long i = 0; i < (long)nt * N_MELS; i++) {
+            float v = mc[i] > 0 ? mc[i] : 0.0f;
+            target[i] = v;
+            resid[i] = v / g_rowsum[i % N_MELS];   // band density
+        }
+        // x = (density . fb) / colsum                                     (t, F)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nt, N_BINS, N_MELS,
+                    1.0f, resid, N_MELS, fb, N_BINS, 0.0f, x, N_BINS);
+        for (long i = 0; i < (long)nt * N_BINS; i++) x[i] *= inv_col[i % N_BINS];
+        memcpy(y, x, sizeof(float) * nt * N_BINS);
+        double tk = 1.0;
+        for (int it = 0; it < iters; it++) {
+            // resid = y . fb^T - target                                   (t, M)
+            memcpy(resid, target, sizeof(float) * nt * N_MELS);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nt, N_MELS, N_BINS,
+                        1.0f, y, N_BINS, fb, N_BINS, -1.0f, resid, N_MELS);
+            // grad = resid . fb                                           (t, F)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nt, N_BINS, N_MELS,
+                        1.0f, resid, N_MELS, fb, N_BINS, 0.0f, grad, N_BINS);
+            double tn = 0.5 * (1.0 + sqrt(1.0 + 4.0 * tk * tk));
+            float beta = (float)((tk - 1.0) / tn);
+            tk = tn;
+            for (long i = 0; i < (long)nt * N_BINS; i++) {
+                float xn = y[i] - grad[i] / L;
+                xn = xn > 0 ? xn : 0.0f;
+                y[i] = xn + beta * (xn - x[i]);
+                x[i] = xn;
+            }
+        }
+    }
+    free(target);
+    free(resid);
+    free(y);
+    free(grad);
+}
