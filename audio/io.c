@@ -1,0 +1,333 @@
+// io.c — sound files in and out: reading anything libsndfile reads (WAV,
+// FLAC, OGG Vorbis/Opus, MP3, ...) as mono at the model rate, resampling with
+// libsamplerate, writing WAV/FLAC/OGG atomically, and the file summary behind
+// `refrain analyze` (peak, RMS, ITU-R BS.1770-4 integrated loudness).
+// It owns no spectral analysis (stft.c, mel.c).
+#include "audio/audio.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <samplerate.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define READ_CHUNK 65536   // frames per sf_readf_float call
+
+// Opens path for reading, refusing a missing path, a folder, an empty file,
+// something libsndfile cannot parse, and a file with no audio, each with one
+// message naming the file and the problem.
+static SNDFILE *open_checked(const char *path, SF_INFO *info) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        err_set("cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        err_set("cannot read %s: it is a folder, not a sound file", path);
+        return NULL;
+    }
+    if (st.st_size == 0) {
+        err_set("cannot read %s: the file is empty (0 bytes)", path);
+        return NULL;
+    }
+    memset(info, 0, sizeof *info);
+    SNDFILE *sf = sf_open(path, SFM_READ, info);
+    if (!sf) {
+        err_set("cannot read %s: not a sound file libsndfile understands (%s)", path, sf_strerror(NULL));
+        return NULL;
+    }
+    if (info->channels <= 0 || info->samplerate <= 0) {
+        sf_close(sf);
+        err_set("cannot read %s: bad header (%d channels at %d Hz)", path, info->channels, info->samplerate);
+        return NULL;
+    }
+    if (info->frames == 0) {
+        sf_close(sf);
+        err_set("cannot read %s: it holds no audio (0 frames)", path);
+        return NULL;
+    }
+    return sf;
+}
+
+// Reads every frame (not trusting the header count, which MP3 only estimates)
+// and downmixes to mono by averaging the channels. peak (may be NULL) gets the
+// largest |sample| over all channels.
+static int read_mono(SNDFILE *sf, const SF_INFO *info, const char *path, float **out, long *n, float *peak) {
+    int C = info->channels;
+    long cap = info->frames > 0 && info->frames < (1L << 31) ? (long)info->frames : READ_CHUNK;
+    float *mono = mallocCheck(sizeof(float) * cap);
+    float *buf = mallocCheck(sizeof(float) * READ_CHUNK * C);   // (READ_CHUNK, C) interleaved
+    long len = 0;
+    float pk = 0;
+    for (;;) {
+        sf_count_t got = sf_readf_float(sf, buf, READ_CHUNK);
+        if (got <= 0) break;
+        if (len + got > cap) {
+            while (len + got > cap) cap *= 2;
+            mono = reallocCheck(mono, sizeof(float) * cap);
+        }
+        for (sf_count_t i = 0; i < got; i++) {
+            float s = 0;
+            for (int c = 0; c < C; c++) {
+                float v = buf[i * C + c];
+                s += v;
+                if (fabsf(v) > pk) pk = fabsf(v);
+            }
+            mono[len + i] = s / C;
+        }
+        len += got;
+    }
+    free(buf);
+    if (sf_error(sf) != SF_ERR_NO_ERROR) {
+        free(mono);
+        return err_set("cannot read %s: decoding failed after %ld frames (%s)", path, len, sf_strerror(sf));
+    }
+    if (len == 0) {
+        free(mono);
+        return err_set("cannot read %s: it holds no audio (0 frames decoded)", path);
+    }
+    *out = mono;
+    *n = len;
+    if (peak) *peak = pk;
+    return 0;
+}
+
+int audio_resample(float **out, long *nout, const float *in, long n, int sr_in, int sr_out) {
+    *out = NULL;
+    *nout = 0;
+    if (sr_in <= 0 || sr_out <= 0) return err_set("resample: bad rates %d -> %d Hz", sr_in, sr_out);
+    if (n <= 0) return err_set("resample: no input samples");
+    double ratio = (double)sr_out / sr_in;
+    if (!src_is_valid_ratio(ratio))
+        return err_set("resample: ratio %d -> %d Hz is outside libsamplerate's 1/256..256", sr_in, sr_out);
+    if (sr_in == sr_out) {
+        *out = mallocCheck(sizeof(float) * n);
+        memcpy(*out, in, sizeof(float) * n);
+        *nout = n;
+        return 0;
+    }
+    long cap = (long)ceil(n * ratio) + 16;
+    float *o = mallocCheck(sizeof(float) * cap);
+    SRC_DATA d = {0};
+    d.data_in = in;
+    d.input_frames = n;
+    d.data_out = o;
+    d.output_frames = cap;
+    d.src_ratio = ratio;
+    d.end_of_input = 1;
+    int e = src_simple(&d, SRC_SINC_MEDIUM_QUALITY, 1);
+    if (e) {
+        free(o);
+        return err_set("resample %d -> %d Hz: %s", sr_in, sr_out, src_strerror(e));
+    }
+    *out = o;
+    *nout = d.output_frames_gen;
+    return 0;
+}
+
+int audio_read(const char *path, int target_sr, float **out, long *n) {
+    *out = NULL;
+    *n = 0;
+    if (target_sr <= 0) return err_set("cannot read %s: bad target rate %d Hz", path, target_sr);
+    SF_INFO info;
+    SNDFILE *sf = open_checked(path, &info);
+    if (!sf) return -1;
+    float *mono;
+    long len;
+    int rc = read_mono(sf, &info, path, &mono, &len, NULL);
+    sf_close(sf);
+    if (rc) return -1;
+    if (info.samplerate == target_sr) {
+        *out = mono;
+        *n = len;
+        return 0;
+    }
+    rc = audio_resample(out, n, mono, len, info.samplerate, target_sr);
+    free(mono);
+    if (rc) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", err_msg());
+        return err_set("cannot read %s: %s", path, why);
+    }
+    return 0;
+}
+
+int audio_write(const char *path, const float *x, long n, int sr, int float32) {
+    const char *ext = path_ext(path);
+    SF_INFO info = {0};
+    int clip = 1;   // everything but float WAV: PCM would wrap around
+    if (!strcasecmp(ext, "wav")) {
+        info.format = SF_FORMAT_WAV | (float32 ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_16);
+        clip = !float32;
+    } else if (!strcasecmp(ext, "flac")) {
+        info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
+    } else if (!strcasecmp(ext, "ogg") || !strcasecmp(ext, "oga")) {
+        info.format = SF_FORMAT_OGG | SF_FORMAT_VORBIS;
+    } else {
+        return err_set("cannot write %s: unknown extension '%s' (use .wav, .flac or .ogg)", path, ext);
+    }
+    if (n <= 0) return err_set("cannot write %s: no samples", path);
+    if (sr <= 0) return err_set("cannot write %s: bad sample rate %d", path, sr);
+    info.samplerate = sr;
+    info.channels = 1;
+    if (!sf_format_check(&info)) return err_set("cannot write %s: libsndfile refuses this format at %d Hz", path, sr);
+
+    char tmp[4096];
+    if (tmp_path_for(tmp, sizeof tmp, path)) {   // names the missing folder
+        char why[1024];
+        snprintf(why, sizeof why, "%s", err_msg());
+        return err_set("cannot write %s: %s", path, why);
+    }
+    SNDFILE *sf = sf_open(tmp, SFM_WRITE, &info);
+    if (!sf) return err_set("cannot write %s: %s", path, sf_strerror(NULL));
+    if (info.format == (SF_FORMAT_OGG | SF_FORMAT_VORBIS)) {
+        double q = 0.8;   // Vorbis quality 0..1; 0.8 is transparent for our material
+        sf_command(sf, SFC_SET_VBR_ENCODING_QUALITY, &q, sizeof q);
+    }
+    // Clip and silence NaN, chunk by chunk.
+    float *buf = mallocCheck(sizeof(float) * READ_CHUNK);
+    long done = 0;
+    int bad = 0;
+    while (done < n && !bad) {
+        long m = n - done < READ_CHUNK ? n - done : READ_CHUNK;
+        for (long i = 0; i < m; i++) {
+            float v = x[done + i];
+            if (isnan(v)) v = 0;
+            if (clip) v = v > 1.0f ? 1.0f : (v < -1.0f ? -1.0f : v);
+            buf[i] = v;
+        }
+        if (sf_writef_float(sf, buf, m) != m) bad = 1;
+        done += m;
+    }
+    free(buf);
+    char why[256];
+    snprintf(why, sizeof why, "%s", sf_strerror(sf));
+    if (sf_close(sf) != 0 && !bad) {
+        bad = 1;
+        snprintf(why, sizeof why, "closing the file failed");
+    }
+    if (bad) {
+        remove(tmp);
+        return err_set("cannot write %s: %s", path, why);
+    }
+    if (commit_tmp(tmp, path)) return -1;
+    return 0;
+}
+
+// ---- analysis: peak, RMS, BS.1770-4 loudness --------------------------------------
+
+typedef struct { double b0, b1, b2, a1, a2, z1, z2; } Biquad;   // transposed direct form II
+
+static inline double biquad_run(Biquad *q, double x) {
+    double y = q->b0 * x + q->z1;
+    q->z1 = q->b1 * x - q->a1 * y + q->z2;
+    q->z2 = q->b2 * x - q->a2 * y;
+    return y;
+}
+
+// The two K-weighting stages of ITU-R BS.1770, redesigned for any rate from
+// their analog prototypes (the bilinear-transform parameters libebur128 and
+// pyloudnorm use). At 48 kHz they give the coefficients printed in the standard.
+static void k_weighting(Biquad *shelf, Biquad *hp, int sr) {
+    memset(shelf, 0, sizeof *shelf);
+    memset(hp, 0, sizeof *hp);
+    double f0 = 1681.974450955533, G = 3.999843853973347, Q = 0.7071752369554196;
+    double K = tan(M_PI * f0 / sr);
+    double Vh = pow(10.0, G / 20.0), Vb = pow(Vh, 0.4996667741545416);
+    double a0 = 1.0 + K / Q + K * K;
+    shelf->b0 = (Vh + Vb * K / Q + K * K) / a0;
+    shelf->b1 = 2.0 * (K * K - Vh) / a0;
+    shelf->b2 = (Vh - Vb * K / Q + K * K) / a0;
+    shelf->a1 = 2.0 * (K * K - 1.0) / a0;
+    shelf->a2 = (1.0 - K / Q + K * K) / a0;
+    f0 = 38.13547087602444;
+    Q = 0.5003270373238773;
+    K = tan(M_PI * f0 / sr);
+    a0 = 1.0 + K / Q + K * K;
+    hp->b0 = 1.0;
+    hp->b1 = -2.0;
+    hp->b2 = 1.0;
+    hp->a1 = 2.0 * (K * K - 1.0) / a0;
+    hp->a2 = (1.0 - K / Q + K * K) / a0;
+}
+
+// Integrated loudness of x (mono) at sr: K-weighting, 400 ms blocks every
+// 100 ms, absolute gate -70 LUFS, relative gate -10 LU. -INFINITY when no
+// block passes the gates (silence, or less than 400 ms of audio).
+static double integrated_loudness(const float *x, long n, int sr) {
+    Biquad shelf, hp;
+    k_weighting(&shelf, &hp, sr);
+    long step = lround(0.1 * sr);     // 100 ms
+    long nseg = n / step;             // complete 100 ms segments
+    if (nseg < 4) return -INFINITY;
+    double *seg = callocCheck(nseg, sizeof(double));   // (nseg) sum of squares per segment
+    for (long s = 0; s < nseg; s++) {
+        double acc = 0;
+        for (long i = s * step; i < (s + 1) * step; i++) {
+            double y = biquad_run(&hp, biquad_run(&shelf, x[i]));
+            acc += y * y;
+        }
+        seg[s] = acc;
+    }
+    long nblk = nseg - 3;
+    double *z = mallocCheck(sizeof(double) * nblk);    // (nblk) block mean squares
+    for (long j = 0; j < nblk; j++) z[j] = (seg[j] + seg[j + 1] + seg[j + 2] + seg[j + 3]) / (4.0 * step);
+    free(seg);
+    double abs_gate = pow(10.0, (-70.0 + 0.691) / 10.0);   // mean square of -70 LUFS
+    double sum = 0;
+    long cnt = 0;
+    for (long j = 0; j < nblk; j++)
+        if (z[j] > abs_gate) { sum += z[j]; cnt++; }
+    if (cnt == 0) { free(z); return -INFINITY; }
+    double rel_gate = sum / cnt * pow(10.0, -10.0 / 10.0);  // -10 LU below the absolutely gated mean
+    double gate = rel_gate > abs_gate ? rel_gate : abs_gate;
+    sum = 0;
+    cnt = 0;
+    for (long j = 0; j < nblk; j++)
+        if (z[j] > gate) { sum += z[j]; cnt++; }
+    free(z);
+    if (cnt == 0) return -INFINITY;
+    return -0.691 + 10.0 * log10(sum / cnt);
+}
+
+int audio_info(const char *path, AudioInfo *ai) {
+    memset(ai, 0, sizeof *ai);
+    SF_INFO info;
+    SNDFILE *sf = open_checked(path, &info);
+    if (!sf) return -1;
+    // "WAV (Signed 16 bit PCM)", "OGG (Opus)", ... from libsndfile's own names.
+    SF_FORMAT_INFO major = {0}, sub = {0};
+    major.format = info.format & SF_FORMAT_TYPEMASK;
+    sub.format = info.format & SF_FORMAT_SUBMASK;
+    const char *mext = "?", *sname = "?";
+    if (sf_command(NULL, SFC_GET_FORMAT_INFO, &major, sizeof major) == 0 && major.extension) mext = major.extension;
+    if (sf_command(NULL, SFC_GET_FORMAT_INFO, &sub, sizeof sub) == 0 && sub.name) sname = sub.name;
+    char up[16];
+    size_t k = 0;
+    for (; mext[k] && k < sizeof up - 1; k++) up[k] = (char)(mext[k] >= 'a' && mext[k] <= 'z' ? mext[k] - 32 : mext[k]);
+    up[k] = 0;
+    snprintf(ai->format, sizeof ai->format, "%s (%s)", up, sname);
+
+    float *mono;
+    long n;
+    float peak;
+    int rc = read_mono(sf, &info, path, &mono, &n, &peak);
+    sf_close(sf);
+    if (rc) return -1;
+    ai->sample_rate = info.samplerate;
+    ai->channels = info.channels;
+    ai->frames = n;
+    ai->duration = (double)n / info.samplerate;
+    ai->peak = peak;
+    double ss = 0;
+    for (long i = 0; i < n; i++) ss += (double)mono[i] * mono[i];
+    ai->rms_dbfs = ss > 0 ? 10.0 * log10(ss / n) : -INFINITY;
+    ai->loudness_lufs = integrated_loudness(mono, n, info.samplerate);
+    free(mono);
+    return 0;
+}
