@@ -36,6 +36,9 @@ void conv1d_backward(float *din, float *dw, float *db, const float *dout,
 void upsample2x_forward(float *out, const float *in, int B, int C, int T);
 void upsample2x_backward(float *din, const float *dout, int B, int C, int T);
 
+// Epsilon added to the variance by both norms (PyTorch's default).
+#define NN_NORM_EPS 1e-5f
+
 // ---- group norm over (B, C, T): stats per (b, group); mean, rstd: (B, G) --------
 void groupnorm_forward(float *out, float *mean, float *rstd, const float *in,
                        const float *w, const float *b, int B, int C, int T, int G);

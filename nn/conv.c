@@ -1,0 +1,187 @@
+// conv.c — 1-D convolution over time (im2col + cblas_sgemm per batch item,
+// with stride, zero padding and dilation) and 2x nearest upsampling, forward
+// and backward, plus the naive reference convolution. Owns nothing else.
+//
+// Legend: B batch, C input channels, T input length, OC output channels,
+// K kernel width, To output length, CK = C*K rows of the im2col matrix.
+#include "nn/layers.h"
+#include "nn/kernels_internal.h"
+
+#include <cblas.h>
+#include <string.h>
+
+static _Thread_local NnScratch s_conv;   // col (CK, To) and dcol (CK, To)
+
+int conv1d_out_len(int T, int K, int stride, int pad, int dil) {
+    if (T < 0 || K < 1 || stride < 1 || dil < 1 || pad < 0) return 0;
+    long span = (long)dil * (K - 1) + 1;
+    long len = (long)T + 2L * pad - span;
+    return len < 0 ? 0 : (int)(len / stride + 1);
+}
+
+// Output steps t in [*lo, *hi) read a real input sample for tap offset
+// off = k*dil - pad: 0 <= t*stride + off < T. Outside, the tap sees padding.
+static void tap_range(int T, int To, int stride, int off, int *lo, int *hi) {
+    long l = off >= 0 ? 0 : (-(long)off + stride - 1) / stride;
+    long last = (long)T - 1 - off;                 // t*stride <= last
+    long h = last < 0 ? 0 : last / stride + 1;
+    if (h > To) h = To;
+    if (l > h) l = h;
+    *lo = (int)l; *hi = (int)h;
+}
+
+// col (CK, To): col[c*K + k, t] = in[c, t*stride - pad + k*dil] or 0.
+static void im2col(float *col, const float *in, int C, int T, int K, int To,
+                   int stride, int pad, int dil) {
+    long CK = (long)C * K;
+#pragma omp parallel for schedule(static) if (CK * To >= NN_PAR_MIN)
+    for (long r = 0; r < CK; r++) {
+        int c = (int)(r / K), k = (int)(r % K), off = k * dil - pad, lo, hi;
+        tap_range(T, To, stride, off, &lo, &hi);
+        float *row = col + r * To;
+        const float *src = in + (long)c * T;
+        if (lo > 0) memset(row, 0, (size_t)lo * sizeof(float));
+        if (stride == 1) {
+            if (hi > lo) memcpy(row + lo, src + lo + off, (size_t)(hi - lo) * sizeof(float));
+        } else {
+            for (int t = lo; t < hi; t++) row[t] = src[(long)t * stride + off];
+        }
+        if (hi < To) memset(row + hi, 0, (size_t)(To - hi) * sizeof(float));
+    }
+}
+
+// din (C, T) += scatter of dcol (CK, To); one thread per channel, taps and
+// steps in a fixed order, so the sums do not depend on the thread count.
+static void col2im_add(float *din, const float *dcol, int C, int T, int K, int To,
+                       int stride, int pad, int dil) {
+#pragma omp parallel for schedule(static) if ((long)C * K * To >= NN_PAR_MIN)
+    for (int c = 0; c < C; c++) {
+        float *dst = din + (long)c * T;
+        for (int k = 0; k < K; k++) {
+            int off = k * dil - pad, lo, hi;
+            tap_range(T, To, stride, off, &lo, &hi);
+            const float *row = dcol + ((long)c * K + k) * To;
+            if (stride == 1) {
+                float *d = dst + off;
+                for (int t = lo; t < hi; t++) d[t] += row[t];
+            } else {
+                for (int t = lo; t < hi; t++) dst[(long)t * stride + off] += row[t];
+            }
+        }
+    }
+}
+
+// A 1x1 convolution with no stride or padding reads the input as it is.
+static int is_pointwise(int K, int stride, int pad) { return K == 1 && stride == 1 && pad == 0; }
+
+void conv1d_forward(float *out, const float *in, const float *w, const float *b,
+                    int B, int C, int T, int OC, int K, int stride, int pad, int dil) {
+    int To = conv1d_out_len(T, K, stride, pad, dil);
+    if (B <= 0 || OC <= 0 || To <= 0) return;
+    long CK = (long)C * K;
+    int direct = is_pointwise(K, stride, pad);
+    float *col = (direct || CK == 0) ? NULL : nn_scratch(&s_conv, (size_t)(CK * To));
+    for (int bi = 0; bi < B; bi++) {
+        const float *inb = in + (long)bi * C * T;          // (C, T)
+        float *outb = out + (long)bi * OC * To;            // (OC, To)
+        float beta = 0.0f;
+        if (b) {
+            for (int o = 0; o < OC; o++)
+                for (int t = 0; t < To; t++) outb[(long)o * To + t] = b[o];
+            beta = 1.0f;
+        } else if (CK == 0) {
+            memset(outb, 0, (size_t)OC * To * sizeof(float));
+        }
+        if (CK == 0) continue;
+        const float *src = inb;
+        if (!direct) { im2col(col, inb, C, T, K, To, stride, pad, dil); src = col; }
+        // out (OC, To) = w (OC, CK) @ col (CK, To)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, To, (int)CK,
+                    1.0f, w, (int)CK, src, To, beta, outb, To);
+    }
+}
+
+void conv1d_backward(float *din, float *dw, float *db, const float *dout,
+                     const float *in, const float *w,
+                     int B, int C, int T, int OC, int K, int stride, int pad, int dil) {
+    int To = conv1d_out_len(T, K, stride, pad, dil);
+    if (B <= 0 || OC <= 0 || To <= 0) return;
+    long CK = (long)C * K;
+    if (db) {   // db (OC) += sums of dout over batch and time
+#pragma omp parallel for schedule(static) if ((long)B * OC * To >= NN_PAR_MIN)
+        for (int o = 0; o < OC; o++) {
+            double acc = 0;
+            for (int bi = 0; bi < B; bi++) {
+                const float *row = dout + ((long)bi * OC + o) * To;
+                for (int t = 0; t < To; t++) acc += row[t];
+            }
+            db[o] += (float)acc;
+        }
+    }
+    if (CK == 0 || (!dw && !din)) return;
+    int direct = is_pointwise(K, stride, pad);
+    float *col = NULL, *dcol = NULL;
+    if (!direct) {
+        float *s = nn_scratch(&s_conv, (size_t)(2 * CK * To));
+        col = s; dcol = s + CK * To;
+    }
+    for (int bi = 0; bi < B; bi++) {
+        const float *inb = in + (long)bi * C * T;          // (C, T)
+        const float *doutb = dout + (long)bi * OC * To;    // (OC, To)
+        if (dw) {   // dw (OC, CK) += dout (OC, To) @ col^T (To, CK)
+            const float *src = inb;
+            if (!direct) { im2col(col, inb, C, T, K, To, stride, pad, dil); src = col; }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, (int)CK, To,
+                        1.0f, doutb, To, src, To, 1.0f, dw, (int)CK);
+        }
+        if (din) {  // dcol (CK, To) = w^T (CK, OC) @ dout (OC, To), then scatter
+            float *dinb = din + (long)bi * C * T;
+            if (direct) {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)CK, To, OC,
+                            1.0f, w, (int)CK, doutb, To, 1.0f, dinb, To);
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)CK, To, OC,
+                            1.0f, w, (int)CK, doutb, To, 0.0f, dcol, To);
+                col2im_add(dinb, dcol, C, T, K, To, stride, pad, dil);
+            }
+        }
+    }
+}
+
+void conv1d_forward_naive(float *out, const float *in, const float *w, const float *b,
+                          int B, int C, int T, int OC, int K, int stride, int pad, int dil) {
+    int To = conv1d_out_len(T, K, stride, pad, dil);
+    for (int bi = 0; bi < B; bi++)
+        for (int o = 0; o < OC; o++)
+            for (int t = 0; t < To; t++) {
+                double acc = b ? b[o] : 0.0;
+                for (int c = 0; c < C; c++)
+                    for (int k = 0; k < K; k++) {
+                        long pos = (long)t * stride - pad + (long)k * dil;
+                        if (pos < 0 || pos >= T) continue;
+                        acc += (double)w[((long)o * C + c) * K + k] * in[((long)bi * C + c) * T + pos];
+                    }
+                out[((long)bi * OC + o) * To + t] = (float)acc;
+            }
+}
+
+// ---- 2x nearest upsampling: in (B, C, T) -> out (B, C, 2T) -------------------------
+void upsample2x_forward(float *out, const float *in, int B, int C, int T) {
+    long rows = (long)B * C;
+#pragma omp parallel for schedule(static) if (rows * T >= NN_PAR_MIN)
+    for (long r = 0; r < rows; r++) {
+        const float *x = in + r * T;
+        float *y = out + r * 2 * T;
+        for (int t = 0; t < T; t++) { y[2 * t] = x[t]; y[2 * t + 1] = x[t]; }
+    }
+}
+
+void upsample2x_backward(float *din, const float *dout, int B, int C, int T) {
+    long rows = (long)B * C;
+#pragma omp parallel for schedule(static) if (rows * T >= NN_PAR_MIN)
+    for (long r = 0; r < rows; r++) {
+        const float *dy = dout + r * 2 * T;
+        float *dx = din + r * T;
+        for (int t = 0; t < T; t++) dx[t] += dy[2 * t] + dy[2 * t + 1];
+    }
+}
