@@ -93,4 +93,10 @@ void pairwise_prf(double *p, double *r, double *f,
                   const double *est_starts, const int *est_labels, int nest,
                   double dur, double step);
 
+// ---- internal, shared by analyze.c and descriptors.c ------------------------------------
+// Calls fn(ctx, t, mag) for each centred STFT frame t = 0 .. stft_frames(n)-1
+// of x, in order; mag (N_BINS) equals stft_magnitude's row t. Holds only a
+// chunk of frames in memory, so hour-long recordings are fine.
+int stft_walk(const float *x, long n, void (*fn)(void *ctx, long t, const float *mag), void *ctx);
+
 #endif

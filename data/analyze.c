@@ -1,0 +1,622 @@
+// analyze.c — structural segmentation of a recording: coarse chroma and
+// timbre features, self-similarity, checkerboard novelty, peak picking,
+// and clustering of segments into repeat labels; JSON, text and PNG output;
+// boundary and pairwise evaluation measures. Per-section descriptors live in
+// descriptors.c. It owns no file decoding and no model code.
+//
+// Legend: T coarse frames (frame_s apart), P STFT frames pooled per coarse
+// frame, D feature dims, S segments, F = N_BINS, M = N_MELS.
+#include "data/analyze.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audio/audio.h"
+#include "util/util.h"
+
+#include <stb_image_write.h>
+
+#define N_CHROMA 12
+#define N_MFCC 20
+
+void analyze_defaults(AnalyzeOpts *o) {
+    o->frame_s = 16.0 * HOP / SAMPLE_RATE;   // 0.186 s
+    o->min_section_s = 6.0;
+    o->kernel_s = 5.0;
+    o->embed_s = 1.5;
+    o->peak_delta = 0.3f;
+    o->label_threshold = 0.8f;
+    o->chroma_weight = 0.5f;
+    o->descriptors = 1;
+}
+
+void analysis_free(Analysis *a) {
+    if (!a) return;
+    free(a->sections);
+    free(a->ssm);
+    free(a->novelty);
+    memset(a, 0, sizeof *a);
+}
+
+// ---- features ----------------------------------------------------------------------
+// Chroma filterbank (12, F): each bin's power is spread over the semitones
+// near its pitch by a Gaussian as wide as the bin (in semitones), then folded
+// to pitch classes (0 = C). Bins outside 100 Hz .. 4 kHz are left out: below,
+// one bin of a 1024-point FFT spans several semitones.
+static void chroma_filterbank(float *cb) {
+    memset(cb, 0, sizeof(float) * N_CHROMA * N_BINS);
+    const double df = (double)SAMPLE_RATE / N_FFT;
+    for (int k = 1; k < N_BINS; k++) {
+        double f = k * df;
+        if (f < 100.0 || f > 4000.0) continue;
+        double p = 69.0 + 12.0 * log2(f / 440.0);          // fractional MIDI pitch
+        double bw = 12.0 / log(2.0) * df / f;               // bin width in semitones
+        double sd = bw * 0.5 > 0.4 ? bw * 0.5 : 0.4;
+        double w[64], wsum = 0;
+        int s0 = (int)floor(p - 3 * sd), s1 = (int)ceil(p + 3 * sd);
+        if (s1 - s0 >= 64) s1 = s0 + 63;
+        for (int s = s0; s <= s1; s++) { w[s - s0] = exp(-0.5 * (p - s) * (p - s) / (sd * sd)); wsum += w[s - s0]; }
+        for (int s = s0; s <= s1; s++) cb[((s % 12) + 12) % 12 * N_BINS + k] += (float)(w[s - s0] / wsum);
+    }
+}
+
+typedef struct {
+    int P;                 // STFT frames per coarse frame
+    long T;                // coarse frames
+    const float *cb;       // (12, F)
+    const float *fb;       // (M, F) mel filterbank
+    float *chroma;         // (T, 12) summed power per pitch class
+    float *logmel;         // (T, M) summed log-mel
+    float *energy;         // (T) summed power
+    int *count;            // (T) STFT frames pooled
+} FeatCtx;
+
+static void feat_frame(void *vctx, long t, const float *mag) {
+    FeatCtx *c = vctx;
+    long u = t / c->P;
+    if (u >= c->T) u = c->T - 1;
+    float pw[N_BINS];
+    double e = 0;
+    for (int f = 0; f < N_BINS; f++) { pw[f] = mag[f] * mag[f]; e += pw[f]; }
+    for (int q = 0; q < N_CHROMA; q++) {
+        const float *row = c->cb + q * N_BINS;
+        double s = 0;
+        for (int f = 0; f < N_BINS; f++) s += row[f] * pw[f];
+        c->chroma[u * N_CHROMA + q] += (float)s;
+    }
+    for (int m = 0; m < N_MELS; m++) {
+        const float *row = c->fb + m * N_BINS;
+        double s = 0;
+        for (int f = 0; f < N_BINS; f++) s += row[f] * mag[f];
+        c->logmel[u * N_MELS + m] += logf(s > LOG_FLOOR ? (float)s : LOG_FLOOR);
+    }
+    c->energy[u] += (float)e;
+    c->count[u]++;
+}
+
+// Time-delay embedding and L2 normalisation: out (T, m*D) stacks frames
+// t - m/2 .. t + m/2 - 1 (clamped at the ends); rows of zeros stay zero.
+static float *embed_normalise(const float *f, long T, int D, int m) {
+    float *out = callocCheck((size_t)T * m * D, sizeof(float));
+    for (long t = 0; t < T; t++) {
+        float *o = out + (size_t)t * m * D;
+        for (int k = 0; k < m; k++) {
+            long s = t - m / 2 + k;
+            if (s < 0) s = 0;
+            if (s >= T) s = T - 1;
+            memcpy(o + k * D, f + s * D, sizeof(float) * D);
+        }
+        double ss = 0;
+        for (int i = 0; i < m * D; i++) ss += (double)o[i] * o[i];
+        if (ss > 1e-12) {
+            float inv = (float)(1.0 / sqrt(ss));
+            for (int i = 0; i < m * D; i++) o[i] *= inv;
+        }
+    }
+    return out;
+}
+
+// Cosine self-similarity (T, T) of L2-normalised rows E (T, D).
+static float *self_similarity(const float *E, long T, int D) {
+    float *S = mallocCheck(sizeof(float) * T * T);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, D, 1.0f, E, D, E, D, 0.0f, S, (int)T);
+    return S;
+}
+
+// Foote novelty: a Gaussian-tapered checkerboard kernel of half-width L slid
+// along the diagonal. Near the ends only the part of the kernel inside the
+// matrix counts, rescaled by the weight it covers. nov (T), >= 0.
+static void checkerboard_novelty(float *nov, const float *S, long T, int L) {
+    float *g = mallocCheck(sizeof(float) * (2 * L + 1));
+    double sd = 0.5 * L;
+    for (int a = -L; a <= L; a++) g[a + L] = (float)exp(-0.5 * a * a / (sd * sd));
+    double full = 0;
+    for (int a = -L; a <= L; a++)
+        for (int b = -L; b <= L; b++)
+            if (a != 0 && b != 0) full += g[a + L] * g[b + L];
+    for (long t = 0; t < T; t++) {
+        double s = 0, w = 0;
+        for (int a = -L; a <= L; a++) {
+            long i = t + a;
+            if (i < 0 || i >= T || a == 0) continue;
+            for (int b = -L; b <= L; b++) {
+                long j = t + b;
+                if (j < 0 || j >= T || b == 0) continue;
+                double k = g[a + L] * g[b + L];
+                // same side of t: similar is expected (+); across t: (-)
+                s += ((a < 0) == (b < 0) ? k : -k) * S[i * T + j];
+                w += k;
+            }
+        }
+        // a kernel less than half inside the matrix says little
+        nov[t] = (w > 0.5 * full && s > 0) ? (float)(s / w) : 0.0f;
+    }
+    free(g);
+}
+
+static void normalise_max(float *x, long n) {
+    float m = 0;
+    for (long i = 0; i < n; i++) if (x[i] > m) m = x[i];
+    if (m > 0) for (long i = 0; i < n; i++) x[i] /= m;
+}
+
+// ---- boundaries ----------------------------------------------------------------------
+typedef struct { long t; float h; } Peak;
+static int cmp_peak_desc(const void *a, const void *b) {
+    float x = ((const Peak *)a)->h, y = ((const Peak *)b)->h;
+    return (x < y) - (x > y);
+}
+static int cmp_long(const void *a, const void *b) {
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+// Peaks of nov that are the largest within +-w frames and exceed the mean over
+// +-avg frames by delta * std(nov); then, strongest first, those at least
+// minlen frames from every accepted boundary and from both ends.
+// bounds: interior boundary frames, ascending; returns their count.
+static int pick_peaks(long *bounds, float *heights, const float *nov, long T, int w, int avg,
+                      float delta, int minlen, int edge) {
+    double mu = 0, var = 0;
+    for (long t = 0; t < T; t++) mu += nov[t];
+    mu /= T;
+    for (long t = 0; t < T; t++) var += (nov[t] - mu) * (nov[t] - mu);
+    double sd = sqrt(var / T);
+    Peak *pk = mallocCheck(sizeof(Peak) * (T + 1));
+    int np = 0;
+    for (long t = 1; t + 1 < T; t++) {
+        int ok = 1;
+        for (long k = t - w; k <= t + w && ok; k++)
+            if (k >= 0 && k < T && k != t && (nov[k] > nov[t] || (nov[k] == nov[t] && k < t))) ok = 0;
+        if (!ok) continue;
+        double m = 0; int c = 0;
+        for (long k = t - avg; k <= t + avg; k++) if (k >= 0 && k < T) { m += nov[k]; c++; }
+        m /= c;
+        if (nov[t] < m + delta * sd) continue;
+        pk[np].t = t; pk[np].h = nov[t]; np++;
+    }
+    qsort(pk, np, sizeof(Peak), cmp_peak_desc);
+    int nb = 0;
+    for (int i = 0; i < np; i++) {
+        long t = pk[i].t;
+        if (t < edge || T - t < edge) continue;
+        int ok = 1;
+        for (int j = 0; j < nb && ok; j++) if (labs(bounds[j] - t) < minlen) ok = 0;
+        if (!ok) continue;
+        bounds[nb++] = t;
+    }
+    qsort(bounds, nb, sizeof(long), cmp_long);
+    for (int j = 0; j < nb; j++) heights[j] = nov[bounds[j]];
+    free(pk);
+    return nb;
+}
+
+// ---- labels ----------------------------------------------------------------------------
+// Similarity of segments [a0,a1) and [b0,b1) along diagonals of S: the best
+// mean of S(a0+k, b0+s+k) over alignments s of the shorter segment within the
+// longer one (give or take `slack` frames), times sqrt(shorter/longer) so that
+// a short segment matching part of a long one counts less than a full repeat.
+static float segment_similarity(const float *S, long T, long a0, long a1, long b0, long b1, int slack) {
+    long la = a1 - a0, lb = b1 - b0;
+    if (la > lb) { long t; t = a0; a0 = b0; b0 = t; t = a1; a1 = b1; b1 = t; t = la; la = lb; lb = t; }
+    float best = -1.0f;
+    for (long s = -slack; s <= lb - la + slack; s++) {
+        double sum = 0; long c = 0;
+        for (long k = 0; k < la; k++) {
+            long j = b0 + s + k;
+            if (j < b0 || j >= b1) continue;
+            sum += S[(a0 + k) * T + j];
+            c++;
+        }
+        if (c < (la * 3) / 4 || c == 0) continue;
+        float v = (float)(sum / c);
+        if (v > best) best = v;
+    }
+    if (best < -0.5f) best = 0.0f;
+    return best * (float)sqrt((double)la / lb);
+}
+
+// Average-linkage agglomerative clustering of S segments by similarity sim
+// (S, S), merging while the best average similarity is >= thr. lab: (S)
+// cluster ids renumbered by first appearance.
+static void cluster_segments(int *lab, const float *sim, int S, float thr) {
+    for (int i = 0; i < S; i++) lab[i] = i;
+    for (;;) {
+        int bi = -1, bj = -1;
+        float best = -1e9f;
+        for (int ci = 0; ci < S; ci++) {
+            for (int cj = ci + 1; cj < S; cj++) {
+                double s = 0; int c = 0, hi = 0, hj = 0;
+                for (int x = 0; x < S; x++) {
+                    if (lab[x] == ci) hi = 1;
+                    if (lab[x] == cj) hj = 1;
+                    if (lab[x] != ci) continue;
+                    for (int y = 0; y < S; y++) if (lab[y] == cj) { s += sim[x * S + y]; c++; }
+                }
+                if (!hi || !hj || c == 0) continue;
+                if (s / c > best) { best = (float)(s / c); bi = ci; bj = cj; }
+            }
+        }
+        if (bi < 0 || best < thr) break;
+        for (int x = 0; x < S; x++) if (lab[x] == bj) lab[x] = bi;
+    }
+    int map[256];
+    for (int i = 0; i < 256; i++) map[i] = -1;
+    int next = 0;
+    for (int i = 0; i < S; i++) {
+        int c = lab[i] & 255;
+        if (map[c] < 0) map[c] = next++;
+        lab[i] = map[c];
+    }
+}
+
+// ---- the whole analysis -----------------------------------------------------------------
+int analyze_audio(Analysis *out, const float *x, long n, const AnalyzeOpts *opts) {
+    AnalyzeOpts o;
+    if (opts) o = *opts; else analyze_defaults(&o);
+    memset(out, 0, sizeof *out);
+    if (!x || n <= 0) return err_set("analyze: no audio");
+    if (o.frame_s < 0.02 || o.frame_s > 2.0) return err_set("analyze: frame_s %.3f out of range [0.02, 2]", o.frame_s);
+    if (o.min_section_s < 0.5) return err_set("analyze: min_section_s %.2f below 0.5 s", o.min_section_s);
+    for (long i = 0; i < n; i++)
+        if (!isfinite(x[i])) return err_set("analyze: sample %ld is not finite", i);
+
+    double dur = (double)n / SAMPLE_RATE;
+    out->duration = dur;
+    int P = (int)lround(o.frame_s * SAMPLE_RATE / HOP);
+    if (P < 1) P = 1;
+    long T0 = stft_frames(n);
+    long T = (T0 + P - 1) / P;
+    out->frame_s = (double)P * HOP / SAMPLE_RATE;
+    out->T = (int)T;
+
+    // 1. pooled chroma, log-mel and energy per coarse frame
+    float *cb = mallocCheck(sizeof(float) * N_CHROMA * N_BINS);
+    chroma_filterbank(cb);
+    FeatCtx fc = { .P = P, .T = T, .cb = cb, .fb = mel_fb() };
+    fc.chroma = callocCheck(T * N_CHROMA, sizeof(float));
+    fc.logmel = callocCheck(T * N_MELS, sizeof(float));
+    fc.energy = callocCheck(T, sizeof(float));
+    fc.count = callocCheck(T, sizeof(int));
+    int rc = stft_walk(x, n, feat_frame, &fc);
+    free(cb);
+    if (rc) { free(fc.chroma); free(fc.logmel); free(fc.energy); free(fc.count); return -1; }
+
+    // 2. chroma: L1 per frame, square-root compressed; silent frames zero.
+    float emax = 0;
+    for (long t = 0; t < T; t++) {
+        if (fc.count[t]) fc.energy[t] /= fc.count[t];
+        if (fc.energy[t] > emax) emax = fc.energy[t];
+    }
+    for (long t = 0; t < T; t++) {
+        float *c = fc.chroma + t * N_CHROMA;
+        double s = 0;
+        for (int q = 0; q < N_CHROMA; q++) s += c[q];
+        int silent = fc.energy[t] < emax * 1e-6f || s <= 0;
+        for (int q = 0; q < N_CHROMA; q++) c[q] = silent ? 0.0f : sqrtf((float)(c[q] / s));
+    }
+    // timbre: DCT-II of the mean log-mel, coefficients 0..N_MFCC-1, each
+    // standardised over the song (so the timbre SSM measures contrast, not level).
+    float *mf = callocCheck(T * N_MFCC, sizeof(float));
+    for (long t = 0; t < T; t++) {
+        const float *lm = fc.logmel + t * N_MELS;
+        int c = fc.count[t] ? fc.count[t] : 1;
+        for (int k = 0; k < N_MFCC; k++) {
+            double s = 0;
+            for (int m = 0; m < N_MELS; m++) s += lm[m] / c * cos(M_PI / N_MELS * (m + 0.5) * k);
+            mf[t * N_MFCC + k] = (float)s;
+        }
+    }
+    for (int k = 0; k < N_MFCC; k++) {
+        double mu = 0, var = 0;
+        for (long t = 0; t < T; t++) mu += mf[t * N_MFCC + k];
+        mu /= T;
+        for (long t = 0; t < T; t++) { double d = mf[t * N_MFCC + k] - mu; var += d * d; }
+        double sd = sqrt(var / T) + 1e-6;
+        for (long t = 0; t < T; t++) mf[t * N_MFCC + k] = (float)((mf[t * N_MFCC + k] - mu) / sd);
+    }
+
+    // 3. embedded self-similarity: chroma in [0,1]; timbre cosine mapped to [0,1]
+    int m = (int)lround(o.embed_s / out->frame_s);
+    if (m < 1) m = 1;
+    float *Ec = embed_normalise(fc.chroma, T, N_CHROMA, m);
+    float *Et = embed_normalise(mf, T, N_MFCC, m);
+    float *Sc = self_similarity(Ec, T, N_CHROMA * m);
+    float *St = self_similarity(Et, T, N_MFCC * m);
+    for (long i = 0; i < T * T; i++) St[i] = 0.5f * (St[i] + 1.0f);
+    free(Ec); free(Et); free(mf);
+    free(fc.chroma); free(fc.logmel); free(fc.count);
+
+    // 4. novelty on each, combined
+    int L = (int)lround(o.kernel_s / out->frame_s);
+    if (L < 2) L = 2;
+    float *nc = mallocCheck(sizeof(float) * T), *nt = mallocCheck(sizeof(float) * T);
+    checkerboard_novelty(nc, Sc, T, L);
+    checkerboard_novelty(nt, St, T, L);
+    normalise_max(nc, T);
+    normalise_max(nt, T);
+    float *nov = mallocCheck(sizeof(float) * T);
+    float wc = o.chroma_weight;
+    for (long t = 0; t < T; t++) nov[t] = wc * nc[t] + (1.0f - wc) * nt[t];
+    normalise_max(nov, T);
+    free(nc); free(nt);
+
+    // 5. boundaries
+    int minlen = (int)lround(o.min_section_s / out->frame_s);
+    if (minlen < 1) minlen = 1;
+    long *bnd = mallocCheck(sizeof(long) * (T + 2));
+    float *bh = mallocCheck(sizeof(float) * (T + 2));
+    int nb = 0;
+    if (dur >= 2 * o.min_section_s && T > 4)
+        nb = pick_peaks(bnd + 1, bh + 1, nov, T, minlen / 2 > 1 ? minlen / 2 : 1, L, o.peak_delta, minlen,
+                        minlen / 2 > 1 ? minlen / 2 : 1);
+    bnd[0] = 0; bh[0] = 1.0f;
+    bnd[nb + 1] = T;
+    int S = nb + 1;
+
+    // 6. labels: combined SSM, segment similarity, clustering
+    float *Sm = mallocCheck(sizeof(float) * T * T);
+    for (long i = 0; i < T * T; i++) Sm[i] = wc * Sc[i] + (1.0f - wc) * St[i];
+    free(Sc); free(St);
+    float *sim = mallocCheck(sizeof(float) * S * S);
+    int slack = (int)lround(1.0 / out->frame_s);
+    for (int i = 0; i < S; i++)
+        for (int j = 0; j < S; j++)
+            sim[i * S + j] = i == j ? 1.0f
+                             : segment_similarity(Sm, T, bnd[i], bnd[i + 1], bnd[j], bnd[j + 1], slack);
+    if (getenv("REFRAIN_ANALYZE_DEBUG")) {
+        for (int i = 0; i < S; i++) {
+            fprintf(stderr, "sim %2d:", i);
+            for (int j = 0; j < S; j++) fprintf(stderr, " %.3f", sim[i * S + j]);
+            fprintf(stderr, "\n");
+        }
+    }
+    int *lab = mallocCheck(sizeof(int) * S);
+    if (S <= 256) cluster_segments(lab, sim, S, o.label_threshold);
+    else for (int i = 0; i < S; i++) lab[i] = i;  // unreachable for sane min_section_s
+
+    out->n = S;
+    out->sections = callocCheck(S, sizeof(AnaSection));
+    int occ[256] = {0};
+    for (int i = 0; i < S; i++) {
+        AnaSection *s = &out->sections[i];
+        s->start = i == 0 ? 0.0 : bnd[i] * out->frame_s;
+        s->end = i == S - 1 ? dur : bnd[i + 1] * out->frame_s;
+        if (s->end > dur) s->end = dur;
+        s->label = (char)('A' + (lab[i] < 26 ? lab[i] : 25));
+        s->occurrence = ++occ[lab[i] & 255];
+        s->boundary = bh[i];
+        // label margin: mean similarity to own cluster minus best other cluster
+        double own = 0; int cown = 0;
+        double other[256] = {0}; int cother[256] = {0};
+        for (int j = 0; j < S; j++) {
+            if (j == i) continue;
+            if (lab[j] == lab[i]) { own += sim[i * S + j]; cown++; }
+            else { other[lab[j] & 255] += sim[i * S + j]; cother[lab[j] & 255]++; }
+        }
+        double best_other = 0;
+        for (int c = 0; c < 256; c++) if (cother[c] && other[c] / cother[c] > best_other) best_other = other[c] / cother[c];
+        double margin = cown ? own / cown - best_other : o.label_threshold - best_other;
+        double lc = 0.5 + margin / 0.4;
+        if (lc < 0) lc = 0;
+        if (lc > 1) lc = 1;
+        s->confidence = (float)(0.5 * lc + 0.5 * s->boundary);
+        if (o.descriptors && s->end - s->start >= 0.1) {
+            if (section_descriptors(&s->desc, x, n, s->start, s->end)) {
+                free(sim); free(lab); free(bnd); free(bh); free(Sm); free(nov);
+                analysis_free(out);
+                return -1;
+            }
+        }
+    }
+    free(sim); free(lab); free(bnd); free(bh);
+    out->ssm = Sm;
+    out->novelty = nov;
+    return 0;
+}
+
+// ---- output --------------------------------------------------------------------------------
+int analysis_write_json(FILE *f, const Analysis *a) {
+    fprintf(f, "{\"duration\": %.3f, \"sections\": [\n", a->duration);
+    for (int i = 0; i < a->n; i++) {
+        const AnaSection *s = &a->sections[i];
+        fprintf(f,
+                "  {\"label\": \"%c\", \"start\": %.3f, \"end\": %.3f, \"occurrence\": %d, "
+                "\"confidence\": %.3f, \"loudness_lufs\": %.2f, \"rms_db\": %.2f, "
+                "\"brightness_hz\": %.1f, \"onset_density\": %.3f}%s\n",
+                s->label, s->start, s->end, s->occurrence, s->confidence, s->desc.loudness_lufs,
+                s->desc.rms_db, s->desc.brightness_hz, s->desc.onset_density, i + 1 < a->n ? "," : "");
+    }
+    fprintf(f, "]}\n");
+    return ferror(f) ? err_set("writing JSON failed") : 0;
+}
+
+void analysis_print(FILE *f, const Analysis *a) {
+    fprintf(f, "form: ");
+    for (int i = 0; i < a->n; i++) fprintf(f, "%c", a->sections[i].label);
+    fprintf(f, "   (%d sections, %.1f s)\n", a->n, a->duration);
+    fprintf(f, "  #  label     start      end   conf   LUFS  bright Hz  onsets/s\n");
+    for (int i = 0; i < a->n; i++) {
+        const AnaSection *s = &a->sections[i];
+        fprintf(f, "%3d  %c%-3d  %8.2f %8.2f   %.2f  %6.1f  %9.0f  %8.2f\n", i + 1, s->label, s->occurrence,
+                s->start, s->end, s->confidence, s->desc.loudness_lufs, s->desc.brightness_hz,
+                s->desc.onset_density);
+    }
+}
+
+// A perceptual dark-to-light ramp (inferno-like control points).
+static void ramp(unsigned char *rgb, float v) {
+    static const float cp[6][3] = {
+        {0, 0, 4}, {40, 11, 84}, {120, 28, 109}, {203, 71, 60}, {249, 150, 10}, {252, 255, 164}};
+    if (!(v > 0)) v = 0;
+    if (v > 1) v = 1;
+    float p = v * 5;
+    int i = (int)p;
+    if (i >= 5) i = 4;
+    float fr = p - i;
+    for (int c = 0; c < 3; c++) rgb[c] = (unsigned char)(cp[i][c] + fr * (cp[i + 1][c] - cp[i][c]) + 0.5f);
+}
+
+static const unsigned char LABEL_RGB[8][3] = {
+    {31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40},
+    {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {23, 190, 207}};
+
+// 5x7 glyphs for 'A'..'Z', one byte per row, bit 4 = leftmost column.
+static const unsigned char GLYPH[26][7] = {
+    {14, 17, 17, 31, 17, 17, 17}, {30, 17, 17, 30, 17, 17, 30}, {14, 17, 16, 16, 16, 17, 14},
+    {30, 17, 17, 17, 17, 17, 30}, {31, 16, 16, 30, 16, 16, 31}, {31, 16, 16, 30, 16, 16, 16},
+    {14, 17, 16, 23, 17, 17, 15}, {17, 17, 17, 31, 17, 17, 17}, {14, 4, 4, 4, 4, 4, 14},
+    {7, 2, 2, 2, 2, 18, 12},      {17, 18, 20, 24, 20, 18, 17}, {16, 16, 16, 16, 16, 16, 31},
+    {17, 27, 21, 21, 17, 17, 17}, {17, 17, 25, 21, 19, 17, 17}, {14, 17, 17, 17, 17, 17, 14},
+    {30, 17, 17, 30, 16, 16, 16}, {14, 17, 17, 17, 21, 18, 13}, {30, 17, 17, 30, 20, 18, 17},
+    {15, 16, 16, 14, 1, 1, 30},   {31, 4, 4, 4, 4, 4, 4},       {17, 17, 17, 17, 17, 17, 14},
+    {17, 17, 17, 17, 17, 10, 4},  {17, 17, 17, 21, 21, 21, 10}, {17, 17, 10, 4, 10, 17, 17},
+    {17, 17, 10, 4, 4, 4, 4},     {31, 1, 2, 4, 8, 16, 31}};
+
+static void draw_glyph(unsigned char *img, int W, int H, int x0, int y0, char ch, int scale) {
+    if (ch < 'A' || ch > 'Z') return;
+    const unsigned char *g = GLYPH[ch - 'A'];
+    for (int r = 0; r < 7; r++)
+        for (int c = 0; c < 5; c++)
+            if (g[r] & (16 >> c))
+                for (int dy = 0; dy < scale; dy++)
+                    for (int dx = 0; dx < scale; dx++) {
+                        int x = x0 + c * scale + dx, y = y0 + r * scale + dy;
+                        if (x < 0 || y < 0 || x >= W || y >= H) continue;
+                        unsigned char *p = img + 3 * ((size_t)y * W + x);
+                        p[0] = p[1] = p[2] = 255;
+                    }
+}
+
+int analysis_ssm_png(const char *path, const Analysis *a) {
+    if (!a->ssm || a->T <= 0) return err_set("analysis has no self-similarity matrix to draw");
+    int T = a->T;
+    int N = T < 900 ? T : 900;            // matrix side in pixels
+    int band = 18, pad = 2;               // label strip above and left
+    int W = band + pad + N, H = band + pad + N;
+    unsigned char *img = callocCheck((size_t)W * H * 3, 1);
+    // contrast stretch between the 2nd and 98th percentile of a sample
+    int ns = 4096;
+    float *smp = mallocCheck(sizeof(float) * ns);
+    for (int i = 0; i < ns; i++) smp[i] = a->ssm[(size_t)((double)i / ns * ((double)T * T - 1))];
+    for (int i = 1; i < ns; i++) { float v = smp[i]; int j = i - 1; while (j >= 0 && smp[j] > v) { smp[j + 1] = smp[j]; j--; } smp[j + 1] = v; }
+    float lo = smp[ns / 50], hi = smp[ns - ns / 50 - 1];
+    free(smp);
+    if (hi <= lo) hi = lo + 1e-3f;
+    for (int y = 0; y < N; y++) {
+        int i = (int)((long)y * T / N);
+        for (int x = 0; x < N; x++) {
+            int j = (int)((long)x * T / N);
+            ramp(img + 3 * ((size_t)(y + band + pad) * W + x + band + pad), (a->ssm[(size_t)i * T + j] - lo) / (hi - lo));
+        }
+    }
+    double px_per_s = N / (T * a->frame_s);
+    for (int k = 0; k < a->n; k++) {
+        const AnaSection *s = &a->sections[k];
+        int p0 = (int)(s->start * px_per_s), p1 = (int)(s->end * px_per_s);
+        if (p1 > N) p1 = N;
+        const unsigned char *col = LABEL_RGB[(s->label - 'A') % 8];
+        for (int p = p0; p < p1; p++)
+            for (int q = 0; q < band; q++) {
+                memcpy(img + 3 * ((size_t)q * W + p + band + pad), col, 3);
+                memcpy(img + 3 * ((size_t)(p + band + pad) * W + q), col, 3);
+            }
+        if (p1 - p0 >= 12) {
+            draw_glyph(img, W, H, band + pad + (p0 + p1) / 2 - 5, 2, s->label, 2);
+            draw_glyph(img, W, H, 4, band + pad + (p0 + p1) / 2 - 7, s->label, 2);
+        }
+        if (k > 0)
+            for (int q = 0; q < N; q++) {
+                unsigned char *h = img + 3 * ((size_t)(p0 + band + pad) * W + q + band + pad);
+                unsigned char *v = img + 3 * ((size_t)(q + band + pad) * W + p0 + band + pad);
+                h[0] = v[0] = 0; h[1] = v[1] = 230; h[2] = v[2] = 255;
+            }
+    }
+    char tmp[4200];
+    if (tmp_path_for(tmp, sizeof tmp, path)) { free(img); return -1; }
+    int ok = stbi_write_png(tmp, W, H, 3, img, W * 3);
+    free(img);
+    if (!ok) { remove(tmp); return err_set("cannot write PNG %s", path); }
+    return commit_tmp(tmp, path);
+}
+
+// ---- evaluation measures ---------------------------------------------------------------------
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void boundary_prf(double *p, double *r, double *f, const double *ref, int nref, const double *est, int nest,
+                  double tol) {
+    double *rs = mallocCheck(sizeof(double) * (nref + 1)), *es = mallocCheck(sizeof(double) * (nest + 1));
+    memcpy(rs, ref, sizeof(double) * nref);
+    memcpy(es, est, sizeof(double) * nest);
+    qsort(rs, nref, sizeof(double), cmp_double);
+    qsort(es, nest, sizeof(double), cmp_double);
+    // Greedy left-to-right matching of sorted points within a tolerance is a
+    // maximum one-to-one matching (an interval graph), as mir_eval's is.
+    int hits = 0, j = 0;
+    for (int i = 0; i < nref; i++) {
+        while (j < nest && es[j] < rs[i] - tol) j++;
+        if (j < nest && fabs(es[j] - rs[i]) <= tol) { hits++; j++; }
+    }
+    *p = nest ? (double)hits / nest : (nref ? 0.0 : 1.0);
+    *r = nref ? (double)hits / nref : (nest ? 0.0 : 1.0);
+    *f = (*p + *r) > 0 ? 2 * *p * *r / (*p + *r) : 0.0;
+    free(rs);
+    free(es);
+}
+
+static int label_at(double t, const double *starts, const int *labels, int n) {
+    int k = 0;
+    while (k + 1 < n && starts[k + 1] <= t) k++;
+    return labels[k];
+}
+
+void pairwise_prf(double *p, double *r, double *f, const double *ref_starts, const int *ref_labels, int nref,
+                  const double *est_starts, const int *est_labels, int nest, double dur, double step) {
+    long nf = (long)(dur / step);
+    int *a = mallocCheck(sizeof(int) * (nf + 1)), *b = mallocCheck(sizeof(int) * (nf + 1));
+    int amax = 0, bmax = 0;
+    for (long i = 0; i < nf; i++) {
+        double t = (i + 0.5) * step;
+        a[i] = label_at(t, ref_starts, ref_labels, nref);
+        b[i] = label_at(t, est_starts, est_labels, nest);
+        if (a[i] > amax) amax = a[i];
+        if (b[i] > bmax) bmax = b[i];
+    }
+    // pair counts from the contingency table: sum over cells of C(n, 2)
+    long *tab = callocCheck((size_t)(amax + 1) * (bmax + 1), sizeof(long));
+    long *ca = callocCheck(amax + 1, sizeof(long)), *cbb = callocCheck(bmax + 1, sizeof(long));
+    for (long i = 0; i < nf; i++) { tab[a[i] * (bmax + 1) + b[i]]++; ca[a[i]]++; cbb[b[i]]++; }
+    double both = 0, sa = 0, sb = 0;
+    for (long i = 0; i < (long)(amax + 1) * (bmax + 1); i++) both += 0.5 * tab[i] * (tab[i] - 1);
+    for (int i = 0; i <= amax; i++) sa += 0.5 * ca[i] * (ca[i] - 1);
+    for (int i = 0; i <= bmax; i++) sb += 0.5 * cbb[i] * (cbb[i] - 1);
+    *p = sb > 0 ? both / sb : 1.0;
+    *r = sa > 0 ? both / sa : 1.0;
+    *f = (*p + *r) > 0 ? 2 * *p * *r / (*p + *r) : 0.0;
+    free(a); free(b); free(tab); free(ca); free(cbb);
+}

@@ -1,0 +1,249 @@
+// test_data_analyze.c — structure analysis and section descriptors on audio
+// the test makes itself: a song A B A C B of distinct chord/timbre textures,
+// quiet vs loud, dark vs bright and sparse vs dense click sections; plus the
+// chunked STFT walker, the evaluation measures and the JSON timeline.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audio/audio.h"
+#include "data/analyze.h"
+#include "tests/check.h"
+#include "util/rng.h"
+#include "util/util.h"
+
+#define SR SAMPLE_RATE
+
+static double midi_hz(double m) { return 440.0 * pow(2.0, (m - 69.0) / 12.0); }
+
+// Adds a plucked chord: notes retriggered every `beat` s with decay `dec` s,
+// `H` harmonics with amplitude 1/h^tilt, over [t0, t1).
+static void add_chord(float *x, double t0, double t1, const int *notes, int nn, double beat, double dec,
+                      int H, double tilt, float amp) {
+    for (long i = (long)(t0 * SR); i < (long)(t1 * SR); i++) {
+        double t = (double)i / SR, tb = fmod(t - t0, beat);
+        double env = exp(-tb / dec) * (1.0 - exp(-tb / 0.005));
+        double s = 0;
+        for (int k = 0; k < nn; k++) {
+            double f = midi_hz(notes[k]);
+            for (int h = 1; h <= H && f * h < 10000; h++) s += sin(2 * M_PI * f * h * t + k + h) / pow(h, tilt);
+        }
+        x[i] += (float)(amp * env * s / nn);
+    }
+}
+
+// Noise bursts (hi-hat-like: white noise, 30 ms decay) every `beat` s.
+static void add_hats(float *x, double t0, double t1, double beat, float amp, Rng *r) {
+    for (long i = (long)(t0 * SR); i < (long)(t1 * SR); i++) {
+        double tb = fmod((double)i / SR - t0, beat);
+        x[i] += amp * (float)exp(-tb / 0.03) * (2 * rng_uniform(r) - 1);
+    }
+}
+
+// Section textures: A = C / G plucked, bright; B = Dm / Am slow mellow pad;
+// C = E major pad with hi-hats. Chords change every 2 s inside a section.
+static void add_section(float *x, char kind, double t0, double len, Rng *r) {
+    static const int C[] = {48, 52, 55, 60}, G[] = {43, 50, 55, 59};
+    static const int Dm[] = {50, 53, 57, 62}, Am[] = {45, 52, 57, 60};
+    static const int E[] = {52, 56, 59, 64}, Bm[] = {47, 54, 59, 62};
+    for (double t = t0; t < t0 + len - 1e-9; t += 2.0) {
+        int odd = (int)lround((t - t0) / 2.0) % 2;
+        double e = t + 2.0 < t0 + len ? t + 2.0 : t0 + len;
+        if (kind == 'A') add_chord(x, t, e, odd ? G : C, 4, 0.5, 0.25, 8, 1.0, 0.5f);
+        if (kind == 'B') add_chord(x, t, e, odd ? Am : Dm, 4, 2.0, 1.5, 2, 2.0, 0.5f);
+        if (kind == 'C') add_chord(x, t, e, odd ? Bm : E, 4, 1.0, 0.8, 4, 1.5, 0.35f);
+    }
+    if (kind == 'C') add_hats(x, t0, t0 + len, 0.25, 0.15f, r);
+}
+
+static void test_song(void) {
+    const char *form = "ABACB";
+    const double len = 10.0;
+    int ns = (int)strlen(form);
+    long n = (long)(ns * len * SR);
+    float *x = callocCheck(n, sizeof(float));
+    Rng r;
+    rng_seed(&r, 7);
+    for (int i = 0; i < ns; i++) add_section(x, form[i], i * len, len, &r);
+
+    Analysis a;
+    AnalyzeOpts o;
+    analyze_defaults(&o);
+    int rc = analyze_audio(&a, x, n, &o);
+    CHECK(rc == 0, "analyze_audio on a 50 s A B A C B song: %s", rc ? err_msg() : "ok");
+    if (rc) { free(x); return; }
+    analysis_print(stdout, &a);
+    CHECK(a.n == ns, "found %d sections, want %d", a.n, ns);
+    // every true boundary has an estimate within 1 s, and vice versa
+    double ref[4], est[64];
+    for (int i = 1; i < ns; i++) ref[i - 1] = i * len;
+    int ne = 0;
+    for (int i = 1; i < a.n && ne < 64; i++) est[ne++] = a.sections[i].start;
+    double p, rr, f;
+    boundary_prf(&p, &rr, &f, ref, ns - 1, est, ne, 1.0);
+    CHECK(f == 1.0, "boundary F at 1 s: %.2f (P %.2f R %.2f)", f, p, rr);
+    // repeat labels: compare the estimated label at each true section's middle
+    char lab[8];
+    for (int i = 0; i < ns; i++) {
+        double mid = (i + 0.5) * len;
+        lab[i] = '?';
+        for (int k = 0; k < a.n; k++) if (a.sections[k].start <= mid && mid < a.sections[k].end) lab[i] = a.sections[k].label;
+    }
+    int pairs_ok = 1;
+    for (int i = 0; i < ns; i++)
+        for (int j = i + 1; j < ns; j++)
+            if ((form[i] == form[j]) != (lab[i] == lab[j])) pairs_ok = 0;
+    CHECK(pairs_ok, "repeat labels: true %s, found %.5s", form, lab);
+    CHECK(lab[0] == 'A' && a.sections[0].occurrence == 1, "first section is A, occurrence 1");
+    int occ_ok = a.n == ns && a.sections[2].occurrence == 2 && a.sections[4].occurrence == 2;
+    CHECK(occ_ok, "the repeats are second occurrences");
+    int conf_ok = 1;
+    for (int k = 0; k < a.n; k++) conf_ok &= a.sections[k].confidence >= 0 && a.sections[k].confidence <= 1;
+    CHECK(conf_ok, "confidences in [0, 1]");
+
+    // JSON readable as a timeline
+    char path[] = "/tmp/refrain_test_analyze_XXXXXX";
+    int fd = mkstemp(path);
+    FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    rc = fp ? analysis_write_json(fp, &a) : -1;
+    if (fp) fclose(fp);
+    Timeline tl = {0};
+    int rt = rc == 0 ? timeline_read(path, &tl) : -1;
+    CHECK(rt == 0 && tl.n == a.n, "JSON reads back as a timeline with %d sections (%s)", tl.n, rt ? err_msg() : "ok");
+    if (rt == 0 && tl.n == a.n)
+        check_close("timeline second start", tl.sections[1].start, a.sections[1].start, 1e-3, 0);
+    if (rt == 0) timeline_free(&tl);
+    remove(path);
+
+    // PNG of the self-similarity matrix
+    char png[] = "/tmp/refrain_test_analyze_ssm.png";
+    rc = analysis_ssm_png(png, &a);
+    FILE *pf = fopen(png, "rb");
+    unsigned char sig[8] = {0};
+    if (pf) { if (fread(sig, 1, 8, pf) != 8) sig[0] = 0; fclose(pf); }
+    CHECK(rc == 0 && sig[1] == 'P' && sig[2] == 'N' && sig[3] == 'G', "SSM PNG written");
+    remove(png);
+    analysis_free(&a);
+    free(x);
+}
+
+static void test_descriptors(void) {
+    long n = 10L * SR;
+    float *x = callocCheck(n, sizeof(float));
+    SectionDescriptors d1, d2;
+    int rc;
+    // BS.1770: a 997 Hz sine at amplitude A reads 20 log10(A) - 3.01 LUFS
+    for (long i = 0; i < n; i++) x[i] = 0.5f * (float)sin(2 * M_PI * 997.0 * i / SR);
+    CHECK(section_descriptors(&d1, x, n, 0.0, 10.0) == 0, "descriptors of a loud sine");
+    for (long i = 0; i < n; i++) x[i] *= 0.05f;
+    CHECK(section_descriptors(&d2, x, n, 0.0, 10.0) == 0, "descriptors of a quiet sine");
+    check_close("loud sine LUFS", d1.loudness_lufs, 20 * log10(0.5) - 3.01, 0.15, 0);
+    check_close("quiet sine LUFS", d2.loudness_lufs, 20 * log10(0.025) - 3.01, 0.15, 0);
+    check_close("loud sine RMS dB", d1.rms_db, 20 * log10(0.5 / sqrt(2)), 0.05, 0);
+    CHECK(d1.loudness_lufs > d2.loudness_lufs + 19.9, "loud > quiet by 20 dB");
+    check_close("sine centroid Hz", d1.brightness_hz, 997.0, 0, 0.03);
+
+    // dark (500 Hz sine) vs bright (white noise: centroid half of Nyquist)
+    Rng r;
+    rng_seed(&r, 11);
+    for (long i = 0; i < n; i++) x[i] = i < n / 2 ? 0.3f * (float)sin(2 * M_PI * 500.0 * i / SR) : 0.3f * (2 * rng_uniform(&r) - 1);
+    CHECK(section_descriptors(&d1, x, n, 0.0, 5.0) == 0 && section_descriptors(&d2, x, n, 5.0, 10.0) == 0,
+          "descriptors of a dark and a bright half");
+    check_close("dark centroid Hz", d1.brightness_hz, 500.0, 0, 0.05);
+    check_close("bright (white noise) centroid Hz", d2.brightness_hz, SR / 4.0, 0, 0.05);
+
+    // sparse (2/s) vs dense (8/s) clicks, one section each
+    memset(x, 0, sizeof(float) * n);
+    for (int half = 0; half < 2; half++) {
+        double rate = half ? 8.0 : 2.0;
+        for (double t = half * 5.0 + 0.1; t < half * 5.0 + 5.0 - 0.05; t += 1.0 / rate)
+            for (long i = 0; i < (long)(0.01 * SR); i++)
+                x[(long)(t * SR) + i] += 0.8f * (float)exp(-(double)i / (0.002 * SR)) * (2 * rng_uniform(&r) - 1);
+    }
+    CHECK(section_descriptors(&d1, x, n, 0.0, 5.0) == 0 && section_descriptors(&d2, x, n, 5.0, 10.0) == 0,
+          "descriptors of sparse and dense clicks");
+    check_close("sparse clicks onsets/s", d1.onset_density, 2.0, 0.25, 0);
+    check_close("dense clicks onsets/s", d2.onset_density, 8.0, 0.25, 0);
+    // silence: no onsets, floor loudness
+    memset(x, 0, sizeof(float) * n);
+    rc = section_descriptors(&d1, x, n, 1.0, 3.0);
+    CHECK(rc == 0 && d1.onset_density == 0 && d1.loudness_lufs <= -70,
+          "silence: 0 onsets/s, %.1f LUFS", d1.loudness_lufs);
+    CHECK(section_descriptors(&d1, x, n, 3.0, 3.05) == -1, "a 50 ms span is refused: %s", err_msg());
+    free(x);
+}
+
+typedef struct { float *mag; long T, calls, order_ok; } WalkCtx;
+static void walk_copy(void *vctx, long t, const float *mag) {
+    WalkCtx *c = vctx;
+    if (t != c->calls) c->order_ok = 0;
+    c->calls++;
+    if (t < c->T) memcpy(c->mag + t * N_BINS, mag, sizeof(float) * N_BINS);
+}
+
+static void test_stft_walk(void) {
+    long n = 30L * SR + 123;   // spans two chunks, ragged end
+    float *x = mallocCheck(sizeof(float) * n);
+    Rng r;
+    rng_seed(&r, 3);
+    for (long i = 0; i < n; i++) x[i] = rng_normal(&r) * 0.1f;
+    long T = stft_frames(n);
+    float *want = mallocCheck(sizeof(float) * T * N_BINS);
+    Stft *s = stft_create();
+    stft_magnitude(s, want, x, n);
+    stft_free(s);
+    WalkCtx c = {callocCheck(T * N_BINS, sizeof(float)), T, 0, 1};
+    CHECK(stft_walk(x, n, walk_copy, &c) == 0, "stft_walk runs");
+    CHECK(c.calls == T && c.order_ok, "stft_walk visits %ld frames in order (want %ld)", c.calls, T);
+    check_max_diff("stft_walk vs stft_magnitude", c.mag, want, T * N_BINS, 1e-4);
+    free(c.mag); free(want); free(x);
+}
+
+static void test_measures(void) {
+    double p, r, f;
+    double ref[] = {10, 20, 30}, est[] = {10.4, 21.0, 29.9, 40};
+    boundary_prf(&p, &r, &f, ref, 3, est, 4, 0.5);
+    CHECK(fabs(p - 0.5) < 1e-12 && fabs(r - 2.0 / 3) < 1e-12, "boundary P/R at 0.5 s: %.3f %.3f", p, r);
+    boundary_prf(&p, &r, &f, ref, 3, est, 4, 3.0);
+    CHECK(fabs(p - 0.75) < 1e-12 && fabs(r - 1.0) < 1e-12, "boundary P/R at 3 s: %.3f %.3f", p, r);
+    // two estimates near one reference: only one may match
+    double est2[] = {10.1, 10.2};
+    boundary_prf(&p, &r, &f, ref, 1, est2, 2, 0.5);
+    CHECK(fabs(p - 0.5) < 1e-12 && fabs(r - 1.0) < 1e-12, "one-to-one matching: P %.2f R %.2f", p, r);
+
+    // pairwise: renamed labels score 1; a hand-counted case
+    double rs[] = {0, 10, 20}, es[] = {0, 10, 20};
+    int rl[] = {0, 1, 0}, el[] = {5, 2, 5};
+    pairwise_prf(&p, &r, &f, rs, rl, 3, es, el, 3, 30, 1.0);
+    CHECK(fabs(f - 1) < 1e-12, "pairwise F of a relabelling is 1 (%.3f)", f);
+    // ref A(10) B(10) A(10) vs est all one label: est pairs C(30,2)=435,
+    // ref pairs C(20,2)+C(10,2)=190+45=235, both = 235
+    int one[] = {0};
+    double s0[] = {0};
+    pairwise_prf(&p, &r, &f, rs, rl, 3, s0, one, 1, 30, 1.0);
+    CHECK(fabs(p - 235.0 / 435) < 1e-12 && fabs(r - 1) < 1e-12, "pairwise P/R of one label: %.4f %.4f", p, r);
+}
+
+static void test_errors(void) {
+    Analysis a;
+    float z[100] = {0};
+    CHECK(analyze_audio(&a, z, 100, NULL) == -1, "100 samples refused: %s", err_msg());
+    float *x = callocCheck(3 * SR, sizeof(float));
+    x[5] = NAN;
+    CHECK(analyze_audio(&a, x, 3 * SR, NULL) == -1, "NaN refused: %s", err_msg());
+    x[5] = 0;
+    int rc = analyze_audio(&a, x, 3 * SR, NULL);
+    CHECK(rc == 0 && a.n == 1, "3 s of silence is one section");
+    if (rc == 0) analysis_free(&a);
+    free(x);
+}
+
+int main(void) {
+    test_measures();
+    test_stft_walk();
+    test_descriptors();
+    test_errors();
+    test_song();
+    return check_summary("test_data_analyze");
+}
