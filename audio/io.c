@@ -306,6 +306,7 @@ int audio_info(const char *path, AudioInfo *ai) {
     sub.format = info.format & SF_FORMAT_SUBMASK;
     const char *mext = "?", *sname = "?";
     if (sf_command(NULL, SFC_GET_FORMAT_INFO, &major, sizeof major) == 0 && major.extension) mext = major.extension;
+    if (!strcmp(mext, "oga")) mext = "ogg";   // libsndfile names Ogg's extension "oga"
     if (sf_command(NULL, SFC_GET_FORMAT_INFO, &sub, sizeof sub) == 0 && sub.name) sname = sub.name;
     char up[16];
     size_t k = 0;
