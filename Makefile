@@ -10,7 +10,7 @@ OPT     ?= -O2
 CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wshadow \
            -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I. \
            -I/usr/include/stb $(EXTRA_CFLAGS)
-LDLIBS  := -lsndfile -lsamplerate -lfftw3f -lopenblas -lstb -lm -lpthread
+LDLIBS  := -lsndfile -lsamplerate -lfftw3f -lopenblas -lstb -lopenmpt -lm -lpthread
 
 # Feature probes (llm.c style): OpenMP and -march=native when the compiler has them.
 ifeq ($(shell echo 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo yes),yes)
