@@ -1,0 +1,49 @@
+// cmd_spectrogram.c — `refrain spectrogram IN -o OUT.png [--timeline T.json]`:
+// the log-mel spectrogram of a sound file (or an excerpt) as a PNG, with
+// section boundaries when a timeline is given.
+#include <stdlib.h>
+
+#include "audio/audio.h"
+#include "cli/cli.h"
+#include "util/util.h"
+
+static const char *out = NULL, *timeline = NULL;
+static double start = 0, duration = 0;
+static const Opt OPTS[] = {
+    {"output", 'o', OPT_STRING, &out, 0, 0, NULL, "FILE", "the PNG to write", 1},
+    {"timeline", 't', OPT_STRING, &timeline, 0, 0, NULL, "FILE", "JSON timeline: draw its section boundaries and labels", 0},
+    {"start", 0, OPT_FLOAT, &start, 0, 86400, NULL, "SEC", "begin this many seconds into IN", 0},
+    {"duration", 0, OPT_FLOAT, &duration, 0, 86400, NULL, "SEC", "use at most this many seconds; 0 = to the end", 0},
+    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0},
+};
+static const OptSpec SPEC = {"spectrogram", "IN", 1,
+                             "draw IN's log-mel spectrogram as a PNG, with section boundaries from a timeline", OPTS};
+
+static int run(int argc, char **argv) {
+    char *in;
+    int st = opts_parse(&SPEC, argc, argv, &in);
+    if (st != OPTS_OK) return st;
+    // everything that can be refused cheaply is refused before reading audio
+    Timeline tl = {0}, *tlp = NULL;
+    if (check_output(out, "png")) return fail();
+    if (timeline) {
+        if (timeline_read(timeline, &tl)) return fail();
+        tlp = &tl;
+    }
+    float *x = NULL, *lm = NULL;
+    long n = 0, T = 0;
+    int rc = 1;
+    if (read_excerpt(in, start, duration, &x, &n)) goto done;
+    progress("spectrogram: %.1f s of audio -> %s", (double)n / SAMPLE_RATE, out);
+    if (logmel_from_audio(&lm, &T, x, n) || spectrogram_png(out, lm, T, tlp)) goto done;
+    progress_done();
+    rc = 0;
+done:
+    if (rc) { progress_done(); fail(); }
+    free(x);
+    free(lm);
+    timeline_free(&tl);
+    return rc;
+}
+
+const Command cmd_spectrogram = {&SPEC, run};

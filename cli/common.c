@@ -1,0 +1,46 @@
+// common.c — helpers the subcommands share: error printing, reading an input
+// excerpt, checking an output path before long work. See cli.h.
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "audio/audio.h"
+#include "util/util.h"
+
+int fail(void) {
+    fprintf(stderr, "refrain: %s\n", err_msg());
+    return 1;
+}
+
+int read_excerpt(const char *path, double start, double duration, float **x, long *n) {
+    if (audio_read(path, SAMPLE_RATE, x, n)) return -1;
+    double total = (double)*n / SAMPLE_RATE;
+    long a = (long)(start * SAMPLE_RATE + 0.5);
+    if (a >= *n) {
+        free(*x);
+        *x = NULL;
+        return err_set("--start %g s is at or past the end of %s (%.2f s long)", start, path, total);
+    }
+    long b = duration > 0 ? a + (long)(duration * SAMPLE_RATE + 0.5) : *n;
+    if (b > *n) b = *n;
+    if (a > 0 || b < *n) {
+        memmove(*x, *x + a, (size_t)(b - a) * sizeof(float));
+        *n = b - a;
+    }
+    return 0;
+}
+
+int check_output(const char *path, const char *exts) {
+    const char *ext = path_ext(path);
+    int ok = 0;
+    for (const char *p = exts; *p && !ok;) {
+        size_t len = strcspn(p, ",");
+        ok = *ext && strlen(ext) == len && strncasecmp(p, ext, len) == 0;
+        p += len + (p[len] == ',');
+    }
+    if (!ok) return err_set("cannot write %s: the extension must be one of %s", path, exts);
+    return dir_exists_for(path);
+}
