@@ -41,6 +41,15 @@ int check_output(const char *path, const char *exts) {
         ok = *ext && strlen(ext) == len && strncasecmp(p, ext, len) == 0;
         p += len + (p[len] == ',');
     }
-    if (!ok) return err_set("cannot write %s: the extension must be one of %s", path, exts);
+    if (!ok) {   // "wav,flac,ogg" -> ".wav, .flac or .ogg"
+        char list[128] = "";
+        size_t o = 0;
+        for (const char *p = exts; *p && o + 8 < sizeof list;) {
+            size_t len = strcspn(p, ",");
+            o += snprintf(list + o, sizeof list - o, "%s.%.*s", o ? (p[len] ? ", " : " or ") : "", (int)len, p);
+            p += len + (p[len] == ',');
+        }
+        return err_set("cannot write %s: the name must end in %s", path, list);
+    }
     return dir_exists_for(path);
 }
