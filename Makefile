@@ -42,6 +42,7 @@ help:
 	@echo "make deps       install missing Debian packages (needs root)"
 	@echo "make test       build and run all tests (installs deps, fetches test music)"
 	@echo "make bench      benchmarks against peers; reports in notebooks_exports/"
+	@echo "make data       fetch Debian music, render MMA songs, build corpus shards + index"
 	@echo "make demo       vocoder round trip of a real excerpt + spectrogram PNG in out/"
 	@echo "make debug      build with ASan and UBSan into build-debug/ and run the tests"
 	@echo "make clean      remove build outputs"
@@ -92,6 +93,10 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/librefrain.a
 
 fetch-music: | $(DEPS_STAMP)
 	@bash scripts/fetch-music.sh
+
+# The training corpus (design.md, "The corpus") into .cache/corpus; incremental.
+data: $(DEPS_STAMP) $(REFRAIN)
+	@bash scripts/make-data.sh
 
 test: $(DEPS_STAMP) $(REFRAIN) $(TESTS) fetch-music
 	@bash tests/run.sh $(TESTS)

@@ -1,8 +1,8 @@
 // modules — tracker modules (MOD, S3M, IT, XM, ... anything libopenmpt
 // reads) rendered to mono at SAMPLE_RATE, with their exact repeat structure:
-// while rendering, the order position being played is polled every HOP
-// samples, so each played order entry becomes a span with a start time
-// exact to one log-mel frame, and its pattern number gives the repeat label.
+// while rendering, the order position being played is polled every POLL
+// samples (1.5 ms), so each played order entry becomes a span whose start time
+// is well inside one log-mel frame, and its pattern number gives the repeat label.
 // Polling the playback (rather than walking the order list) follows pattern
 // jumps and breaks the way the song really plays. Packed subsongs are
 // rendered one at a time. It owns no features or shards.
@@ -14,6 +14,8 @@
 #include <libopenmpt/libopenmpt.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define POLL 32   // samples rendered between polls of the play position
 
 static int load_file(const char *path, void **data, size_t *size) {
     FILE *f = fopen(path, "rb");
@@ -38,7 +40,7 @@ static openmpt_module *open_module(const char *path) {
     if (load_file(path, &data, &size)) return NULL;
     int err = 0;
     const char *msg = NULL;
-    openmpt_module *mod = openmpt_module_create_from_memory2(data, size, NULL, NULL, NULL, NULL,
+    openmpt_module *mod = openmpt_module_create_from_memory2(data, size, openmpt_log_func_silent, NULL, NULL, NULL,
                                                              &err, &msg, NULL);
     free(data);
     if (!mod) {
@@ -92,17 +94,18 @@ int module_render(const char *path, int subsong, double max_seconds, float **x, 
         }
         prev_order = order;
         prev_row = row;
-        if (len + HOP > alloc) {
+        if (len + POLL > alloc) {
             alloc *= 2;
             buf = reallocCheck(buf, (size_t)alloc * sizeof *buf);
         }
-        size_t got = openmpt_module_read_float_mono(mod, SAMPLE_RATE, HOP, buf + len);
+        size_t got = openmpt_module_read_float_mono(mod, SAMPLE_RATE, POLL, buf + len);
         if (got == 0) break;
         len += (long)got;
     }
     openmpt_module_destroy(mod);
-    // A span that starts at the very end (the poll after the last chunk) holds no audio.
-    while (ns > 0 && sp[ns - 1].start * SAMPLE_RATE >= len - 1) ns--;
+    // At the loop point the player is already back at the first order for the
+    // last few hops: a tail span under a second is the previous one's end.
+    while (ns > 1 && len - sp[ns - 1].start * SAMPLE_RATE < SAMPLE_RATE) ns--;
     if (len == 0 || ns == 0) {
         free(buf); free(sp);
         return err_set("%s: subsong %d renders no audio", path, subsong);

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# make-data.sh — `make data`: builds refrain's training corpus from nothing
+# (design.md, "The corpus"), into .cache/ (git-ignored, never committed):
+#   1. fetch the Debian packages (data/fetch.sh);
+#   2. write MMA songs from a seed (refrain mmagen) and render them with mma +
+#      fluidsynth, JOBS at a time (data/render-mma.sh);
+#   3. list every source file (.cache/corpus/sources.tsv): MMA renders, the
+#      tracker modules of pingus-data and tecnoballz-data, the soundtrack
+#      recordings;
+#   4. build one feature shard per song, JOBS processes side by side
+#      (refrain corpus --part k --parts JOBS), then the index and a summary
+#      (.cache/corpus/summary.md).
+# Every step is incremental: a second run redoes nothing. Unreadable files are
+# reported and skipped. Knobs: REFRAIN (binary), REFRAIN_JOBS (2),
+# REFRAIN_MMA_HOURS (3.2), REFRAIN_MMA_SEED (20261124), REFRAIN_CORPUS_PKGS.
+set -eu
+cd "$(dirname "$0")/.."
+REFRAIN=${REFRAIN:-./refrain}
+case $REFRAIN in /*|./*) ;; *) REFRAIN=./$REFRAIN ;; esac
+JOBS=${REFRAIN_JOBS:-2}
+HOURS=${REFRAIN_MMA_HOURS:-3.2}
+SEED=${REFRAIN_MMA_SEED:-20261124}
+C=.cache
+OUT=$C/corpus
+t0=$(date +%s)
+stamp() { echo "refrain: data: [$(( $(date +%s) - t0 )) s] $*" >&2; }
+
+stamp "fetching packages"
+bash data/fetch.sh
+
+stamp "writing MMA songs (seed $SEED, $HOURS hours)"
+mkdir -p $C/mma/src $C/mma/mid $C/mma/wav $OUT
+$REFRAIN mmagen $C/mma/src --seed "$SEED" --hours "$HOURS" --list $C/mma/songs.tsv
+stamp "rendering $(wc -l < $C/mma/songs.tsv) MMA songs with mma + fluidsynth ($JOBS at a time)"
+cut -f1 $C/mma/songs.tsv | sed "s|^|$C/mma/src/|; s|$|.mma|" |
+    xargs -P "$JOBS" -n 1 bash data/render-mma.sh
+
+stamp "listing sources"
+P=$C/pkg
+list=$OUT/sources.tsv.tmp.$$
+{
+    cut -f1 $C/mma/songs.tsv | while read -r s; do
+        [ -f $C/mma/wav/$s.wav ] && printf 'mma\tmma\t%s\t%s\n' $C/mma/wav/$s.wav $C/mma/mid/$s.mid
+    done
+    rec() { # package, folder under the package, find tests...
+        local pkg=$1 dir=$P/$1/$2; shift 2
+        [ -d "$dir" ] && find "$dir" -type f "$@" | LC_ALL=C sort | sed "s|^|recording\t$pkg\t|"
+    }
+    mod() {
+        local pkg=$1 dir=$P/$1/$2
+        [ -d "$dir" ] && find "$dir" -type f \( -iname '*.mod' -o -iname '*.it' -o -iname '*.s3m' -o -iname '*.xm' \) |
+            LC_ALL=C sort | sed "s|^|module\t$pkg\t|"
+    }
+    mod pingus-data usr/share/games/pingus/data/music
+    mod tecnoballz-data usr/share/games/tecnoballz/musics
+    rec warzone2100-music usr/share/games/warzone2100/music -name '*.opus'
+    rec nexuiz-music usr/share/games/nexuiz/data -path '*.unzipped/*' -name '*.ogg'
+    rec blobwars-data usr/share/games/blobwars/music ! -name '*.tags'
+    rec hedgewars-data usr/share/games/hedgewars/Data/Music -name '*.ogg'
+    rec supertux-data usr/share/games/supertux2/music -name '*.ogg'
+    rec widelands-data usr/share/games/widelands/data/music -name '*.ogg'
+} > "$list" || true
+if ! cmp -s "$list" $OUT/sources.tsv; then mv "$list" $OUT/sources.tsv; else rm -f "$list"; fi
+stamp "$(wc -l < $OUT/sources.tsv) source files; building feature shards ($JOBS processes)"
+
+pids=""
+for k in $(seq 0 $((JOBS - 1))); do
+    $REFRAIN corpus $OUT/sources.tsv --out $OUT --part $k --parts "$JOBS" &
+    pids="$pids $!"
+done
+st=0
+for p in $pids; do wait $p || st=1; done
+[ $st -eq 0 ] || { echo "refrain: data: a corpus part failed" >&2; exit 1; }
+$REFRAIN corpus $OUT/sources.tsv --out $OUT --index-only > $OUT/summary.md.tmp.$$
+mv $OUT/summary.md.tmp.$$ $OUT/summary.md
+cat $OUT/summary.md
+stamp "done: $(du -sh $OUT | cut -f1) in $OUT (shards + index), $(du -sh $C | cut -f1) in $C"
