@@ -113,11 +113,12 @@ void progress(const char *fmt, ...) {
     if (g_quiet) return;
     va_list ap;
     va_start(ap, fmt);
-    fputc('\r', stderr);
+    int tty = isatty(fileno(stderr));   // a log file gets plain lines, no \r or erase codes
+    if (tty) fputc('\r', stderr);
     vfprintf(stderr, fmt, ap);
-    fputs("\033[K", stderr);
+    if (tty) fputs("\033[K", stderr);
     va_end(ap);
-    if (!isatty(fileno(stderr))) fputc('\n', stderr); else g_progress_open = 1;
+    if (!tty) fputc('\n', stderr); else g_progress_open = 1;
     fflush(stderr);
 }
 void progress_done(void) {
