@@ -27,8 +27,14 @@ void analyze_defaults(AnalyzeOpts *o) {
     o->kernel_s = 5.0;
     o->embed_s = 1.5;
     o->peak_delta = 0.3f;
-    o->label_threshold = 0.8f;
+    o->label_threshold = 0.5f;
     o->chroma_weight = 0.5f;
+    o->knn = 0.04f;
+    o->sf_time_s = 2.0;
+    o->sf_lag_s = 0.5;
+    o->sf_weight = 0.5f;
+    o->merge_adjacent = 1;
+    o->sf_fold = 0;
     o->descriptors = 1;
 }
 
@@ -160,6 +166,112 @@ static void normalise_max(float *x, long n) {
     float m = 0;
     for (long i = 0; i < n; i++) if (x[i] > m) m = x[i];
     if (m > 0) for (long i = 0; i < n; i++) x[i] /= m;
+}
+
+// Mutual k-nearest-neighbour recurrence (Serra et al. 2014): R(i,j) = 1 when
+// j is among the k most similar frames to i and i among those of j. Frames
+// within `band` of each other do not count as neighbours. R: (T, T) of 0/1.
+static float *knn_recurrence(const float *S, long T, int k, int band) {
+    float *thr = mallocCheck(sizeof(float) * T);
+    float *row = mallocCheck(sizeof(float) * T);
+    for (long i = 0; i < T; i++) {
+        long m = 0;
+        for (long j = 0; j < T; j++) if (labs(j - i) > band) row[m++] = S[i * T + j];
+        if (m == 0) { thr[i] = INFINITY; continue; }
+        long kk = k < m ? k : m;
+        // quickselect the kk-th largest
+        long lo = 0, hi = m - 1, want = kk - 1;
+        while (lo < hi) {
+            float piv = row[(lo + hi) / 2];
+            long a = lo, b = hi;
+            while (a <= b) {
+                while (row[a] > piv) a++;
+                while (row[b] < piv) b--;
+                if (a <= b) { float t = row[a]; row[a] = row[b]; row[b] = t; a++; b--; }
+            }
+            if (want <= b) hi = b; else if (want >= a) lo = a; else break;
+        }
+        thr[i] = row[want];
+    }
+    float *R = callocCheck((size_t)T * T, sizeof(float));
+    for (long i = 0; i < T; i++)
+        for (long j = 0; j < T; j++)
+            if (labs(j - i) > band && S[i * T + j] >= thr[i] && S[i * T + j] >= thr[j]) R[i * T + j] = 1.0f;
+    free(thr);
+    free(row);
+    return R;
+}
+
+static void gauss_kernel(float *g, int r, double sd) {
+    double s = 0;
+    for (int a = -r; a <= r; a++) { g[a + r] = (float)exp(-0.5 * a * a / (sd * sd)); s += g[a + r]; }
+    for (int a = -r; a <= r; a++) g[a + r] /= (float)s;
+}
+
+// Structure-feature novelty: the circular time-lag matrix of R, column i
+// holding R(i, i+l) over lags l, blurred by a Gaussian (sd_t frames along
+// time, sd_l along lag); novelty(i) = || P(i+d) - P(i-d) ||, d = sd_t.
+// Boundaries are where the pattern of repetitions changes. nov: (T).
+static void structure_novelty(float *nov, const float *R, long T, double sd_t, double sd_l, int fold) {
+    float *Lg = mallocCheck(sizeof(float) * T * T);    // (T lag, T time)
+    for (long i = 0; i < T; i++)
+        for (long l = 0; l < T; l++)
+            Lg[l * T + i] = fold ? 0.5f * (R[i * T + (i + l) % T] + R[i * T + ((i - l) % T + T) % T])
+                                 : R[i * T + (i + l) % T];
+    int rt = (int)ceil(2.5 * sd_t), rl = (int)ceil(2.5 * sd_l);
+    float *gt = mallocCheck(sizeof(float) * (2 * rt + 1)), *gl = mallocCheck(sizeof(float) * (2 * rl + 1));
+    gauss_kernel(gt, rt, sd_t);
+    gauss_kernel(gl, rl, sd_l);
+    float *tmp = callocCheck((size_t)T * T, sizeof(float));
+    // along lag (circular)
+    for (long l = 0; l < T; l++)
+        for (int a = -rl; a <= rl; a++) {
+            long ll = ((l + a) % T + T) % T;
+            float w = gl[a + rl];
+            const float *src = Lg + ll * T;
+            float *dst = tmp + l * T;
+            for (long i = 0; i < T; i++) dst[i] += w * src[i];
+        }
+    // along time (clamped)
+    memset(Lg, 0, sizeof(float) * T * T);
+    for (long l = 0; l < T; l++) {
+        const float *src = tmp + l * T;
+        float *dst = Lg + l * T;
+        for (long i = 0; i < T; i++) {
+            double acc = 0;
+            for (int a = -rt; a <= rt; a++) {
+                long ii = i + a;
+                if (ii < 0) ii = 0;
+                if (ii >= T) ii = T - 1;
+                acc += gt[a + rt] * src[ii];
+            }
+            dst[i] = (float)acc;
+        }
+    }
+    int d = (int)lround(sd_t) > 0 ? (int)lround(sd_t) : 1;
+    for (long i = 0; i < T; i++) {
+        long a = i - d < 0 ? 0 : i - d, b = i + d >= T ? T - 1 : i + d;
+        double s = 0;
+        for (long l = 0; l < T; l++) { double v = Lg[l * T + b] - Lg[l * T + a]; s += v * v; }
+        nov[i] = (float)sqrt(s);
+    }
+    free(tmp); free(gt); free(gl); free(Lg);
+}
+
+// Path enhancement: mean of R over a diagonal segment of half-length r.
+static float *diagonal_smooth(const float *R, long T, int r) {
+    float *P = callocCheck((size_t)T * T, sizeof(float));
+    for (long i = 0; i < T; i++)
+        for (long j = 0; j < T; j++) {
+            double s = 0; int c = 0;
+            for (int a = -r; a <= r; a++) {
+                long ii = i + a, jj = j + a;
+                if (ii < 0 || jj < 0 || ii >= T || jj >= T) continue;
+                s += R[ii * T + jj]; c++;
+            }
+            P[i * T + j] = c ? (float)(s / c) : 0.0f;
+        }
+    return P;
 }
 
 // ---- boundaries ----------------------------------------------------------------------
@@ -349,19 +461,31 @@ int analyze_audio(Analysis *out, const float *x, long n, const AnalyzeOpts *opts
     free(Ec); free(Et); free(mf);
     free(fc.chroma); free(fc.logmel); free(fc.count);
 
-    // 4. novelty on each, combined
+    // 4. novelty: checkerboard on each SSM, and structure features from the
+    //    k-NN recurrence of the combined one
+    float wc = o.chroma_weight;
+    float *Sm = mallocCheck(sizeof(float) * T * T);
+    for (long i = 0; i < T * T; i++) Sm[i] = wc * Sc[i] + (1.0f - wc) * St[i];
     int L = (int)lround(o.kernel_s / out->frame_s);
     if (L < 2) L = 2;
     float *nc = mallocCheck(sizeof(float) * T), *nt = mallocCheck(sizeof(float) * T);
+    float *ns = mallocCheck(sizeof(float) * T);
     checkerboard_novelty(nc, Sc, T, L);
     checkerboard_novelty(nt, St, T, L);
     normalise_max(nc, T);
     normalise_max(nt, T);
+    free(Sc); free(St);
+    int knn = (int)lround(o.knn * T);
+    if (knn < 2) knn = 2;
+    int band = (int)lround(1.0 / out->frame_s);
+    float *R = knn_recurrence(Sm, T, knn, band);
+    structure_novelty(ns, R, T, o.sf_time_s / out->frame_s, o.sf_lag_s / out->frame_s, o.sf_fold);
+    normalise_max(ns, T);
     float *nov = mallocCheck(sizeof(float) * T);
-    float wc = o.chroma_weight;
-    for (long t = 0; t < T; t++) nov[t] = wc * nc[t] + (1.0f - wc) * nt[t];
+    for (long t = 0; t < T; t++)
+        nov[t] = (1.0f - o.sf_weight) * (wc * nc[t] + (1.0f - wc) * nt[t]) + o.sf_weight * ns[t];
     normalise_max(nov, T);
-    free(nc); free(nt);
+    free(nc); free(nt); free(ns);
 
     // 5. boundaries
     int minlen = (int)lround(o.min_section_s / out->frame_s);
@@ -376,16 +500,15 @@ int analyze_audio(Analysis *out, const float *x, long n, const AnalyzeOpts *opts
     bnd[nb + 1] = T;
     int S = nb + 1;
 
-    // 6. labels: combined SSM, segment similarity, clustering
-    float *Sm = mallocCheck(sizeof(float) * T * T);
-    for (long i = 0; i < T * T; i++) Sm[i] = wc * Sc[i] + (1.0f - wc) * St[i];
-    free(Sc); free(St);
+    // 6. labels: segment similarity on the path-enhanced recurrence, clustering
+    float *Pe = diagonal_smooth(R, T, (int)lround(o.embed_s / out->frame_s));
+    free(R);
     float *sim = mallocCheck(sizeof(float) * S * S);
     int slack = (int)lround(1.0 / out->frame_s);
     for (int i = 0; i < S; i++)
         for (int j = 0; j < S; j++)
             sim[i * S + j] = i == j ? 1.0f
-                             : segment_similarity(Sm, T, bnd[i], bnd[i + 1], bnd[j], bnd[j + 1], slack);
+                             : segment_similarity(Pe, T, bnd[i], bnd[i + 1], bnd[j], bnd[j + 1], slack);
     if (getenv("REFRAIN_ANALYZE_DEBUG")) {
         for (int i = 0; i < S; i++) {
             fprintf(stderr, "sim %2d:", i);
@@ -396,6 +519,23 @@ int analyze_audio(Analysis *out, const float *x, long n, const AnalyzeOpts *opts
     int *lab = mallocCheck(sizeof(int) * S);
     if (S <= 256) cluster_segments(lab, sim, S, o.label_threshold);
     else for (int i = 0; i < S; i++) lab[i] = i;  // unreachable for sane min_section_s
+    if (o.merge_adjacent) {
+        // neighbours with one label are one section (a repeated phrase inside
+        // a section makes its halves look like two); similarities are redone
+        int k = 0;
+        for (int i = 0; i < S; i++) {
+            if (i > 0 && lab[i] == lab[k - 1]) continue;
+            bnd[k] = bnd[i]; bh[k] = bh[i]; lab[k] = lab[i]; k++;
+        }
+        bnd[k] = T;
+        if (k < S) {
+            S = k;
+            for (int i = 0; i < S; i++)
+                for (int j = 0; j < S; j++)
+                    sim[i * S + j] = i == j ? 1.0f
+                                     : segment_similarity(Pe, T, bnd[i], bnd[i + 1], bnd[j], bnd[j + 1], slack);
+        }
+    }
 
     out->n = S;
     out->sections = callocCheck(S, sizeof(AnaSection));
@@ -425,13 +565,13 @@ int analyze_audio(Analysis *out, const float *x, long n, const AnalyzeOpts *opts
         s->confidence = (float)(0.5 * lc + 0.5 * s->boundary);
         if (o.descriptors && s->end - s->start >= 0.1) {
             if (section_descriptors(&s->desc, x, n, s->start, s->end)) {
-                free(sim); free(lab); free(bnd); free(bh); free(Sm); free(nov);
+                free(sim); free(lab); free(bnd); free(bh); free(Sm); free(nov); free(Pe);
                 analysis_free(out);
                 return -1;
             }
         }
     }
-    free(sim); free(lab); free(bnd); free(bh);
+    free(sim); free(lab); free(bnd); free(bh); free(Pe);
     out->ssm = Sm;
     out->novelty = nov;
     return 0;

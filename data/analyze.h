@@ -49,6 +49,12 @@ typedef struct {
     float peak_delta;      // adaptive threshold: local mean + delta * global std (default 0.3)
     float label_threshold; // segment similarity above which two segments share a label (default 0.5)
     float chroma_weight;   // weight of chroma vs timbre novelty, 0..1 (default 0.5)
+    float knn;             // recurrence neighbours, fraction of frames (default 0.04)
+    double sf_time_s;      // structure-feature blur along time, sd in seconds (default 2)
+    double sf_lag_s;       // ... along lag (default 0.5)
+    float sf_weight;       // weight of structure-feature novelty vs checkerboard (default 0.5)
+    int merge_adjacent;    // merge neighbouring segments that get one label (default 1)
+    int sf_fold;           // structure features ignore the sign of the lag (default 0)
     int descriptors;       // fill AnaSection.desc (default 1)
 } AnalyzeOpts;
 
