@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# demo.sh (`make demo`): what refrain does today, on real music. Takes a 30 s
+# excerpt of a warzone2100 soundtrack track (Debian's warzone2100-music,
+# fetched by scripts/fetch-music.sh), round-trips it through refrain's 80-band
+# log-mel features and Griffin-Lim vocoder, and draws spectrograms of the
+# original and the vocoded audio with an example timeline. Everything goes to out/.
+set -eu
+cd "$(dirname "$0")/.."
+REFRAIN=${REFRAIN:-./refrain}
+case $REFRAIN in */*) ;; *) REFRAIN=./$REFRAIN ;; esac
+bash scripts/fetch-music.sh
+TRACK=.cache/pkg/warzone2100-music/usr/share/games/warzone2100/music/albums/original_soundtrack/track1.opus
+START=${DEMO_START:-60}
+SECONDS_LONG=${DEMO_SECONDS:-30}
+TIMELINE=assets/example-timeline.json
+if [ ! -f "$TRACK" ]; then
+    echo "refrain demo: $TRACK is missing; run 'bash scripts/fetch-music.sh'" >&2
+    exit 1
+fi
+mkdir -p out
+echo "== excerpt: $TRACK, $SECONDS_LONG s from $START s, as 22,050 Hz mono"
+"$REFRAIN" convert "$TRACK" --start "$START" --duration "$SECONDS_LONG" -o out/original.wav
+echo "== vocode: log-mel -> Griffin-Lim (PGHI init, 64 fast iterations)"
+"$REFRAIN" vocode out/original.wav -o out/vocoded.wav
+echo "== spectrograms with the example timeline $TIMELINE"
+"$REFRAIN" spectrogram out/original.wav -o out/original.png --timeline "$TIMELINE"
+"$REFRAIN" spectrogram out/vocoded.wav -o out/vocoded.png --timeline "$TIMELINE"
+echo "== original"
+"$REFRAIN" info out/original.wav
+echo "== vocoded"
+"$REFRAIN" info out/vocoded.wav
+echo
+echo "wrote:"
+for f in out/original.wav out/vocoded.wav out/original.png out/vocoded.png; do
+    printf '  %-20s %s\n' "$f" "$(du -h "$f" | cut -f1)"
+done
+echo "listen to out/original.wav and out/vocoded.wav; look at the two PNGs side by side."
