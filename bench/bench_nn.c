@@ -21,6 +21,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+// Process CPU time (all threads): at 1 thread it is what the step costs even
+// while other processes share the cores; nn.sh reports it beside wall time.
+static double cpu_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
 
 static int cmp_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -109,11 +118,11 @@ int main(int argc, char **argv) {
     dit_acts_alloc(&a, &m, B, T, S, 1);
 
     // (a) training step
-    double *t = mallocCheck(sizeof(double) * 3 * iters);
+    double *t = mallocCheck(sizeof(double) * 3 * iters), *tc = mallocCheck(sizeof(double) * 3 * iters);
     double t_zero = 0, t_fwd = 0, t_loss = 0, t_bwd = 0, t_adam = 0;
     float loss = 0;
     for (int it = 0; it < warmup + iters; it++) {
-        double t0 = now_seconds();
+        double c0 = cpu_seconds(), t0 = now_seconds();
         memset(grad, 0, sizeof(float) * p.total);
         memset(dout, 0, sizeof(float) * nout);
         double t1 = now_seconds();
@@ -127,6 +136,7 @@ int main(int argc, char **argv) {
         double t5 = now_seconds();
         if (it >= warmup) {
             t[it - warmup] = t5 - t0;
+            tc[it - warmup] = cpu_seconds() - c0;
             t_zero += t1 - t0; t_fwd += t2 - t1; t_loss += t3 - t2; t_bwd += t4 - t3; t_adam += t5 - t4;
         }
     }
@@ -134,6 +144,7 @@ int main(int argc, char **argv) {
     double fl = (double)dit_flops_forward(&cfg, B, T, S);
     printf("loss %.6g\n", loss);
     printf("train_step_s %.6g\n", train);
+    printf("train_step_cpu_s %.6g\n", median(tc, iters));
     printf("train_tokens_per_s %.6g\n", B * T / train);
     printf("train_flops %.6g\n", 3 * fl);
     printf("train_gflops %.6g\n", 3 * fl / train / 1e9);
@@ -160,14 +171,15 @@ int main(int argc, char **argv) {
     DitActs a1;
     dit_acts_alloc(&a1, &m, 1, T, S, 0);
     for (int it = 0; it < warmup + 3 * iters; it++) {
-        double t0 = now_seconds();
+        double c0 = cpu_seconds(), t0 = now_seconds();
         dit_forward(&m, &p, &a1, x, cond, mem, mask, 1, T, S);
         double dt = now_seconds() - t0;
-        if (it >= warmup) t[it - warmup] = dt;
+        if (it >= warmup) { t[it - warmup] = dt; tc[it - warmup] = cpu_seconds() - c0; }
     }
     double fl1 = (double)dit_flops_forward(&cfg, 1, T, S);
     double fwd = median(t, 3 * iters);
     printf("fwd1_s %.6g\n", fwd);
+    printf("fwd1_cpu_s %.6g\n", median(tc, 3 * iters));
     printf("fwd1_tokens_per_s %.6g\n", T / fwd);
     printf("fwd1_flops %.6g\n", fl1);
     printf("fwd1_gflops %.6g\n", fl1 / fwd / 1e9);
@@ -181,7 +193,7 @@ int main(int argc, char **argv) {
     dit_acts_free(&a1, &m);
     dit_acts_free(&a, &m);
     train_state_free(&st);
-    free(grad); free(t); free(x); free(cond); free(mem); free(target); free(mask); free(dout);
+    free(grad); free(t); free(tc); free(x); free(cond); free(mem); free(target); free(mask); free(dout);
     dit_free(&m);
     params_free(&p);
     return 0;

@@ -101,6 +101,21 @@ echo
 echo "PyTorch's fastest: training step $(label "$tt_run") ($(calc %.0f "$tt_best*1000") ms);"
 echo "batch-1 forward $(label "$tf_run") ($(calc %.1f "$tf_best*1000") ms)."
 echo
+echo "## One thread, CPU time"
+echo
+echo "Process CPU time per step (all threads of the process summed). At one thread"
+echo "it is what the work costs even while other processes hold the cores, so"
+echo "it is the steadier comparison on a busy machine."
+echo
+echo "| run | training step CPU (ms) | batch-1 forward CPU (ms) |"
+echo "| --- | ---: | ---: |"
+for r in r1 t1 t1b; do
+    echo "| $(label $r) | $(calc %.0f "$(get $r train_step_cpu_s)*1000") | $(calc %.1f "$(get $r fwd1_cpu_s)*1000") |"
+done
+read -r tc_best _ < <(for r in t1 t1b; do echo "$(get $r train_step_cpu_s) $r"; done | sort -g | head -1)
+read -r fc_best _ < <(for r in t1 t1b; do echo "$(get $r fwd1_cpu_s) $r"; done | sort -g | head -1)
+echo "| **PyTorch best / refrain** | **$(calc %.2fx "$tc_best/$(get r1 train_step_cpu_s)")** | **$(calc %.2fx "$fc_best/$(get r1 fwd1_cpu_s)")** |"
+echo
 echo "## Machine peak (OpenBLAS cblas_sgemm, best of repeated calls, same run)"
 echo
 echo "| shape (M x N x K) | 1 thread GFLOP/s | 2 threads GFLOP/s |"
@@ -155,4 +170,5 @@ done
 
 echo "nn: training step refrain 2 threads $(calc %.0f "$(get r2 train_step_s)*1000") ms, 1 thread $(calc %.0f "$(get r1 train_step_s)*1000") ms; PyTorch best $(calc %.0f "$tt_best*1000") ms ($(label "$tt_run")): $(calc %.2fx "$tt_best/$(get r2 train_step_s)") (2 thr), $(calc %.2fx "$tt_best/$(get r1 train_step_s)") (1 thr)"
 echo "nn: batch-1 forward refrain 2 threads $(calc %.1f "$(get r2 fwd1_s)*1000") ms, 1 thread $(calc %.1f "$(get r1 fwd1_s)*1000") ms; PyTorch best $(calc %.1f "$tf_best*1000") ms ($(label "$tf_run")): $(calc %.2fx "$tf_best/$(get r2 fwd1_s)") (2 thr), $(calc %.2fx "$tf_best/$(get r1 fwd1_s)") (1 thr)"
+echo "nn: 1-thread CPU time: step refrain $(calc %.0f "$(get r1 train_step_cpu_s)*1000") ms vs PyTorch $(calc %.0f "$(get t1b train_step_cpu_s)*1000") ms (OPENBLAS_NUM_THREADS=1); batch-1 forward $(calc %.1f "$(get r1 fwd1_cpu_s)*1000") vs $(calc %.1f "$(get t1b fwd1_cpu_s)*1000") ms"
 echo "nn: report in $OUT"
