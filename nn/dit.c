@@ -216,7 +216,7 @@ void dit_acts_free(DitActs *a, const DitModel *m) {
 static void zero(float *x, long n) { memset(x, 0, (size_t)n * sizeof(float)); }
 
 // ---- forward -----------------------------------------------------------------------
-void dit_forward(const DitModel *m, const ParamSet *p, DitActs *a,
+int dit_forward(const DitModel *m, const ParamSet *p, DitActs *a,
                  const float *x, const float *cond, const float *mem, const uint8_t *mem_mask,
                  int B, int T, int S) {
     const DitConfig *c = &m->cfg;
@@ -224,11 +224,9 @@ void dit_forward(const DitModel *m, const ParamSet *p, DitActs *a,
     const int N = B * T, Ns = B * S;
     const long BC = (long)B * C;
     const float base = c->rope_base;
-    if (B > a->B || T > a->T || S > a->S) {
-        fprintf(stderr, "refrain: dit_forward B %d T %d S %d exceeds the arena (%d, %d, %d)\n",
-                B, T, S, a->B, a->T, a->S);
-        abort();
-    }
+    if (B > a->B || T > a->T || S > a->S || B < 0 || T < 0 || S < 0)
+        return err_set("dit_forward: B %d T %d S %d do not fit the activation arena (%d, %d, %d)",
+                       B, T, S, a->B, a->T, a->S);
 #define P(i) params_get(p, (i))
     prof_dir = 0;
     PROF(DIT_OP_OTHER, silu_forward(a->c, cond, (long)B * E));                       // (B, E)
@@ -286,10 +284,11 @@ void dit_forward(const DitModel *m, const ParamSet *p, DitActs *a,
     PROF(DIT_OP_MOD, modulate_forward(a->xf, a->lnf, a->fmod, a->fmod + BC, B, T, C));  // (N, C)
     PROF(DIT_OP_LINEAR, linear_forward(a->out, a->xf, P(m->out_w), P(m->out_b), N, C, c->Cout));  // (N, Co)
 #undef P
+    return 0;
 }
 
 // ---- backward ----------------------------------------------------------------------
-void dit_backward(const DitModel *m, const ParamSet *p, float *grad, DitActs *a,
+int dit_backward(const DitModel *m, const ParamSet *p, float *grad, DitActs *a,
                   const float *dout, float *dx, float *dcond, float *dmem,
                   const float *x, const float *cond, const float *mem, const uint8_t *mem_mask,
                   int B, int T, int S) {
@@ -298,10 +297,11 @@ void dit_backward(const DitModel *m, const ParamSet *p, float *grad, DitActs *a,
     const int N = B * T, Ns = B * S;
     const long BC = (long)B * C, NC = (long)N * C, NM = (long)N * M;
     const float base = c->rope_base;
-    if (!a->train) {
-        fprintf(stderr, "refrain: dit_backward needs an arena allocated with train = 1\n");
-        abort();
-    }
+    if (!a->train)
+        return err_set("dit_backward: the activation arena was allocated without backward scratch (train = 0)");
+    if (B > a->B || T > a->T || S > a->S || B < 0 || T < 0 || S < 0)
+        return err_set("dit_backward: B %d T %d S %d do not fit the activation arena (%d, %d, %d)",
+                       B, T, S, a->B, a->T, a->S);
 #define P(i) params_get(p, (i))
 #define G(i) (grad + p->specs[(i)].offset)
     prof_dir = 1;
@@ -396,4 +396,5 @@ void dit_backward(const DitModel *m, const ParamSet *p, float *grad, DitActs *a,
     (void)mem_mask;
 #undef P
 #undef G
+    return 0;
 }

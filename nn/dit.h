@@ -121,15 +121,17 @@ void dit_acts_free(DitActs *a, const DitModel *m);
 
 // Forward: x (B, T, Ci), cond (B, E), mem (B, S, Cm), mem_mask (B, S) with
 // 1 = valid (NULL = all valid); S may be 0 (mem, mem_mask then unused).
-// Result in a->out (B, T, Co). B, T, S must not exceed the arena's capacity.
-void dit_forward(const DitModel *m, const ParamSet *p, DitActs *a,
+// Result in a->out (B, T, Co). Returns 0, or -1 (err_set) when B, T or S
+// exceed the arena's capacity.
+int dit_forward(const DitModel *m, const ParamSet *p, DitActs *a,
                  const float *x, const float *cond, const float *mem, const uint8_t *mem_mask,
                  int B, int T, int S);
 // Backward from dout (B, T, Co): ACCUMULATES into the gradient arena grad
 // (p->total floats, the layout of p: a ParamSet's data or optim_arena_alloc) and
 // into dx (B, T, Ci), dcond (B, E), dmem (B, S, Cm); any of the three may be
-// NULL. Takes the same inputs as the forward just run.
-void dit_backward(const DitModel *m, const ParamSet *p, float *grad, DitActs *a,
+// NULL. Takes the same inputs as the forward just run. Returns 0, or -1
+// (err_set) for an arena without backward scratch or too small.
+int dit_backward(const DitModel *m, const ParamSet *p, float *grad, DitActs *a,
                   const float *dout, float *dx, float *dcond, float *dmem,
                   const float *x, const float *cond, const float *mem, const uint8_t *mem_mask,
                   int B, int T, int S);

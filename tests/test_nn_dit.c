@@ -125,7 +125,7 @@ int main(void) {
     long nout = (long)B * T * cfg.Cout;
 
     // forward + loss
-    dit_forward(&m, &p, &a, x, cond, mem, mask, B, T, S);
+    CHECK(dit_forward(&m, &p, &a, x, cond, mem, mask, B, T, S) == 0, "forward runs %s", err_msg());
     compare("out", a.out, nout);
     float *dout = callocCheck(nout, sizeof(float));
     float loss = mse_loss(dout, a.out, target, nout);
@@ -136,7 +136,8 @@ int main(void) {
     float *dx = callocCheck((size_t)B * T * cfg.Cin, sizeof(float));
     float *dcond = callocCheck((size_t)B * cfg.E, sizeof(float));
     float *dmem = callocCheck((size_t)B * S * cfg.Cm, sizeof(float));
-    dit_backward(&m, &p, grad, &a, dout, dx, dcond, dmem, x, cond, mem, mask, B, T, S);
+    CHECK(dit_backward(&m, &p, grad, &a, dout, dx, dcond, dmem, x, cond, mem, mask, B, T, S) == 0,
+          "backward runs %s", err_msg());
     compare("dx", dx, (long)B * T * cfg.Cin);
     compare("dcond", dcond, (long)B * cfg.E);
     compare("dmem", dmem, (long)B * S * cfg.Cm);
@@ -174,6 +175,8 @@ int main(void) {
     CHECK(all_masked, "reference masks every memory slot of item %d", bl);
     DitActs a0;
     dit_acts_alloc(&a0, &m, 1, T, 0, 1);
+    CHECK(dit_forward(&m, &p, &a0, x, cond, mem, mask, 1, T, S) == -1, "a memory longer than the arena is refused: %s",
+          err_msg());
     dit_forward(&m, &p, &a0, x + (long)bl * T * cfg.Cin, cond + (long)bl * cfg.E, NULL, NULL, 1, T, 0);
     long n1 = (long)T * cfg.Cout;
     check_max_diff("all-masked item == empty memory", a0.out, out1 + bl * n1, n1, 1e-6 * max_abs(out1, nout));
