@@ -95,6 +95,21 @@ static void test_timeline(void) {
     refuse("{\"parts\":[]}", "expected a \"sections\" array");
     refuse("{\"sections\":[{\"label\":\"a label that is much too long for us\",\"start\":0,\"end\":1}]}",
            "longer than 31");
+    // every proper prefix of a valid document is malformed; the tokenizer must
+    // refuse each one cleanly (under `make debug` this also checks memory safety)
+    const char *doc = "{\"sections\":[{\"label\":\"a\\u0041\",\"start\":0,\"end\":1.5e0},{\"start\":2,\"end\":3}]}";
+    int n = (int)strlen(doc), refused = 0;
+    for (int len = 0; len < n; len++) {
+        char frag[256];
+        snprintf(frag, sizeof frag, "%.*s", len, doc);
+        path_in(p, "prefix.json");
+        write_text(p, frag);
+        refused += timeline_read(p, &tl) == -1 && strstr(err_msg(), "malformed JSON");
+    }
+    CHECK(refused == n, "all %d proper prefixes of a document refused as malformed (%d were)", n, refused);
+    write_text(p, doc);
+    CHECK(timeline_read(p, &tl) == 0 && tl.n == 2 && strcmp(tl.sections[0].label, "aA") == 0, "the whole document reads");
+    timeline_free(&tl);
     path_in(p, "missing.json");
     CHECK(timeline_read(p, &tl) == -1 && strstr(err_msg(), "cannot open timeline"), "missing file: %s", err_msg());
 }
