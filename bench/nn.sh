@@ -138,7 +138,7 @@ for r in r1 r2; do
         echo "| $name | $(calc %.1f "$v*1000") | $(calc %.0f%% "100*$v/$st") |"
     done
     echo
-    echo "Per op (profiled passes, \`dit_profile\`):"
+    echo "Per op (profiled passes, \`dit_profile\`, $(get $r profile_clock) time):"
     echo
     echo "| op | forward ms | backward ms | share of fwd+bwd | batch-1 forward ms |"
     echo "| --- | ---: | ---: | ---: | ---: |"

@@ -141,7 +141,9 @@ int dit_backward(const DitModel *m, const ParamSet *p, float *grad, DitActs *a,
 enum { DIT_OP_LINEAR, DIT_OP_ATTN, DIT_OP_LN, DIT_OP_ROPE, DIT_OP_MOD, DIT_OP_GELU,
        DIT_OP_OTHER, DIT_OP_COUNT };
 extern const char *dit_op_names[DIT_OP_COUNT];
-void dit_profile(int on);                 // resets the counters when turned on
+// on: 0 off, 1 wall clock, 2 process CPU time (steady on a shared machine
+// at one thread). Turning it on resets the counters.
+void dit_profile(int on);
 void dit_profile_get(double fwd[DIT_OP_COUNT], double bwd[DIT_OP_COUNT]);
 
 #endif
