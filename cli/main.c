@@ -6,7 +6,7 @@
 
 #include "cli/cli.h"
 
-#define COMMANDS(X) X(info) X(spectrogram) X(vocode) X(convert) X(mmagen) X(corpus)
+#define COMMANDS(X) X(info) X(spectrogram) X(vocode) X(convert) X(mmagen) X(corpus) X(analyze)
 
 #define DECLARE(name) extern const Command cmd_##name;
 #define ENTRY(name) &cmd_##name,
