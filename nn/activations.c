@@ -1,8 +1,9 @@
 // activations.c — elementwise and row-wise layers: SiLU, GELU (tanh
 // approximation), softmax, AdaLN modulation, gated residual, sinusoidal
 // timestep embedding, y += x and y *= a, and the MSE and L1 losses.
-// Forward and backward. Nothing here depends on -ffast-math: GELU and SiLU
-// use libm's tanhf/expf, and inf/NaN propagate as IEEE says.
+// Forward and backward. Nothing here depends on -ffast-math: exp is
+// nn_expf (kernels_internal.h), plain IEEE arithmetic that vectorizes under
+// `omp simd` and gives the same bits vectorized or not.
 //
 // Legend: B batch, T time, C channels, N rows, E embedding width, n elements.
 #include "nn/layers.h"
@@ -12,40 +13,46 @@
 
 // ---- SiLU: x * sigmoid(x) -------------------------------------------------------------
 void silu_forward(float *out, const float *in, long n) {
-#pragma omp parallel for schedule(static) if (n >= NN_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (n >= NN_PAR_MIN)
     for (long i = 0; i < n; i++) {
         float x = in[i];
-        out[i] = x / (1.0f + expf(-x));
+        out[i] = x / (1.0f + nn_expf(-x));
     }
 }
 
 void silu_backward(float *din, const float *dout, const float *in, long n) {
-#pragma omp parallel for schedule(static) if (n >= NN_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (n >= NN_PAR_MIN)
     for (long i = 0; i < n; i++) {
-        float x = in[i], s = 1.0f / (1.0f + expf(-x));
+        float x = in[i], s = 1.0f / (1.0f + nn_expf(-x));
         din[i] += dout[i] * s * (1.0f + x * (1.0f - s));
     }
 }
 
-// ---- GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) --------
+// ---- GELU, tanh approximation: 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3) ----
+// Computed through the identity 0.5 (1 + tanh(u)) = sigmoid(2u), so one
+// vectorized exp serves both directions:
+//   gelu(x)  = x s,  s = sigmoid(2u)
+//   gelu'(x) = s + 2 x s (1 - s) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
 #define GELU_K 0.7978845608028654f   // sqrt(2/pi)
 #define GELU_A 0.044715f
 
 void gelu_forward(float *out, const float *in, long n) {
-#pragma omp parallel for schedule(static) if (n >= NN_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (n >= NN_PAR_MIN)
     for (long i = 0; i < n; i++) {
         float x = in[i];
-        out[i] = 0.5f * x * (1.0f + tanhf(GELU_K * (x + GELU_A * x * x * x)));
+        float u2 = 2.0f * GELU_K * (x + GELU_A * x * x * x);
+        out[i] = x / (1.0f + nn_expf(-u2));
     }
 }
 
 void gelu_backward(float *din, const float *dout, const float *in, long n) {
-#pragma omp parallel for schedule(static) if (n >= NN_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (n >= NN_PAR_MIN)
     for (long i = 0; i < n; i++) {
         float x = in[i], x2 = x * x;
-        float th = tanhf(GELU_K * (x + GELU_A * x2 * x));
+        float u2 = 2.0f * GELU_K * (x + GELU_A * x2 * x);
+        float s = 1.0f / (1.0f + nn_expf(-u2));
         float du = GELU_K * (1.0f + 3.0f * GELU_A * x2);
-        din[i] += dout[i] * (0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du);
+        din[i] += dout[i] * (s + 2.0f * x * s * (1.0f - s) * du);
     }
 }
 
@@ -56,9 +63,10 @@ void softmax_forward(float *out, const float *in, int N, int C) {
         const float *x = in + (long)r * C;
         float *y = out + (long)r * C;
         float mx = -INFINITY;
-        for (int c = 0; c < C; c++) if (x[c] > mx) mx = x[c];
+        for (int c = 0; c < C; c++) mx = x[c] > mx ? x[c] : mx;
         double s = 0;
-        for (int c = 0; c < C; c++) { y[c] = expf(x[c] - mx); s += y[c]; }
+#pragma omp simd reduction(+ : s)
+        for (int c = 0; c < C; c++) { y[c] = nn_expf(x[c] - mx); s += y[c]; }
         float inv = (float)(1.0 / s);
         for (int c = 0; c < C; c++) y[c] *= inv;
     }
@@ -70,6 +78,7 @@ void softmax_backward(float *din, const float *dout, const float *out, int N, in
         const float *y = out + (long)r * C, *dy = dout + (long)r * C;
         float *dx = din + (long)r * C;
         double s = 0;
+#pragma omp simd reduction(+ : s)
         for (int c = 0; c < C; c++) s += (double)dy[c] * y[c];
         float sf = (float)s;
         for (int c = 0; c < C; c++) dx[c] += y[c] * (dy[c] - sf);

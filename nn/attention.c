@@ -66,25 +66,31 @@ void rope_backward(float *dx, int B, int T, int H, int D, float base) {
 }
 
 // ---- attention --------------------------------------------------------------------------
-static inline int key_ok(const uint8_t *m, int causal, int i, int j) {
-    return (!m || m[j]) && (!causal || j <= i);
-}
-
-// One row of scores -> probabilities over the allowed keys; masked keys get
-// exactly 0, and a row with no allowed key is all 0.
-static void masked_softmax_row(float *p, const uint8_t *m, int causal, int i, int Tk) {
+// One row of scores -> probabilities over the allowed keys (j < lim, and
+// m[j] != 0 when there is a mask); masked keys get exactly 0, and a row with
+// no allowed key is all 0.
+static void masked_softmax_row(float *p, const uint8_t *m, int lim, int Tk) {
     float mx = -INFINITY;
     int any = 0;
-    for (int j = 0; j < Tk; j++)
-        if (key_ok(m, causal, i, j)) { any = 1; if (p[j] > mx) mx = p[j]; }
+    if (m) {
+        for (int j = 0; j < lim; j++)
+            if (m[j]) { any = 1; mx = p[j] > mx ? p[j] : mx; }
+    } else {
+        any = lim > 0;
+        for (int j = 0; j < lim; j++) mx = p[j] > mx ? p[j] : mx;
+    }
     if (!any) { memset(p, 0, (size_t)Tk * sizeof(float)); return; }
     double s = 0;
-    for (int j = 0; j < Tk; j++) {
-        if (key_ok(m, causal, i, j)) { p[j] = expf(p[j] - mx); s += p[j]; }
-        else p[j] = 0.0f;
+    if (m) {
+#pragma omp simd reduction(+ : s)
+        for (int j = 0; j < lim; j++) { float e = nn_expf(p[j] - mx); p[j] = m[j] ? e : 0.0f; s += p[j]; }
+    } else {
+#pragma omp simd reduction(+ : s)
+        for (int j = 0; j < lim; j++) { p[j] = nn_expf(p[j] - mx); s += p[j]; }
     }
     float inv = (float)(1.0 / s);
-    for (int j = 0; j < Tk; j++) p[j] *= inv;
+    for (int j = 0; j < lim; j++) p[j] *= inv;
+    for (int j = lim; j < Tk; j++) p[j] = 0.0f;
 }
 
 void attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
@@ -106,7 +112,8 @@ void attention_forward(float *out, float *att, const float *q, const float *k, c
         // P = scale * Q K^T, then masked softmax per row
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, D,
                     scale, Q, C, K, C, 0.0f, P, Tk);
-        for (int i = 0; i < Tq; i++) masked_softmax_row(P + (long)i * Tk, m, causal, i, Tk);
+        for (int i = 0; i < Tq; i++)   // causal: key j > query i is masked
+            masked_softmax_row(P + (long)i * Tk, m, causal ? (i + 1 < Tk ? i + 1 : Tk) : Tk, Tk);
         // O = P V
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, D, Tk,
                     1.0f, P, Tk, V, C, 0.0f, O, C);
@@ -141,6 +148,7 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
             const float *p = P + (long)i * Tk;
             float *d = dS + (long)i * Tk;
             double s = 0;
+#pragma omp simd reduction(+ : s)
             for (int j = 0; j < Tk; j++) s += (double)p[j] * d[j];
             float sf = (float)s;
             for (int j = 0; j < Tk; j++) d[j] = scale * p[j] * (d[j] - sf);

@@ -1,4 +1,4 @@
-// conv.c — 1-D convolution over time (im2col + cblas_sgemm per batch item,
+// conv.c — 1-D convolution over time (im2col + sgemm per batch item,
 // with stride, zero padding and dilation) and 2x nearest upsampling, forward
 // and backward, plus the naive reference convolution. Owns nothing else.
 //
@@ -7,7 +7,6 @@
 #include "nn/layers.h"
 #include "nn/kernels_internal.h"
 
-#include <cblas.h>
 #include <string.h>
 
 static _Thread_local NnScratch s_conv;   // col (CK, To) and dcol (CK, To)
@@ -96,8 +95,7 @@ void conv1d_forward(float *out, const float *in, const float *w, const float *b,
         const float *src = inb;
         if (!direct) { im2col(col, inb, C, T, K, To, stride, pad, dil); src = col; }
         // out (OC, To) = w (OC, CK) @ col (CK, To)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, To, (int)CK,
-                    1.0f, w, (int)CK, src, To, beta, outb, To);
+        nn_sgemm(0, 0, OC, To, (int)CK, 1.0f, w, (int)CK, src, To, beta, outb, To);
     }
 }
 
@@ -131,17 +129,14 @@ void conv1d_backward(float *din, float *dw, float *db, const float *dout,
         if (dw) {   // dw (OC, CK) += dout (OC, To) @ col^T (To, CK)
             const float *src = inb;
             if (!direct) { im2col(col, inb, C, T, K, To, stride, pad, dil); src = col; }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, (int)CK, To,
-                        1.0f, doutb, To, src, To, 1.0f, dw, (int)CK);
+            nn_sgemm(0, 1, OC, (int)CK, To, 1.0f, doutb, To, src, To, 1.0f, dw, (int)CK);
         }
         if (din) {  // dcol (CK, To) = w^T (CK, OC) @ dout (OC, To), then scatter
             float *dinb = din + (long)bi * C * T;
             if (direct) {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)CK, To, OC,
-                            1.0f, w, (int)CK, doutb, To, 1.0f, dinb, To);
+                nn_sgemm(1, 0, (int)CK, To, OC, 1.0f, w, (int)CK, doutb, To, 1.0f, dinb, To);
             } else {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)CK, To, OC,
-                            1.0f, w, (int)CK, doutb, To, 0.0f, dcol, To);
+                nn_sgemm(1, 0, (int)CK, To, OC, 1.0f, w, (int)CK, doutb, To, 0.0f, dcol, To);
                 col2im_add(dinb, dcol, C, T, K, To, stride, pad, dil);
             }
         }

@@ -7,7 +7,9 @@
 #ifndef REFRAIN_NN_KERNELS_INTERNAL_H
 #define REFRAIN_NN_KERNELS_INTERNAL_H
 
+#include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include "util/util.h"
 
@@ -18,6 +20,36 @@
 // Elementwise loops smaller than this run on one thread (fork/join costs
 // more than it saves).
 #define NN_PAR_MIN 32768L
+
+// exp(x) in float, written so `#pragma omp simd` loops vectorize it (libm's
+// expf does not vectorize without -ffast-math). Cody-Waite reduction
+// x = n ln2 + f, |f| <= ln2/2, Cephes' degree-6 polynomial for e^f, then
+// scaling by 2^n through the exponent bits; within 1.3 ulp of exp on
+// [-87, 88] (checked over every float there). Below -87 it returns 0 (the
+// subnormal range is flushed), above 88 +inf; NaN stays NaN.
+// Plain IEEE operations and explicit fmaf: the same bits whether a loop runs
+// vectorized or not.
+static inline float nn_expf(float x) {
+    union { float f; uint32_t u; } r, s;
+    float x0 = x;
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    r.f = fmaf(x, 1.44269504088896341f, 12582912.0f);   // 1.5*2^23: rounds x/ln2
+    float n = r.f - 12582912.0f;
+    float f = fmaf(n, -0.693359375f, x);                 // ln2 in two parts
+    f = fmaf(n, 2.12194440e-4f, f);
+    float y = 1.9875691500e-4f;
+    y = fmaf(y, f, 1.3981999507e-3f);
+    y = fmaf(y, f, 8.3334519073e-3f);
+    y = fmaf(y, f, 4.1665795894e-2f);
+    y = fmaf(y, f, 1.6666665459e-1f);
+    y = fmaf(y, f, 5.0000001201e-1f);
+    y = fmaf(y, f * f, f + 1.0f);
+    s.u = (r.u - 0x4B400000u + 127u) << 23;              // 2^n
+    y *= s.f;
+    y = x0 < -87.0f ? 0.0f : y;
+    return x0 > 88.0f ? INFINITY : y;
+}
 
 typedef struct { float *p; size_t cap; } NnScratch;
 
@@ -59,6 +91,15 @@ static inline void nn_range(long n, int nth, int tid, long *lo, long *hi) {
 // and would oversubscribe). These bracket such loops.
 int nn_blas_serial_begin(void);   // returns the count to restore
 void nn_blas_serial_end(int prev);
+
+// Row-major C (M, N) = alpha op(A) (M, K) op(B) (K, N) + beta C, as
+// cblas_sgemm, but cut into chunks along the longer of M and N by a plan that
+// depends only on the shape, each chunk one single-threaded sgemm, chunks
+// shared among OpenMP threads. OpenBLAS's own threading (and even a different
+// slicing) changes the rounding; a fixed plan gives the same bits for any
+// thread count. ta, tb: nonzero = transposed.
+void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc);
 
 // db (C) += column sums of x (N, C); parallel over column blocks, each
 // column summed in row order in double: the same bits for any thread count.

@@ -37,6 +37,50 @@ void nn_blas_serial_end(int prev) {
     if (prev > 1) openblas_set_num_threads(prev);
 }
 
+// ---- chunked sgemm -------------------------------------------------------------------
+// The plan: chunks of at least 32 rows (multiples of 16, OpenBLAS's widest
+// register tile) and at least 2^19 multiply-adds, at most 16 of them, their
+// count a multiple of 4 (or 2) so two or four threads share them evenly.
+static int gemm_chunk_len(int L, double macs) {
+    long n = L / 32;
+    double by_work = macs / 524288.0;
+    if (n > by_work) n = (long)by_work;
+    if (n > 16) n = 16;
+    if (n >= 4) n &= ~3L;
+    else if (n >= 2) n = 2;
+    else return L;
+    long len = (L + n - 1) / n;
+    len = (len + 15) / 16 * 16;
+    return (int)len;
+}
+
+void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {   // C = beta C
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(long)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(long)i * ldc + j];
+        return;
+    }
+    enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+    int split_m = M >= N, L = split_m ? M : N;
+    int len = gemm_chunk_len(L, (double)M * N * K);
+    int nch = (L + len - 1) / len;
+    int prev = nn_blas_serial_begin();
+#pragma omp parallel for schedule(static) if (nch > 1)
+    for (int ch = 0; ch < nch; ch++) {
+        int lo = ch * len, n = L - lo < len ? L - lo : len;
+        if (split_m) {   // rows lo.. of C and of op(A)
+            const float *a = ta ? A + lo : A + (long)lo * lda;
+            cblas_sgemm(CblasRowMajor, TA, TB, n, N, K, alpha, a, lda, B, ldb, beta, C + (long)lo * ldc, ldc);
+        } else {         // columns lo.. of C and of op(B)
+            const float *b = tb ? B + (long)lo * ldb : B + lo;
+            cblas_sgemm(CblasRowMajor, TA, TB, M, n, K, alpha, A, lda, b, ldb, beta, C + lo, ldc);
+        }
+    }
+    nn_blas_serial_end(prev);
+}
+
 // ---- column sums -------------------------------------------------------------------
 #define COLBLK 64
 void nn_colsum_add(float *db, const float *x, long N, int C) {
@@ -66,19 +110,16 @@ void linear_forward(float *out, const float *in, const float *w, const float *b,
         memset(out, 0, (size_t)N * OC * sizeof(float));
     }
     if (C <= 0) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C,
-                1.0f, in, C, w, C, beta, out, OC);
+    nn_sgemm(0, 1, N, OC, C, 1.0f, in, C, w, C, beta, out, OC);
 }
 
 void linear_backward(float *din, float *dw, float *db, const float *dout,
                      const float *in, const float *w, int N, int C, int OC) {
     if (N <= 0 || OC <= 0) return;
     if (din && C > 0)   // din (N, C) += dout (N, OC) @ w (OC, C)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC,
-                    1.0f, dout, OC, w, C, 1.0f, din, C);
+        nn_sgemm(0, 0, N, C, OC, 1.0f, dout, OC, w, C, 1.0f, din, C);
     if (dw && C > 0)    // dw (OC, C) += dout^T (OC, N) @ in (N, C)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N,
-                    1.0f, dout, OC, in, C, 1.0f, dw, C);
+        nn_sgemm(1, 0, OC, C, N, 1.0f, dout, OC, in, C, 1.0f, dw, C);
     if (db) nn_colsum_add(db, dout, N, OC);
 }
 

@@ -14,8 +14,10 @@
 // Two-pass statistics of n floats.
 static void stats(const float *x, long n, float *mean, float *rstd) {
     double s = 0;
+#pragma omp simd reduction(+ : s)
     for (long i = 0; i < n; i++) s += x[i];
     double m = s / (double)n, v = 0;
+#pragma omp simd reduction(+ : v)
     for (long i = 0; i < n; i++) { double d = x[i] - m; v += d * d; }
     v /= (double)n;
     *mean = (float)m;
@@ -59,6 +61,7 @@ void groupnorm_backward(float *din, float *dw, float *db, const float *dout, con
             for (int cc = 0; cc < Cg; cc++) {
                 float wc = w ? w[g * Cg + cc] : 1.0f;
                 const float *x = in + base + (long)cc * T, *dy = dout + base + (long)cc * T;
+#pragma omp simd reduction(+ : s1, s2)
                 for (int t = 0; t < T; t++) {
                     float dxh = dy[t] * wc, xh = (x[t] - m) * r;
                     s1 += dxh; s2 += (double)dxh * xh;
@@ -84,6 +87,7 @@ void groupnorm_backward(float *din, float *dw, float *db, const float *dout, con
             for (int bi = 0; bi < B; bi++) {
                 float m = mean[bi * G + g], r = rstd[bi * G + g];
                 const float *x = in + ((long)bi * C + c) * T, *dy = dout + ((long)bi * C + c) * T;
+#pragma omp simd reduction(+ : sw, sb)
                 for (int t = 0; t < T; t++) { sw += (double)dy[t] * ((x[t] - m) * r); sb += dy[t]; }
             }
             if (dw) dw[c] += (float)sw;
@@ -121,6 +125,7 @@ void layernorm_backward(float *din, float *dw, float *db, const float *dout, con
             float *dx = din + (long)n * C;
             float m = mean[n], r = rstd[n];
             double s1 = 0, s2 = 0;
+#pragma omp simd reduction(+ : s1, s2)
             for (int c = 0; c < C; c++) {
                 float dxh = w ? dy[c] * w[c] : dy[c], xh = (x[c] - m) * r;
                 s1 += dxh; s2 += (double)dxh * xh;
