@@ -24,6 +24,8 @@ struct Stft {
     fftwf_plan fwd;          // r2c, N_FFT real -> F complex
     fftwf_plan inv;          // c2r, F complex -> N_FFT real (unnormalised)
     float window[N_FFT];     // periodic Hann
+    float inv_env[HOP];      // 1 / sum_k window[j + k HOP]^2, the overlap-add
+                             // normaliser wherever N_FFT / HOP frames overlap
 };
 
 static pthread_mutex_t g_plan_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -32,6 +34,11 @@ Stft *stft_create(void) {
     Stft *s = callocCheck(1, sizeof *s);
     for (int j = 0; j < N_FFT; j++)   // torch.hann_window(N_FFT, periodic=True)
         s->window[j] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * j / N_FFT));
+    for (int j = 0; j < HOP; j++) {
+        double e = 0;
+        for (int k = j; k < N_FFT; k += HOP) e += (double)s->window[k] * s->window[k];
+        s->inv_env[j] = (float)(1.0 / e);
+    }
     float *buf = fftwf_malloc(sizeof(float) * N_FFT);
     fftwf_complex *spec = fftwf_malloc(sizeof(fftwf_complex) * N_BINS);
     if (!buf || !spec) {
@@ -112,7 +119,8 @@ static void forward_frames(Stft *s, float *re, float *im, const float *x, long n
                 float *i = im + t * N_BINS;
                 for (int f = 0; f < N_BINS; f++) { r[f] = spec[f][0]; i[f] = spec[f][1]; }
             } else {
-                for (int f = 0; f < N_BINS; f++) r[f] = hypotf(spec[f][0], spec[f][1]);
+                for (int f = 0; f < N_BINS; f++)   // |X| <= N_FFT * peak: no overflow, so no hypotf
+                    r[f] = sqrtf(spec[f][0] * spec[f][0] + spec[f][1] * spec[f][1]);
             }
         }
         fftwf_free(buf);
@@ -139,7 +147,6 @@ void stft_inverse(Stft *s, float *x, long n, const float *re, const float *im, l
     if (T <= 0) return;
     long padded = N_FFT + HOP * (T - 1);
     float *y = callocCheck(padded, sizeof(float));     // (padded) overlap-added frames
-    float *env = callocCheck(padded, sizeof(float));   // (padded) summed squared window
     const int passes = (N_FFT + HOP - 1) / HOP;
     const float scale = 1.0f / N_FFT;
 #pragma omp parallel if (T > 8)
@@ -155,24 +162,33 @@ void stft_inverse(Stft *s, float *x, long n, const float *re, const float *im, l
             for (long t = p; t < T; t += passes) {
                 const float *r = re + t * N_BINS, *i = im + t * N_BINS;
                 for (int f = 0; f < N_BINS; f++) { spec[f][0] = r[f]; spec[f][1] = i[f]; }
-                fftwf_execute_dft_c2r(s->inv, spec, buf);
-                float *yo = y + t * HOP, *eo = env + t * HOP;
-                for (int j = 0; j < N_FFT; j++) {
-                    float w = s->window[j];
-                    yo[j] += buf[j] * scale * w;
-                    eo[j] += w * w;
-                }
+                fftwf_execute_dft_c2r(s->inv, spec, buf);   // destroys spec; refilled next frame
+                float *yo = y + t * HOP;
+                for (int j = 0; j < N_FFT; j++) yo[j] += buf[j] * (scale * s->window[j]);
             }   // implicit barrier: the next pass may touch these samples
         }
         fftwf_free(buf);
         fftwf_free(spec);
     }
+    // Divide by the summed squared window. Away from the ends all N_FFT/HOP
+    // frames overlap and the sum is periodic (inv_env); near the ends it is
+    // summed over the frames that exist.
     long avail = padded - N_FFT / 2;
     long m = n < avail ? n : avail;
+    long full_lo = N_FFT - HOP, full_hi = HOP * T;   // padded positions covered by every overlap
     for (long k = 0; k < m; k++) {
-        float e = env[k + N_FFT / 2];
-        x[k] = e > 1e-11f ? y[k + N_FFT / 2] / e : 0.0f;
+        long p = k + N_FFT / 2;
+        if (p >= full_lo && p < full_hi) {
+            x[k] = y[p] * s->inv_env[p % HOP];
+        } else {
+            double e = 0;
+            long t1 = p / HOP < T - 1 ? p / HOP : T - 1;
+            for (long t = t1; t >= 0 && p - t * HOP < N_FFT; t--) {
+                float w = s->window[p - t * HOP];
+                e += (double)w * w;
+            }
+            x[k] = e > 1e-11 ? (float)(y[p] / e) : 0.0f;
+        }
     }
     free(y);
-    free(env);
 }

@@ -1,9 +1,18 @@
 #!/usr/bin/python3
-# make_mel_ref.py — writes tests/data/mel_ref.bin, the torchaudio 0.13
-# reference for tests/test_audio_mel.c. Run with Debian's /usr/bin/python3
-# (torch 1.13, torchaudio 0.13); the C test only reads the file.
+# make_mel_ref.py — writes the torch 1.13 / torchaudio 0.13 references for
+# the audio front-end tests: tests/data/mel_ref.bin (tests/test_audio_mel.c)
+# and tests/data/stft_ref.bin (tests/test_audio_stft.c). Run with Debian's
+# /usr/bin/python3 from the repository root; the C tests only read the files.
 #
-# File layout, little-endian:
+# stft_ref.bin, little-endian:
+#   char magic[8] = "STFTREF1"
+#   int32 n, T, F, n_long
+#   float32 x[n]                 a random signal
+#   float32 re[T][F], im[T][F]   torch.stft(x, 1024, 256, hann periodic, center, reflect)
+#   float32 sre[T][F], sim[T][F] a random spectrogram that is no signal's STFT
+#   float32 y[n_long]            torch.istft(that spectrogram, length=n_long), n_long > what the frames hold
+#
+# mel_ref.bin, little-endian:
 #   char magic[8] = "MELREF1\0"
 #   int32 n, T, M, F
 #   float32 signal[n]            deterministic test signal at 22050 Hz
@@ -57,5 +66,26 @@ def main(out):
           f"torchaudio {torchaudio.__version__}")
 
 
+def stft_ref(out):
+    g = torch.Generator().manual_seed(20261124)
+    n = 3000  # not a multiple of HOP
+    x = torch.randn(n, generator=g) * 0.3
+    win = torch.hann_window(N_FFT, periodic=True)
+    X = torch.stft(x, N_FFT, HOP, window=win, center=True, pad_mode="reflect", return_complex=True).T  # (T, F)
+    T, F = X.shape
+    S = torch.complex(torch.randn(T, F, generator=g), torch.randn(T, F, generator=g))
+    S[:, 0].imag = 0  # a real signal's DC and Nyquist bins are real; irfft ignores their imaginary part
+    S[:, -1].imag = 0
+    n_long = HOP * (T - 1) + N_FFT // 2 + 300
+    y = torch.istft(S.T, N_FFT, HOP, window=win, center=True, length=n_long)
+    with open(out, "wb") as f:
+        f.write(b"STFTREF1")
+        f.write(struct.pack("<4i", n, T, F, n_long))
+        for a in (x, X.real, X.imag, S.real, S.imag, y):
+            f.write(a.contiguous().numpy().astype("<f4").tobytes())
+    print(f"wrote {out}: n {n}, T {T}, F {F}, n_long {n_long}")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "tests/data/mel_ref.bin")
+    main("tests/data/mel_ref.bin")
+    stft_ref("tests/data/stft_ref.bin")

@@ -1,5 +1,8 @@
 // test_audio_stft — STFT against a naive double-precision DFT of the
-// reflect-padded signal, and STFT -> iSTFT reconstruction of white noise, a
+// reflect-padded signal, STFT and iSTFT against torch 1.13 (tests/data/
+// stft_ref.bin from tests/make_mel_ref.py; the iSTFT of a spectrogram that is
+// no signal's STFT pins down torch.istft's windowing and normalisation, which
+// a round trip alone would not), and STFT -> iSTFT reconstruction of white noise, a
 // music-like signal and a real recording (warzone2100-music, when fetched).
 #include "audio/audio.h"
 #include "tests/check.h"
@@ -67,6 +70,62 @@ static void test_vs_naive(Stft *s, Rng *rng) {
     free(x); free(re); free(im); free(mag); free(rr); free(ri);
 }
 
+static void test_vs_torch(Stft *s) {
+    FILE *f = fopen("tests/data/stft_ref.bin", "rb");
+    char magic[8];
+    int h[4];
+    if (!f || fread(magic, 1, 8, f) != 8 || memcmp(magic, "STFTREF1", 8) || fread(h, 4, 4, f) != 4) {
+        CHECK(0, "read tests/data/stft_ref.bin (run tests/make_mel_ref.py)");
+        if (f) fclose(f);
+        return;
+    }
+    long n = h[0], T = h[1], F = h[2], nl = h[3];
+    CHECK(F == N_BINS && T == stft_frames(n), "reference shape: n %ld, T %ld, F %ld", n, T, F);
+    float *x = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * nl);
+    float *a[4];
+    for (int k = 0; k < 4; k++) a[k] = malloc(sizeof(float) * T * F);
+    int ok = fread(x, 4, n, f) == (size_t)n;
+    for (int k = 0; k < 4; k++) ok &= fread(a[k], 4, T * F, f) == (size_t)(T * F);
+    ok &= fread(y, 4, nl, f) == (size_t)nl;
+    fclose(f);
+    CHECK(ok, "stft_ref.bin complete");
+    if (ok && F == N_BINS) {
+        float *re = malloc(sizeof(float) * T * F), *im = malloc(sizeof(float) * T * F);
+        stft_forward(s, re, im, x, n);
+        double m = 0;
+        for (long i = 0; i < T * F; i++) m = fmax(m, hypot(a[0][i], a[1][i]));
+        check_max_diff("stft real part vs torch.stft", re, a[0], T * F, 2e-6 * m);
+        check_max_diff("stft imaginary part vs torch.stft", im, a[1], T * F, 2e-6 * m);
+        float *z = malloc(sizeof(float) * nl);
+        stft_inverse(s, z, nl, a[2], a[3], T);
+        // Where the summed squared window is tiny (the last samples the frames
+        // hold: down to w[1023]^2 ~ 1e-10) both torch and we divide float
+        // rounding noise by it, so there the comparison is relative and looser.
+        long avail = HOP * (T - 1) + N_FFT / 2;
+        double ym = 0, dw = 0, dt = 0, tail = 0;   // ym: largest |y| where the window sum >= 0.01
+        long nweak = 0;
+        for (long i = 0; i < nl; i++) {
+            long p = i + N_FFT / 2;
+            double env = 0;
+            for (long t = 0; t < T; t++)
+                if (p - t * HOP >= 0 && p - t * HOP < N_FFT) {
+                    double w = 0.5 - 0.5 * cos(2 * M_PI * (p - t * HOP) / N_FFT);
+                    env += w * w;
+                }
+            double d = fabs((double)z[i] - y[i]);
+            if (i >= avail) tail = fmax(tail, fabs(z[i]) + fabs(y[i]));
+            else if (env >= 1e-2) { dw = fmax(dw, d); ym = fmax(ym, fabs(y[i])); }
+            else { dt = fmax(dt, d / fabs(y[i])); nweak++; }
+        }
+        CHECK(dw <= 1e-5 * ym, "istft of an inconsistent spectrogram vs torch.istft: max diff %.3g (tol %.3g)", dw, 1e-5 * ym);
+        CHECK(nweak < HOP / 2 && dt < 2e-3, "the %ld samples with summed window^2 < 0.01 agree to relative %.3g (tol 2e-3)", nweak, dt);
+        CHECK(tail == 0, "length past the frames: zeros, like torch.istft");
+        free(re); free(im); free(z);
+    }
+    free(x); free(y);
+    for (int k = 0; k < 4; k++) free(a[k]);
+}
+
 static void roundtrip(Stft *s, const char *what, const float *x, long n) {
     long T = stft_frames(n);
     float *re = malloc(sizeof(float) * T * N_BINS), *im = malloc(sizeof(float) * T * N_BINS);
@@ -92,6 +151,7 @@ int main(void) {
     Stft *s = stft_create();
     CHECK(s != NULL, "stft_create");
     test_vs_naive(s, &rng);
+    test_vs_torch(s);
 
     long n = 5 * SAMPLE_RATE + 123;
     float *x = malloc(sizeof(float) * n);
