@@ -18,14 +18,19 @@
 #include <string.h>
 
 static _Thread_local NnScratch s_rope;   // cos/sin table (T, D/2) x 2
+static _Thread_local int s_rope_T, s_rope_D;   // what the table holds
+static _Thread_local float s_rope_base;
 static _Thread_local NnScratch s_att;    // dP (Tq, Tk) per worker thread
 
 // ---- rotary position embedding ------------------------------------------------------
 // Angles in double: pos * base^(-2i/D); rounding to float only at the end.
+// The table is kept per thread and rebuilt only when (T, D, base) change.
 static float *rope_table(int T, int D, float base) {
     int half = D / 2;
+    if (T == s_rope_T && D == s_rope_D && base == s_rope_base) return s_rope.p;
     float *tab = nn_scratch(&s_rope, (size_t)T * half * 2);   // cos (T, D/2), sin (T, D/2)
     float *cs = tab, *sn = tab + (long)T * half;
+    s_rope_T = T; s_rope_D = D; s_rope_base = base;
     for (int i = 0; i < half; i++) {
         double f = pow((double)base, -2.0 * i / D);
         for (int t = 0; t < T; t++) {

@@ -38,15 +38,15 @@ void nn_blas_serial_end(int prev) {
 }
 
 // ---- chunked sgemm -------------------------------------------------------------------
-// The plan: chunks of at least 32 rows (multiples of 16, OpenBLAS's widest
-// register tile) and at least 2^19 multiply-adds, at most 16 of them, their
-// count a multiple of 4 (or 2) so two or four threads share them evenly.
+// The plan: 1, 2 or 4 chunks (so 1, 2 or 4 threads share them evenly), each
+// at least 96 rows long (every chunk re-packs the operand it shares, about
+// 1/(2 * rows) of its time) and at least 2^20 multiply-adds, rounded to
+// multiples of 16 rows (OpenBLAS's widest register tile).
 static int gemm_chunk_len(int L, double macs) {
-    long n = L / 32;
-    double by_work = macs / 524288.0;
+    long n = L / 96;
+    double by_work = macs / 1048576.0;
     if (n > by_work) n = (long)by_work;
-    if (n > 16) n = 16;
-    if (n >= 4) n &= ~3L;
+    if (n >= 4) n = 4;
     else if (n >= 2) n = 2;
     else return L;
     long len = (L + n - 1) / n;
