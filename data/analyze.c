@@ -385,15 +385,8 @@ static void cluster_segments(int *lab, const float *sim, int S, float thr) {
 }
 
 // ---- the whole analysis -----------------------------------------------------------------
-int analyze_audio(Analysis *out, const float *x, long n, const AnalyzeOpts *opts) {
-    AnalyzeOpts o;
-    if (opts) o = *opts; else analyze_defaults(&o);
-    memset(out, 0, sizeof *out);
-    if (!x || n <= 0) return err_set("analyze: no audio");
-    if (o.frame_s < 0.02 || o.frame_s > 2.0) return err_set("analyze: frame_s %.3f out of range [0.02, 2]", o.frame_s);
-    if (o.min_section_s < 0.5) return err_set("analyze: min_section_s %.2f below 0.5 s", o.min_section_s);
-    for (long i = 0; i < n; i++)
-        if (!isfinite(x[i])) return err_set("analyze: sample %ld is not finite", i);
+// The analysis proper, on audio already trimmed of leading/trailing silence.
+static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
 
     double dur = (double)n / SAMPLE_RATE;
     out->duration = dur;
@@ -563,17 +556,49 @@ int analyze_audio(Analysis *out, const float *x, long n, const AnalyzeOpts *opts
         if (lc < 0) lc = 0;
         if (lc > 1) lc = 1;
         s->confidence = (float)(0.5 * lc + 0.5 * s->boundary);
-        if (o.descriptors && s->end - s->start >= 0.1) {
-            if (section_descriptors(&s->desc, x, n, s->start, s->end)) {
-                free(sim); free(lab); free(bnd); free(bh); free(Sm); free(nov); free(Pe);
-                analysis_free(out);
-                return -1;
-            }
-        }
     }
     free(sim); free(lab); free(bnd); free(bh); free(Pe);
     out->ssm = Sm;
     out->novelty = nov;
+    return 0;
+}
+
+// Leading and trailing silence (100 ms blocks more than 60 dB below the
+// loudest block) is cut before the analysis and given to the first and last
+// sections afterwards: a render's silent tail is no section of the song.
+int analyze_audio(Analysis *out, const float *x, long n, const AnalyzeOpts *opts) {
+    AnalyzeOpts o;
+    if (opts) o = *opts; else analyze_defaults(&o);
+    memset(out, 0, sizeof *out);
+    if (!x || n <= 0) return err_set("analyze: no audio");
+    if (o.frame_s < 0.02 || o.frame_s > 2.0) return err_set("analyze: frame_s %.3f out of range [0.02, 2]", o.frame_s);
+    if (o.min_section_s < 0.5) return err_set("analyze: min_section_s %.2f below 0.5 s", o.min_section_s);
+    for (long i = 0; i < n; i++)
+        if (!isfinite(x[i])) return err_set("analyze: sample %ld is not finite", i);
+    long blk = SAMPLE_RATE / 10, nb = (n + blk - 1) / blk;
+    double emax = 0;
+    double *e = callocCheck(nb, sizeof(double));
+    for (long i = 0; i < n; i++) e[i / blk] += (double)x[i] * x[i];
+    for (long b = 0; b < nb; b++) if (e[b] > emax) emax = e[b];
+    long b0 = 0, b1 = nb;
+    while (b0 < nb && !(e[b0] > emax * 1e-6)) b0++;
+    while (b1 > b0 && !(e[b1 - 1] > emax * 1e-6)) b1--;
+    free(e);
+    long a = b0 * blk, b = b1 * blk < n ? b1 * blk : n;
+    if (b - a < (long)(2 * o.min_section_s * SAMPLE_RATE) || b - a <= N_FFT) { a = 0; b = n; }  // too little to trim
+    if (analyze_core(out, x + a, b - a, o)) return -1;
+    double t0 = (double)a / SAMPLE_RATE, dur = (double)n / SAMPLE_RATE;
+    out->t0 = t0;
+    out->duration = dur;
+    for (int i = 0; i < out->n; i++) {
+        AnaSection *s = &out->sections[i];
+        s->start = i == 0 ? 0.0 : s->start + t0;
+        s->end = i == out->n - 1 ? dur : s->end + t0;
+        if (o.descriptors && s->end - s->start >= 0.1 && section_descriptors(&s->desc, x, n, s->start, s->end)) {
+            analysis_free(out);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -675,7 +700,8 @@ int analysis_ssm_png(const char *path, const Analysis *a) {
     double px_per_s = N / (T * a->frame_s);
     for (int k = 0; k < a->n; k++) {
         const AnaSection *s = &a->sections[k];
-        int p0 = (int)(s->start * px_per_s), p1 = (int)(s->end * px_per_s);
+        int p0 = (int)((s->start - a->t0) * px_per_s), p1 = (int)((s->end - a->t0) * px_per_s);
+        if (p0 < 0) p0 = 0;
         if (p1 > N) p1 = N;
         const unsigned char *col = LABEL_RGB[(s->label - 'A') % 8];
         for (int p = p0; p < p1; p++)

@@ -65,6 +65,7 @@ typedef struct {
     // Kept for the PNG and for inspection:
     int T;                 // coarse frames
     double frame_s;        // seconds per coarse frame
+    double t0;             // time of frame 0 (leading silence is not analysed)
     float *ssm;            // (T, T) combined self-similarity, 0..1
     float *novelty;        // (T) combined novelty, 0..1
 } Analysis;
