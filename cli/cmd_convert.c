@@ -31,6 +31,7 @@ static int run(int argc, char **argv) {
         free(x);
         return fail();
     }
+    if (!g_quiet) fprintf(stderr, "convert: wrote %s (%.1f s)\n", out, (double)n / SAMPLE_RATE);
     free(x);
     return 0;
 }

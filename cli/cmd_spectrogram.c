@@ -34,7 +34,14 @@ static int run(int argc, char **argv) {
     long n = 0, T = 0;
     int rc = 1;
     if (read_excerpt(in, start, duration, &x, &n)) goto done;
-    progress("spectrogram: %.1f s of audio -> %s", (double)n / SAMPLE_RATE, out);
+    double seconds = (double)n / SAMPLE_RATE;
+    int late = 0, first = -1;   // drawn clipped, but worth one line: a timeline for another file?
+    for (int i = 0; i < tl.n; i++)
+        if (tl.sections[i].end > seconds + 0.5 && late++ == 0) first = i;
+    if (late)
+        fprintf(stderr, "refrain: warning: %d section(s) of %s end after the audio (%.1f s), from sections[%d] on; drawn clipped\n",
+                late, timeline, seconds, first);
+    progress("spectrogram: %.1f s of audio -> %s", seconds, out);
     if (logmel_from_audio(&lm, &T, x, n) || spectrogram_png(out, lm, T, tlp)) goto done;
     progress_done();
     rc = 0;
