@@ -207,13 +207,11 @@ int opts_parse(const OptSpec *spec, int argc, char **argv, char **args) {
 }
 
 int opts_parse_global(int argc, char **argv, int *cmd, int *version) {
-    static const Opt VERSION[] = {
-        {"version", 0, OPT_FLAG, NULL, 0, 0, NULL, NULL, "print the version", 0},
+    const Opt top_only[] = {   // --version makes sense only before a command
+        {"version", 0, OPT_FLAG, version, 0, 0, NULL, NULL, "print the version and exit", 0},
         {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0},
     };
-    Opt v[2] = {VERSION[0], VERSION[1]};
-    v[0].value = version;
-    const Opt *const tables[] = {GLOBAL_OPTS, v, NULL};
+    const Opt *const tables[] = {GLOBAL_OPTS, top_only, NULL};
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         if (strcmp(argv[i], "--") == 0) { i++; break; }
