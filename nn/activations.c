@@ -63,6 +63,7 @@ void softmax_forward(float *out, const float *in, int N, int C) {
         const float *x = in + (long)r * C;
         float *y = out + (long)r * C;
         float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
         for (int c = 0; c < C; c++) mx = x[c] > mx ? x[c] : mx;
         double s = 0;
 #pragma omp simd reduction(+ : s)
@@ -90,17 +91,16 @@ void softmax_backward(float *din, const float *dout, const float *out, int N, in
 // summed in time order: the same bits for any thread count.
 #define MBLK 64
 
-// out (B, T, C) = x * (1 + scale[b]) + shift[b]
+// out (B, T, C) = x * (1 + scale[b]) + shift[b]; shift and scale must be given.
 void modulate_forward(float *out, const float *x, const float *shift, const float *scale,
                       int B, int T, int C) {
 #pragma omp parallel for schedule(static) if ((long)B * T * C >= NN_PAR_MIN)
     for (long bt = 0; bt < (long)B * T; bt++) {
         long bi = bt / T;
-        const float *sh = shift ? shift + bi * C : NULL, *sc = scale ? scale + bi * C : NULL;
-        const float *xr = x + bt * C;
+        const float *sh = shift + bi * C, *sc = scale + bi * C, *xr = x + bt * C;
         float *y = out + bt * C;
-        for (int c = 0; c < C; c++)
-            y[c] = xr[c] * (1.0f + (sc ? sc[c] : 0.0f)) + (sh ? sh[c] : 0.0f);
+#pragma omp simd
+        for (int c = 0; c < C; c++) y[c] = xr[c] * (1.0f + sc[c]) + sh[c];
     }
 }
 
@@ -109,10 +109,10 @@ void modulate_backward(float *dx, float *dshift, float *dscale, const float *dou
     if (dx) {
 #pragma omp parallel for schedule(static) if ((long)B * T * C >= NN_PAR_MIN)
         for (long bt = 0; bt < (long)B * T; bt++) {
-            const float *sc = scale ? scale + (bt / T) * C : NULL;
-            const float *dy = dout + bt * C;
+            const float *sc = scale + (bt / T) * C, *dy = dout + bt * C;
             float *d = dx + bt * C;
-            for (int c = 0; c < C; c++) d[c] += dy[c] * (1.0f + (sc ? sc[c] : 0.0f));
+#pragma omp simd
+            for (int c = 0; c < C; c++) d[c] += dy[c] * (1.0f + sc[c]);
         }
     }
     if (dshift || dscale) {
@@ -124,6 +124,7 @@ void modulate_backward(float *dx, float *dshift, float *dscale, const float *dou
             for (int t = 0; t < T; t++) {
                 const float *dy = dout + ((long)bi * T + t) * C + c0;
                 const float *xr = x + ((long)bi * T + t) * C + c0;
+#pragma omp simd
                 for (int c = 0; c < nc; c++) { ssh[c] += dy[c]; ssc[c] += (double)dy[c] * xr[c]; }
             }
             for (int c = 0; c < nc; c++) {
@@ -141,6 +142,7 @@ void gated_residual_forward(float *out, const float *res, const float *y, const 
     for (long bt = 0; bt < (long)B * T; bt++) {
         const float *g = gate + (bt / T) * C, *r = res + bt * C, *yr = y + bt * C;
         float *o = out + bt * C;
+#pragma omp simd
         for (int c = 0; c < C; c++) o[c] = r[c] + g[c] * yr[c];
     }
 }
@@ -151,8 +153,16 @@ void gated_residual_backward(float *dres, float *dy, float *dgate, const float *
 #pragma omp parallel for schedule(static) if ((long)B * T * C >= NN_PAR_MIN)
         for (long bt = 0; bt < (long)B * T; bt++) {
             const float *g = gate + (bt / T) * C, *d = dout + bt * C;
-            if (dres) { float *r = dres + bt * C; for (int c = 0; c < C; c++) r[c] += d[c]; }
-            if (dy) { float *yy = dy + bt * C; for (int c = 0; c < C; c++) yy[c] += d[c] * g[c]; }
+            if (dres) {
+                float *r = dres + bt * C;
+#pragma omp simd
+                for (int c = 0; c < C; c++) r[c] += d[c];
+            }
+            if (dy) {
+                float *yy = dy + bt * C;
+#pragma omp simd
+                for (int c = 0; c < C; c++) yy[c] += d[c] * g[c];
+            }
         }
     }
     if (dgate) {
@@ -163,6 +173,7 @@ void gated_residual_backward(float *dres, float *dy, float *dgate, const float *
             double s[MBLK] = {0};
             for (int t = 0; t < T; t++) {
                 const float *d = dout + ((long)bi * T + t) * C + c0, *yr = y + ((long)bi * T + t) * C + c0;
+#pragma omp simd
                 for (int c = 0; c < nc; c++) s[c] += (double)d[c] * yr[c];
             }
             for (int c = 0; c < nc; c++) dgate[(long)bi * C + c0 + c] += (float)s[c];
@@ -185,12 +196,12 @@ void timestep_embedding(float *out, const float *t, int B, int E, float max_peri
 
 // ---- elementwise helpers ------------------------------------------------------------------
 void add_inplace(float *y, const float *x, long n) {
-#pragma omp parallel for schedule(static) if (n >= NN_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (n >= NN_PAR_MIN)
     for (long i = 0; i < n; i++) y[i] += x[i];
 }
 
 void scale_inplace(float *y, float a, long n) {
-#pragma omp parallel for schedule(static) if (n >= NN_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (n >= NN_PAR_MIN)
     for (long i = 0; i < n; i++) y[i] *= a;
 }
 

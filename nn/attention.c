@@ -53,6 +53,7 @@ static void rope_apply(float *x, int B, int T, int H, int D, float base, float d
         const float *c = cs + (long)t * half, *s = sn + (long)t * half;
         for (int h = 0; h < H; h++) {
             float *v = x + (bt * H + h) * D;
+#pragma omp simd
             for (int i = 0; i < half; i++) {
                 float x0 = v[2 * i], x1 = v[2 * i + 1], si = dir * s[i];
                 v[2 * i] = x0 * c[i] - x1 * si;
@@ -82,6 +83,7 @@ static void masked_softmax_row(float *p, const uint8_t *m, int lim, int Tk) {
             if (m[j]) { any = 1; mx = p[j] > mx ? p[j] : mx; }
     } else {
         any = lim > 0;
+#pragma omp simd reduction(max : mx)
         for (int j = 0; j < lim; j++) mx = p[j] > mx ? p[j] : mx;
     }
     if (!any) { memset(p, 0, (size_t)Tk * sizeof(float)); return; }
@@ -94,6 +96,7 @@ static void masked_softmax_row(float *p, const uint8_t *m, int lim, int Tk) {
         for (int j = 0; j < lim; j++) { p[j] = nn_expf(p[j] - mx); s += p[j]; }
     }
     float inv = (float)(1.0 / s);
+#pragma omp simd
     for (int j = 0; j < lim; j++) p[j] *= inv;
     for (int j = lim; j < Tk; j++) p[j] = 0.0f;
 }
@@ -156,6 +159,7 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
 #pragma omp simd reduction(+ : s)
             for (int j = 0; j < Tk; j++) s += (double)p[j] * d[j];
             float sf = (float)s;
+#pragma omp simd
             for (int j = 0; j < Tk; j++) d[j] = scale * p[j] * (d[j] - sf);
         }
         if (dq)   // dQ (Tq, D) += dS (Tq, Tk) @ K (Tk, D)

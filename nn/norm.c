@@ -106,36 +106,48 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *in,
         float m, r;
         stats(x, C, &m, &r);
         mean[n] = m; rstd[n] = r;
-        if (w || b) {
-            for (int c = 0; c < C; c++)
-                y[c] = (x[c] - m) * r * (w ? w[c] : 1.0f) + (b ? b[c] : 0.0f);
+        if (w && b) {
+#pragma omp simd
+            for (int c = 0; c < C; c++) y[c] = (x[c] - m) * r * w[c] + b[c];
+        } else if (w || b) {
+            for (int c = 0; c < C; c++) y[c] = (x[c] - m) * r * (w ? w[c] : 1.0f) + (b ? b[c] : 0.0f);
         } else {
+#pragma omp simd
             for (int c = 0; c < C; c++) y[c] = (x[c] - m) * r;
         }
     }
 }
 
 #define LN_BLK 64
+
+// One row of layer-norm backward. w == NULL means no affine; the two cases
+// are separate loops so both vectorize (a per-element `w ? :` does not).
+static inline void ln_row_backward(float *dx, const float *dy, const float *x, const float *w,
+                                   float m, float r, int C) {
+    double s1 = 0, s2 = 0;    // sum dxhat, sum dxhat * xhat
+    if (w) {
+#pragma omp simd reduction(+ : s1, s2)
+        for (int c = 0; c < C; c++) { float dxh = dy[c] * w[c]; s1 += dxh; s2 += (double)dxh * ((x[c] - m) * r); }
+    } else {
+#pragma omp simd reduction(+ : s1, s2)
+        for (int c = 0; c < C; c++) { s1 += dy[c]; s2 += (double)dy[c] * ((x[c] - m) * r); }
+    }
+    float a1 = (float)(s1 / C), a2 = (float)(s2 / C);
+    if (w) {
+#pragma omp simd
+        for (int c = 0; c < C; c++) dx[c] += r * (dy[c] * w[c] - a1 - (x[c] - m) * r * a2);
+    } else {
+#pragma omp simd
+        for (int c = 0; c < C; c++) dx[c] += r * (dy[c] - a1 - (x[c] - m) * r * a2);
+    }
+}
+
 void layernorm_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                         const float *mean, const float *rstd, const float *w, int N, int C) {
     if (din) {
 #pragma omp parallel for schedule(static) if ((long)N * C >= NN_PAR_MIN)
-        for (int n = 0; n < N; n++) {
-            const float *x = in + (long)n * C, *dy = dout + (long)n * C;
-            float *dx = din + (long)n * C;
-            float m = mean[n], r = rstd[n];
-            double s1 = 0, s2 = 0;
-#pragma omp simd reduction(+ : s1, s2)
-            for (int c = 0; c < C; c++) {
-                float dxh = w ? dy[c] * w[c] : dy[c], xh = (x[c] - m) * r;
-                s1 += dxh; s2 += (double)dxh * xh;
-            }
-            float a1 = (float)(s1 / C), a2 = (float)(s2 / C);
-            for (int c = 0; c < C; c++) {
-                float dxh = w ? dy[c] * w[c] : dy[c], xh = (x[c] - m) * r;
-                dx[c] += r * (dxh - a1 - xh * a2);
-            }
-        }
+        for (int n = 0; n < N; n++)
+            ln_row_backward(din + (long)n * C, dout + (long)n * C, in + (long)n * C, w, mean[n], rstd[n], C);
     }
     if (dw || db) {   // per block of columns, rows summed in order
         int nblk = (C + LN_BLK - 1) / LN_BLK;
