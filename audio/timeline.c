@@ -242,9 +242,9 @@ static int get_time(const JParser *p, int obj, const char *key, double *out, con
     return 0;
 }
 
-static const Timeline *g_sort_tl;   // qsort has no context argument in C11
+typedef struct { double start; int index; } StartAt;   // for the overlap check
 static int by_start(const void *a, const void *b) {
-    const Section *x = &g_sort_tl->sections[*(const int *)a], *y = &g_sort_tl->sections[*(const int *)b];
+    const StartAt *x = a, *y = b;
     return (x->start > y->start) - (x->start < y->start);
 }
 
@@ -281,15 +281,15 @@ int timeline_read(const char *path, Timeline *tl) {
         }
     }
     // overlaps: sort indices by start, then each must start at or after the previous end
-    int *order = mallocCheck((tl->n ? tl->n : 1) * sizeof(int));
-    for (int i = 0; i < tl->n; i++) order[i] = i;
-    g_sort_tl = tl;
-    qsort(order, tl->n, sizeof(int), by_start);
+    StartAt *order = mallocCheck((tl->n ? tl->n : 1) * sizeof *order);
+    for (int i = 0; i < tl->n; i++) order[i] = (StartAt){tl->sections[i].start, i};
+    qsort(order, tl->n, sizeof *order, by_start);
     for (int k = 1; k < tl->n; k++) {
-        const Section *a = &tl->sections[order[k - 1]], *b = &tl->sections[order[k]];
+        int ia = order[k - 1].index, ib = order[k].index;
+        const Section *a = &tl->sections[ia], *b = &tl->sections[ib];
         if (b->start < a->end) {
             err_set("timeline %s: sections[%d] (%s, %g-%g s) overlaps sections[%d] (%s, %g-%g s)", path,
-                    order[k], b->label, b->start, b->end, order[k - 1], a->label, a->start, a->end);
+                    ib, b->label, b->start, b->end, ia, a->label, a->start, a->end);
             free(order);
             goto done;
         }
