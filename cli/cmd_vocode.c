@@ -1,6 +1,8 @@
 // cmd_vocode.c — `refrain vocode IN -o OUT`: a round trip through refrain's
 // features: audio -> log-mel (80 bands) -> Griffin-Lim vocoder -> audio.
 // What you hear is what the model's output will sound like at best.
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "audio/audio.h"
@@ -57,7 +59,20 @@ static int run(int argc, char **argv) {
     if (vocode_logmel(&y, &ny, lm, T, &vo)) goto done;
     if (audio_write(out, y, ny, SAMPLE_RATE, float32)) goto done;
     progress_done();
-    if (!g_quiet) fprintf(stderr, "vocode: wrote %s (%.1f s) in %.1f s\n", out, (double)ny / SAMPLE_RATE, now_seconds() - t0);
+    if (!g_quiet) {
+        // how far the result is from IN's own STFT magnitude: mel loss and phase loss together
+        double sc = NAN;
+        Stft *s = stft_create();
+        float *mag = mallocCheck(sizeof(float) * T * N_BINS);   // (T, F)
+        if (s) {
+            stft_magnitude(s, mag, x, (T - 1) * HOP);
+            sc = spectral_convergence(mag, T, y, ny);
+            stft_free(s);
+        }
+        free(mag);
+        fprintf(stderr, "vocode: wrote %s (%.1f s) in %.1f s; spectral convergence against IN %.3f\n", out,
+                (double)ny / SAMPLE_RATE, now_seconds() - t0, sc);
+    }
     rc = 0;
 done:
     if (rc) { progress_done(); fail(); }

@@ -111,8 +111,8 @@ else bad "spectrogram: $(cat "$tmp/stderr")"; fi
 
 if "$REFRAIN" vocode "$tmp/tone.wav" -o "$tmp/round.wav" --iters 8 --threads 1 2>"$tmp/stderr" &&
    "$REFRAIN" info "$tmp/round.wav" >"$tmp/info" 2>&1 && grep -q "22050 Hz" "$tmp/info" &&
-   grep -Eq "duration  (1\.99|2\.00)" "$tmp/info" && grep -q "vocode: wrote" "$tmp/stderr"; then
-    ok "vocode round trip writes a 2 s WAV, progress on stderr"
+   grep -Eq "duration  (1\.99|2\.00)" "$tmp/info" && grep -Eq "vocode: wrote .*spectral convergence against IN 0\.[0-9]{3}$" "$tmp/stderr"; then
+    ok "vocode round trip writes a 2 s WAV; stderr reports spectral convergence < 1"
 else bad "vocode round trip: $(cat "$tmp/stderr" "$tmp/info" 2>/dev/null | tail -3)"; fi
 
 if "$REFRAIN" -q convert "$tmp/tone.wav" --start 0.5 --duration 1 -o "$tmp/cut.flac" &&
