@@ -65,10 +65,13 @@ void softmax_forward(float *out, const float *in, int N, int C) {
         float mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
         for (int c = 0; c < C; c++) mx = x[c] > mx ? x[c] : mx;
-        double s = 0;
+#pragma omp simd
+        for (int c = 0; c < C; c++) y[c] = nn_expf(x[c] - mx);
+        double s = 0;   // a separate loop: GCC will not vectorize float exp and a double sum together
 #pragma omp simd reduction(+ : s)
-        for (int c = 0; c < C; c++) { y[c] = nn_expf(x[c] - mx); s += y[c]; }
+        for (int c = 0; c < C; c++) s += y[c];
         float inv = (float)(1.0 / s);
+#pragma omp simd
         for (int c = 0; c < C; c++) y[c] *= inv;
     }
 }

@@ -87,14 +87,16 @@ static void masked_softmax_row(float *p, const uint8_t *m, int lim, int Tk) {
         for (int j = 0; j < lim; j++) mx = p[j] > mx ? p[j] : mx;
     }
     if (!any) { memset(p, 0, (size_t)Tk * sizeof(float)); return; }
-    double s = 0;
     if (m) {
-#pragma omp simd reduction(+ : s)
-        for (int j = 0; j < lim; j++) { float e = nn_expf(p[j] - mx); p[j] = m[j] ? e : 0.0f; s += p[j]; }
+#pragma omp simd
+        for (int j = 0; j < lim; j++) { float e = nn_expf(p[j] - mx); p[j] = m[j] ? e : 0.0f; }
     } else {
-#pragma omp simd reduction(+ : s)
-        for (int j = 0; j < lim; j++) { p[j] = nn_expf(p[j] - mx); s += p[j]; }
+#pragma omp simd
+        for (int j = 0; j < lim; j++) p[j] = nn_expf(p[j] - mx);
     }
+    double s = 0;   // a separate loop: GCC will not vectorize float exp and a double sum together
+#pragma omp simd reduction(+ : s)
+    for (int j = 0; j < lim; j++) s += p[j];
     float inv = (float)(1.0 / s);
 #pragma omp simd
     for (int j = 0; j < lim; j++) p[j] *= inv;
@@ -129,6 +131,16 @@ void attention_forward(float *out, float *att, const float *q, const float *k, c
     nn_blas_serial_end(prev);
 }
 
+// d (Tk) <- scale * p * (d - sum(p * d)): softmax backward on one row, in place.
+static void softmax_grad_row(float *d, const float *p, float scale, int Tk) {
+    double s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int j = 0; j < Tk; j++) s += (double)p[j] * d[j];
+    float sf = (float)s;
+#pragma omp simd
+    for (int j = 0; j < Tk; j++) d[j] = scale * p[j] * (d[j] - sf);
+}
+
 void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *att,
                         const float *q, const float *k, const float *v,
                         int B, int H, int Tq, int Tk, int D) {
@@ -152,16 +164,7 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, D,
                     1.0f, dO, C, v + ko, C, 0.0f, dS, Tk);
         // dS = scale * P * (dP - rowsum(P * dP)); masked keys have P = 0
-        for (int i = 0; i < Tq; i++) {
-            const float *p = P + (long)i * Tk;
-            float *d = dS + (long)i * Tk;
-            double s = 0;
-#pragma omp simd reduction(+ : s)
-            for (int j = 0; j < Tk; j++) s += (double)p[j] * d[j];
-            float sf = (float)s;
-#pragma omp simd
-            for (int j = 0; j < Tk; j++) d[j] = scale * p[j] * (d[j] - sf);
-        }
+        for (int i = 0; i < Tq; i++) softmax_grad_row(dS + (long)i * Tk, P + (long)i * Tk, scale, Tk);
         if (dq)   // dQ (Tq, D) += dS (Tq, Tk) @ K (Tk, D)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, D, Tk,
                         1.0f, dS, Tk, k + ko, C, 1.0f, dq + qo, C);
