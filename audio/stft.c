@@ -88,6 +88,7 @@ static inline long reflect_index(long i, long n) {
 static void load_frame(float *buf, const float *window, const float *x, long n, long t) {
     long start = t * HOP - N_FFT / 2;
     if (start >= 0 && start + N_FFT <= n) {
+#pragma omp simd
         for (int j = 0; j < N_FFT; j++) buf[j] = x[start + j] * window[j];
     } else {
         for (int j = 0; j < N_FFT; j++) buf[j] = x[reflect_index(start + j, n)] * window[j];
@@ -117,8 +118,10 @@ static void forward_frames(Stft *s, float *re, float *im, const float *x, long n
             float *r = re + t * N_BINS;
             if (mode == 0) {
                 float *i = im + t * N_BINS;
+#pragma omp simd
                 for (int f = 0; f < N_BINS; f++) { r[f] = spec[f][0]; i[f] = spec[f][1]; }
             } else {
+#pragma omp simd
                 for (int f = 0; f < N_BINS; f++)   // |X| <= N_FFT * peak: no overflow, so no hypotf
                     r[f] = sqrtf(spec[f][0] * spec[f][0] + spec[f][1] * spec[f][1]);
             }
@@ -161,9 +164,11 @@ void stft_inverse(Stft *s, float *x, long n, const float *re, const float *im, l
 #pragma omp for schedule(static)
             for (long t = p; t < T; t += passes) {
                 const float *r = re + t * N_BINS, *i = im + t * N_BINS;
+#pragma omp simd
                 for (int f = 0; f < N_BINS; f++) { spec[f][0] = r[f]; spec[f][1] = i[f]; }
                 fftwf_execute_dft_c2r(s->inv, spec, buf);   // destroys spec; refilled next frame
                 float *yo = y + t * HOP;
+#pragma omp simd
                 for (int j = 0; j < N_FFT; j++) yo[j] += buf[j] * (scale * s->window[j]);
             }   // implicit barrier: the next pass may touch these samples
         }
