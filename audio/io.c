@@ -184,9 +184,14 @@ int audio_write(const char *path, const float *x, long n, int sr, int float32) {
         return err_set("cannot write %s: %s", path, why);
     }
     SNDFILE *sf = sf_open(tmp, SFM_WRITE, &info);
-    if (!sf) return err_set("cannot write %s: %s", path, sf_strerror(NULL));
+    if (!sf) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", sf_strerror(NULL));
+        remove(tmp);   // libsndfile may have created it before failing
+        return err_set("cannot write %s: %s", path, why);
+    }
     if (info.format == (SF_FORMAT_OGG | SF_FORMAT_VORBIS)) {
-        double q = 0.8;   // Vorbis quality 0..1; 0.8 is transparent for our material
+        double q = 0.8;   // Vorbis quality 0..1; the io test's chord comes back at 41 dB SNR
         sf_command(sf, SFC_SET_VBR_ENCODING_QUALITY, &q, sizeof q);
     }
     // Clip and silence NaN, chunk by chunk.
