@@ -2,6 +2,10 @@
 // Outputs first, then inputs, then sizes. Backward ACCUMULATES (+=) into every
 // gradient it is given; any gradient pointer may be NULL to skip it.
 // Gradients are zeroed once per step by the caller.
+// Implemented in nn/linear.c, conv.c, norm.c, activations.c, attention.c.
+// Call them from serial code: each parallelizes inside (OpenMP, with
+// OpenBLAS kept to one thread per call), and every result is bit-identical
+// for any thread count.
 //
 // Legend: B batch, T sequence/time length, C channels, OC output channels,
 // K kernel width, N rows (B*T), H heads, D head dim (C/H), S memory length,
@@ -13,7 +17,7 @@
 
 // ---- threads ------------------------------------------------------------------
 // Sets OpenMP and OpenBLAS thread counts together. Results are deterministic
-// for a given thread count.
+// for a given thread count (the layers here: the same for any count).
 void nn_set_threads(int n);
 int nn_threads(void);
 

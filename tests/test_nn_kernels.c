@@ -267,6 +267,97 @@ static void test_properties(void) {
     free(x); free(y); free(r); free(r0);
 }
 
+// ---- NULL gradients ------------------------------------------------------------------------------
+// Each backward with only one gradient asked for gives the same bits as with
+// all of them, and with none asked for touches nothing (and does not crash).
+static int same(const float *a, const float *b, long n) { return memcmp(a, b, (size_t)n * sizeof(float)) == 0; }
+
+static void test_null_grads(void) {
+    int ok = 1;
+    {   // linear
+        int N = 40, C = 24, OC = 36;
+        float *in = randn(N * C, 1), *w = randn(OC * C, 1), *dout = randn(N * OC, 1);
+        float *a[3] = {zeros(N * C), zeros(OC * C), zeros(OC)}, *b[3] = {zeros(N * C), zeros(OC * C), zeros(OC)};
+        linear_backward(a[0], a[1], a[2], dout, in, w, N, C, OC);
+        linear_backward(b[0], NULL, NULL, dout, in, w, N, C, OC);
+        linear_backward(NULL, b[1], NULL, dout, in, w, N, C, OC);
+        linear_backward(NULL, NULL, b[2], dout, in, w, N, C, OC);
+        linear_backward(NULL, NULL, NULL, dout, in, w, N, C, OC);
+        ok &= same(a[0], b[0], N * C) && same(a[1], b[1], OC * C) && same(a[2], b[2], OC);
+        CHECK(ok, "linear_backward: each gradient alone = all together; all NULL is a no-op");
+        free(in); free(w); free(dout); for (int i = 0; i < 3; i++) { free(a[i]); free(b[i]); }
+    }
+    {   // conv1d
+        int B = 2, C = 5, T = 30, OC = 6, K = 3, To = conv1d_out_len(T, K, 2, 1, 1);
+        float *in = randn(B * C * T, 1), *w = randn(OC * C * K, 1), *dout = randn(B * OC * To, 1);
+        float *a[3] = {zeros(B * C * T), zeros(OC * C * K), zeros(OC)}, *b[3] = {zeros(B * C * T), zeros(OC * C * K), zeros(OC)};
+        conv1d_backward(a[0], a[1], a[2], dout, in, w, B, C, T, OC, K, 2, 1, 1);
+        conv1d_backward(b[0], NULL, NULL, dout, in, w, B, C, T, OC, K, 2, 1, 1);
+        conv1d_backward(NULL, b[1], NULL, dout, in, w, B, C, T, OC, K, 2, 1, 1);
+        conv1d_backward(NULL, NULL, b[2], dout, in, w, B, C, T, OC, K, 2, 1, 1);
+        conv1d_backward(NULL, NULL, NULL, dout, in, w, B, C, T, OC, K, 2, 1, 1);
+        CHECK(same(a[0], b[0], B * C * T) && same(a[1], b[1], OC * C * K) && same(a[2], b[2], OC),
+              "conv1d_backward: each gradient alone = all together; all NULL is a no-op");
+        free(in); free(w); free(dout); for (int i = 0; i < 3; i++) { free(a[i]); free(b[i]); }
+    }
+    {   // attention
+        int B = 2, H = 2, T = 9, S = 7, D = 4, C = H * D;
+        float *q = randn(B * T * C, 1), *k = randn(B * S * C, 1), *v = randn(B * S * C, 1), *dout = randn(B * T * C, 1);
+        float *out = zeros(B * T * C), *att = zeros(B * H * T * S);
+        attention_forward(out, att, q, k, v, NULL, B, H, T, S, D, 0);
+        float *a[3] = {zeros(B * T * C), zeros(B * S * C), zeros(B * S * C)}, *b[3] = {zeros(B * T * C), zeros(B * S * C), zeros(B * S * C)};
+        attention_backward(a[0], a[1], a[2], dout, att, q, k, v, B, H, T, S, D);
+        attention_backward(b[0], NULL, NULL, dout, att, q, k, v, B, H, T, S, D);
+        attention_backward(NULL, b[1], NULL, dout, att, q, k, v, B, H, T, S, D);
+        attention_backward(NULL, NULL, b[2], dout, att, q, k, v, B, H, T, S, D);
+        attention_backward(NULL, NULL, NULL, dout, att, q, k, v, B, H, T, S, D);
+        CHECK(same(a[0], b[0], B * T * C) && same(a[1], b[1], B * S * C) && same(a[2], b[2], B * S * C),
+              "attention_backward: each gradient alone = all together; all NULL is a no-op");
+        free(q); free(k); free(v); free(dout); free(out); free(att); for (int i = 0; i < 3; i++) { free(a[i]); free(b[i]); }
+    }
+    {   // norms, modulate, gated residual
+        int B = 2, C = 8, T = 6, G = 2, N = B * T;
+        long n = (long)B * C * T;
+        float *x = randn(n, 1), *y = zeros(n), *w = randn(C, 1), *bb = randn(C, 1), *dout = randn(n, 1);
+        float *m = zeros(N), *r = zeros(N);
+        float *a[3] = {zeros(n), zeros(C), zeros(C)}, *b[3] = {zeros(n), zeros(C), zeros(C)};
+        groupnorm_forward(y, m, r, x, w, bb, B, C, T, G);
+        groupnorm_backward(a[0], a[1], a[2], dout, x, m, r, w, B, C, T, G);
+        groupnorm_backward(b[0], NULL, NULL, dout, x, m, r, w, B, C, T, G);
+        groupnorm_backward(NULL, b[1], NULL, dout, x, m, r, w, B, C, T, G);
+        groupnorm_backward(NULL, NULL, b[2], dout, x, m, r, w, B, C, T, G);
+        groupnorm_backward(NULL, NULL, NULL, dout, x, m, r, w, B, C, T, G);
+        int g = same(a[0], b[0], n) && same(a[1], b[1], C) && same(a[2], b[2], C);
+        for (int i = 0; i < 3; i++) { memset(a[i], 0, (i ? C : n) * sizeof(float)); memset(b[i], 0, (i ? C : n) * sizeof(float)); }
+        layernorm_forward(y, m, r, x, w, bb, N, C);
+        layernorm_backward(a[0], a[1], a[2], dout, x, m, r, w, N, C);
+        layernorm_backward(b[0], NULL, NULL, dout, x, m, r, w, N, C);
+        layernorm_backward(NULL, b[1], NULL, dout, x, m, r, w, N, C);
+        layernorm_backward(NULL, NULL, b[2], dout, x, m, r, w, N, C);
+        layernorm_backward(NULL, NULL, NULL, dout, x, m, r, w, N, C);
+        int l = same(a[0], b[0], n) && same(a[1], b[1], C) && same(a[2], b[2], C);
+        CHECK(g && l, "groupnorm/layernorm backward: each gradient alone = all together");
+        float *sh = randn(B * C, 1), *sc = randn(B * C, 1);
+        float *p[3] = {zeros(n), zeros(B * C), zeros(B * C)}, *q[3] = {zeros(n), zeros(B * C), zeros(B * C)};
+        modulate_backward(p[0], p[1], p[2], dout, x, sc, B, T, C);
+        modulate_backward(q[0], NULL, NULL, dout, x, sc, B, T, C);
+        modulate_backward(NULL, q[1], NULL, dout, x, sc, B, T, C);
+        modulate_backward(NULL, NULL, q[2], dout, x, sc, B, T, C);
+        modulate_backward(NULL, NULL, NULL, dout, x, sc, B, T, C);
+        int mo = same(p[0], q[0], n) && same(p[1], q[1], B * C) && same(p[2], q[2], B * C);
+        float *u[3] = {zeros(n), zeros(n), zeros(B * C)}, *z[3] = {zeros(n), zeros(n), zeros(B * C)};
+        gated_residual_backward(u[0], u[1], u[2], dout, x, sh, B, T, C);
+        gated_residual_backward(z[0], NULL, NULL, dout, x, sh, B, T, C);
+        gated_residual_backward(NULL, z[1], NULL, dout, x, sh, B, T, C);
+        gated_residual_backward(NULL, NULL, z[2], dout, x, sh, B, T, C);
+        gated_residual_backward(NULL, NULL, NULL, dout, x, sh, B, T, C);
+        int gr = same(u[0], z[0], n) && same(u[1], z[1], n) && same(u[2], z[2], B * C);
+        CHECK(mo && gr, "modulate/gated residual backward: each gradient alone = all together");
+        free(x); free(y); free(w); free(bb); free(dout); free(m); free(r); free(sh); free(sc);
+        for (int i = 0; i < 3; i++) { free(a[i]); free(b[i]); free(p[i]); free(q[i]); free(u[i]); free(z[i]); }
+    }
+}
+
 // ---- determinism -----------------------------------------------------------------------------------
 // Runs every layer on mid-sized shapes and concatenates all outputs and
 // gradients into one buffer; returns its length.
@@ -488,6 +579,7 @@ int main(int argc, char **argv) {
     test_attention(1, 1, 1, 1, 2, 0, NULL);
     test_attention(2, 2, 5, 0, 4, 0, NULL);
     test_properties();
+    test_null_grads();
     test_determinism();
     return check_summary("test_nn_kernels");
 }
