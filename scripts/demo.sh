@@ -3,7 +3,8 @@
 # excerpt of a warzone2100 soundtrack track (Debian's warzone2100-music,
 # fetched by scripts/fetch-music.sh), round-trips it through refrain's 80-band
 # log-mel features and Griffin-Lim vocoder, and draws spectrograms of the
-# original and the vocoded audio with an example timeline. Everything goes to out/.
+# original and the vocoded audio with an example timeline; then finds the whole
+# track's sections with `refrain analyze` and draws them. Everything goes to out/.
 set -eu
 cd "$(dirname "$0")/.."
 REFRAIN=${REFRAIN:-./refrain}
@@ -18,20 +19,27 @@ if [ ! -f "$TRACK" ]; then
     exit 1
 fi
 mkdir -p out
-echo "== excerpt: $TRACK, $SECONDS_LONG s from $START s, as 22,050 Hz mono"
-"$REFRAIN" convert "$TRACK" --start "$START" --duration "$SECONDS_LONG" -o out/original.wav
+echo "== decode: $TRACK as 22,050 Hz mono"
+"$REFRAIN" convert "$TRACK" -o out/track.wav
+echo "== excerpt: $SECONDS_LONG s from $START s"
+"$REFRAIN" convert out/track.wav --start "$START" --duration "$SECONDS_LONG" -o out/original.wav
 echo "== vocode: log-mel -> Griffin-Lim (PGHI init, 64 fast iterations)"
 "$REFRAIN" vocode out/original.wav -o out/vocoded.wav
 echo "== spectrograms with the example timeline $TIMELINE"
 "$REFRAIN" spectrogram out/original.wav -o out/original.png --timeline "$TIMELINE"
 "$REFRAIN" spectrogram out/vocoded.wav -o out/vocoded.png --timeline "$TIMELINE"
+echo "== the whole track's structure, found by refrain analyze"
+"$REFRAIN" analyze out/track.wav -o out/track-timeline.json
+"$REFRAIN" spectrogram out/track.wav -o out/track.png --timeline out/track-timeline.json
 echo "== original"
 "$REFRAIN" info out/original.wav
 echo "== vocoded"
 "$REFRAIN" info out/vocoded.wav
 echo
 echo "wrote:"
-for f in out/original.wav out/vocoded.wav out/original.png out/vocoded.png; do
-    printf '  %-20s %s\n' "$f" "$(du -h "$f" | cut -f1)"
+for f in out/track.wav out/track-timeline.json out/track.png out/original.wav out/vocoded.wav \
+         out/original.png out/vocoded.png; do
+    printf '  %-26s %s\n' "$f" "$(du -h "$f" | cut -f1)"
 done
-echo "listen to out/original.wav and out/vocoded.wav; look at the two PNGs side by side."
+echo "listen to out/original.wav and out/vocoded.wav; look at their PNGs side by side;"
+echo "out/track.png shows the whole track with the sections refrain analyze found."
