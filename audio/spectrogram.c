@@ -146,8 +146,8 @@ int spectrogram_png(const char *path, const float *logmel, long T, const Timelin
             if (s->start >= seconds) continue;
             int x0 = (int)floor(s->start * fps * W / T + 0.5), x1 = (int)floor(s->end * fps * W / T + 0.5);
             if (x1 > W - 1) x1 = W - 1;
-            canvas_rect(&c, SPEC_LEFT + x0, SPEC_TOP, SPEC_LEFT + x0 + 1, ay + 5, BOUNDARY);
-            if (s->end < seconds) canvas_rect(&c, SPEC_LEFT + x1, SPEC_TOP, SPEC_LEFT + x1 + 1, ay + 5, BOUNDARY);
+            canvas_rect(&c, SPEC_LEFT + x0, SPEC_TOP, SPEC_LEFT + x0 + 1, ay, BOUNDARY);
+            if (s->end < seconds) canvas_rect(&c, SPEC_LEFT + x1, SPEC_TOP, SPEC_LEFT + x1 + 1, ay, BOUNDARY);
             // the label, shortened until it fits between the lines, on a dark box
             char lab[sizeof s->label];
             snprintf(lab, sizeof lab, "%s", s->label);

@@ -143,6 +143,15 @@ static void test_spectrogram(void) {
                   "no line two columns either side of %.1f s", bounds[i]);
         }
         CHECK(is_white(img, w, LEFT, mid), "boundary at 0 s at the plot's left column");
+        // time axis: a dark tick every second (86 px apart here), background between
+        int ticks = 0, gaps = 0, ty = TOP + N_MELS * ROW + 3;
+        for (int k = 1; k < 10; k++) {
+            const unsigned char *pt = img + ((size_t)ty * w + LEFT + (int)floor(k * FPS + 0.5)) * 3;
+            const unsigned char *pg = img + ((size_t)ty * w + LEFT + (int)floor((k + 0.5) * FPS + 0.5)) * 3;
+            ticks += pt[0] < 100 && pt[1] < 100 && pt[2] < 100;
+            gaps += is_white(img, w, LEFT + (int)floor((k + 0.5) * FPS + 0.5), ty) && pg[0] == 255;
+        }
+        CHECK(ticks == 9 && gaps == 9, "time ticks at 1..9 s (%d of 9) with background between (%d of 9)", ticks, gaps);
         int lines = 0;
         for (int x = LEFT; x < LEFT + T; x++) lines += is_white(img, w, x, mid);
         CHECK(lines == 4, "exactly 4 boundary columns in the plot (found %d)", lines);
@@ -207,6 +216,14 @@ static void test_plot(void) {
         coloured += mx - mn > 80;
     }
     CHECK(coloured > 200, "series drawn in colour (%d pixels)", coloured);
+    // log axes: x spans decades 0..4 over columns 76..780, y decades -1..2 over
+    // rows 448..36 (layout from plot.c); the first series' points sit there
+    if (img && w == 800) {
+        const unsigned char *p0 = img + ((size_t)311 * w + 78) * 3;    // (1, 1)
+        const unsigned char *p1 = img + ((size_t)145 * w + 778) * 3;   // (10000, 16)
+        CHECK(p0[2] > 150 && p0[0] < 80 && p1[2] > 150 && p1[0] < 80, "log-log points at their pixels (%d,%d,%d) (%d,%d,%d)",
+              p0[0], p0[1], p0[2], p1[0], p1[1], p1[2]);
+    }
     stbi_image_free(img);
     CHECK(plot_png(png, "lin", "x", "y", s, 2, 0, 0) == 0, "linear plot written");
     double neg[2] = {-1, 0};
