@@ -7,7 +7,6 @@
 #include "audio/audio.h"
 #include "util/util.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -110,12 +109,26 @@ const float *mel_fb(void) {
     return g_fb;
 }
 
-// mel (T, M) = mag (T, F) . fb^T (F, M)
+// mel (T, M) = mag (T, F) . fb^T (F, M), one short dot product per band over
+// its own bins. Chosen over cblas_sgemm with a measured reason: fb has 1000
+// nonzeros of 41040, so this is ~2x faster than OpenBLAS sgemm (34 vs 64 ms
+// for 3 minutes, one thread), and each value is computed the same way at any
+// thread count, where OpenBLAS's sgemm gave different low bits at 1 and 2
+// threads (features must not depend on the machine's core count).
 void mel_from_mag(float *mel, const float *mag, long T) {
     const float *fb = mel_fb();
     if (T <= 0) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, N_MELS, N_BINS,
-                1.0f, mag, N_BINS, fb, N_BINS, 0.0f, mel, N_MELS);
+#pragma omp parallel for schedule(static) if (T > 64)
+    for (long t = 0; t < T; t++) {
+        const float *mt = mag + t * N_BINS;
+        for (int m = 0; m < N_MELS; m++) {
+            const float *row = fb + m * N_BINS;
+            float s = 0;
+#pragma omp simd reduction(+ : s)
+            for (int f = g_lo[m]; f < g_hi[m]; f++) s += row[f] * mt[f];
+            mel[t * N_MELS + m] = s;
+        }
+    }
 }
 
 void log_compress(float *x, long n) {
