@@ -1,6 +1,7 @@
-// conv.c — 1-D convolution over time (im2col + sgemm per batch item,
-// with stride, zero padding and dilation) and 2x nearest upsampling, forward
-// and backward, plus the naive reference convolution. Owns nothing else.
+// conv.c — 1-D convolution over time (im2col + sgemm per batch item, or one
+// product over the whole batch when items are small; stride, zero padding and
+// dilation) and 2x nearest upsampling, forward and backward, plus the naive
+// reference convolution. Owns nothing else.
 //
 // Legend: B batch, C input channels, T input length, OC output channels,
 // K kernel width, To output length, CK = C*K rows of the im2col matrix.
@@ -9,7 +10,7 @@
 
 #include <string.h>
 
-static _Thread_local NnScratch s_conv;   // col (CK, To) and dcol (CK, To)
+static _Thread_local NnScratch s_conv;   // im2col matrices and gathered outputs
 
 int conv1d_out_len(int T, int K, int stride, int pad, int dil) {
     if (T < 0 || K < 1 || stride < 1 || dil < 1 || pad < 0) return 0;
@@ -29,15 +30,15 @@ static void tap_range(int T, int To, int stride, int off, int *lo, int *hi) {
     *lo = (int)l; *hi = (int)h;
 }
 
-// col (CK, To): col[c*K + k, t] = in[c, t*stride - pad + k*dil] or 0.
-static void im2col(float *col, const float *in, int C, int T, int K, int To,
+// col (CK, To), row stride ld: col[c*K + k, t] = in[c, t*stride - pad + k*dil] or 0.
+static void im2col(float *col, long ld, const float *in, int C, int T, int K, int To,
                    int stride, int pad, int dil) {
     long CK = (long)C * K;
 #pragma omp parallel for schedule(static) if (CK * To >= NN_PAR_MIN)
     for (long r = 0; r < CK; r++) {
         int c = (int)(r / K), k = (int)(r % K), off = k * dil - pad, lo, hi;
         tap_range(T, To, stride, off, &lo, &hi);
-        float *row = col + r * To;
+        float *row = col + r * ld;
         const float *src = in + (long)c * T;
         if (lo > 0) memset(row, 0, (size_t)lo * sizeof(float));
         if (stride == 1) {
@@ -51,7 +52,7 @@ static void im2col(float *col, const float *in, int C, int T, int K, int To,
 
 // din (C, T) += scatter of dcol (CK, To); one thread per channel, taps and
 // steps in a fixed order, so the sums do not depend on the thread count.
-static void col2im_add(float *din, const float *dcol, int C, int T, int K, int To,
+static void col2im_add(float *din, const float *dcol, long ld, int C, int T, int K, int To,
                        int stride, int pad, int dil) {
 #pragma omp parallel for schedule(static) if ((long)C * K * To >= NN_PAR_MIN)
     for (int c = 0; c < C; c++) {
@@ -59,7 +60,7 @@ static void col2im_add(float *din, const float *dcol, int C, int T, int K, int T
         for (int k = 0; k < K; k++) {
             int off = k * dil - pad, lo, hi;
             tap_range(T, To, stride, off, &lo, &hi);
-            const float *row = dcol + ((long)c * K + k) * To;
+            const float *row = dcol + ((long)c * K + k) * ld;
             if (stride == 1) {
                 float *d = dst + off;
                 for (int t = lo; t < hi; t++) d[t] += row[t];
@@ -73,11 +74,64 @@ static void col2im_add(float *din, const float *dcol, int C, int T, int K, int T
 // A 1x1 convolution with no stride or padding reads the input as it is.
 static int is_pointwise(int K, int stride, int pad) { return K == 1 && stride == 1 && pad == 0; }
 
+// Small items (short To, few channels) make per-item products too small to
+// share among threads. Then the whole batch is one product over B*To
+// columns: col (CK, B*To) with item b in columns [b*To, (b+1)*To), and
+// out/dout gathered to (OC, B*To). The choice depends only on the shape.
+#define CONV_BATCHED_MACS (4L << 20)
+static int use_batched(int B, long CK, int OC, int To) {
+    return B > 1 && CK > 0 && (double)OC * To * CK < (double)CONV_BATCHED_MACS;
+}
+
+static void conv1d_forward_batched(float *out, const float *in, const float *w, const float *b,
+                                   int B, int C, int T, int OC, int K, int stride, int pad, int dil, int To) {
+    long CK = (long)C * K, BT = (long)B * To;
+    float *col = nn_scratch(&s_conv, (size_t)((CK + OC) * BT));   // col (CK, B*To), y (OC, B*To)
+    float *y = col + CK * BT;
+    for (int bi = 0; bi < B; bi++)
+        im2col(col + (long)bi * To, BT, in + (long)bi * C * T, C, T, K, To, stride, pad, dil);
+    nn_sgemm(0, 0, OC, (int)BT, (int)CK, 1.0f, w, (int)CK, col, (int)BT, 0.0f, y, (int)BT);
+#pragma omp parallel for schedule(static) if ((long)OC * BT >= NN_PAR_MIN)
+    for (long bo = 0; bo < (long)B * OC; bo++) {     // y (OC, B*To) -> out (B, OC, To), + bias
+        long bi = bo / OC, o = bo % OC;
+        const float *src = y + o * BT + bi * To;
+        float *dst = out + bo * To, bias = b ? b[o] : 0.0f;
+        for (int t = 0; t < To; t++) dst[t] = src[t] + bias;
+    }
+}
+
+static void conv1d_backward_batched(float *din, float *dw, const float *dout, const float *in,
+                                    const float *w, int B, int C, int T, int OC, int K,
+                                    int stride, int pad, int dil, int To) {
+    long CK = (long)C * K, BT = (long)B * To;
+    float *dy = nn_scratch(&s_conv, (size_t)((CK + OC) * BT));     // dy (OC, B*To), col (CK, B*To)
+    float *col = dy + OC * BT;
+#pragma omp parallel for schedule(static) if ((long)OC * BT >= NN_PAR_MIN)
+    for (long bo = 0; bo < (long)B * OC; bo++) {     // dout (B, OC, To) -> dy (OC, B*To)
+        long bi = bo / OC, o = bo % OC;
+        memcpy(dy + o * BT + bi * To, dout + bo * To, (size_t)To * sizeof(float));
+    }
+    if (dw) {   // dw (OC, CK) += dy (OC, B*To) @ col^T (B*To, CK)
+        for (int bi = 0; bi < B; bi++)
+            im2col(col + (long)bi * To, BT, in + (long)bi * C * T, C, T, K, To, stride, pad, dil);
+        nn_sgemm(0, 1, OC, (int)CK, (int)BT, 1.0f, dy, (int)BT, col, (int)BT, 1.0f, dw, (int)CK);
+    }
+    if (din) {  // dcol (CK, B*To) = w^T (CK, OC) @ dy (OC, B*To), then scatter per item
+        nn_sgemm(1, 0, (int)CK, (int)BT, OC, 1.0f, w, (int)CK, dy, (int)BT, 0.0f, col, (int)BT);
+        for (int bi = 0; bi < B; bi++)
+            col2im_add(din + (long)bi * C * T, col + (long)bi * To, BT, C, T, K, To, stride, pad, dil);
+    }
+}
+
 void conv1d_forward(float *out, const float *in, const float *w, const float *b,
                     int B, int C, int T, int OC, int K, int stride, int pad, int dil) {
     int To = conv1d_out_len(T, K, stride, pad, dil);
     if (B <= 0 || OC <= 0 || To <= 0) return;
     long CK = (long)C * K;
+    if (use_batched(B, CK, OC, To)) {
+        conv1d_forward_batched(out, in, w, b, B, C, T, OC, K, stride, pad, dil, To);
+        return;
+    }
     int direct = is_pointwise(K, stride, pad);
     float *col = (direct || CK == 0) ? NULL : nn_scratch(&s_conv, (size_t)(CK * To));
     for (int bi = 0; bi < B; bi++) {
@@ -93,7 +147,7 @@ void conv1d_forward(float *out, const float *in, const float *w, const float *b,
         }
         if (CK == 0) continue;
         const float *src = inb;
-        if (!direct) { im2col(col, inb, C, T, K, To, stride, pad, dil); src = col; }
+        if (!direct) { im2col(col, To, inb, C, T, K, To, stride, pad, dil); src = col; }
         // out (OC, To) = w (OC, CK) @ col (CK, To)
         nn_sgemm(0, 0, OC, To, (int)CK, 1.0f, w, (int)CK, src, To, beta, outb, To);
     }
@@ -117,6 +171,10 @@ void conv1d_backward(float *din, float *dw, float *db, const float *dout,
         }
     }
     if (CK == 0 || (!dw && !din)) return;
+    if (use_batched(B, CK, OC, To)) {
+        conv1d_backward_batched(din, dw, dout, in, w, B, C, T, OC, K, stride, pad, dil, To);
+        return;
+    }
     int direct = is_pointwise(K, stride, pad);
     float *col = NULL, *dcol = NULL;
     if (!direct) {
@@ -128,7 +186,7 @@ void conv1d_backward(float *din, float *dw, float *db, const float *dout,
         const float *doutb = dout + (long)bi * OC * To;    // (OC, To)
         if (dw) {   // dw (OC, CK) += dout (OC, To) @ col^T (To, CK)
             const float *src = inb;
-            if (!direct) { im2col(col, inb, C, T, K, To, stride, pad, dil); src = col; }
+            if (!direct) { im2col(col, To, inb, C, T, K, To, stride, pad, dil); src = col; }
             nn_sgemm(0, 1, OC, (int)CK, To, 1.0f, doutb, To, src, To, 1.0f, dw, (int)CK);
         }
         if (din) {  // dcol (CK, To) = w^T (CK, OC) @ dout (OC, To), then scatter
@@ -137,7 +195,7 @@ void conv1d_backward(float *din, float *dw, float *db, const float *dout,
                 nn_sgemm(1, 0, (int)CK, To, OC, 1.0f, w, (int)CK, doutb, To, 1.0f, dinb, To);
             } else {
                 nn_sgemm(1, 0, (int)CK, To, OC, 1.0f, w, (int)CK, doutb, To, 0.0f, dcol, To);
-                col2im_add(dinb, dcol, C, T, K, To, stride, pad, dil);
+                col2im_add(dinb, dcol, To, C, T, K, To, stride, pad, dil);
             }
         }
     }
