@@ -33,6 +33,8 @@ void analyze_defaults(AnalyzeOpts *o) {
     o->sf_time_s = 2.0;
     o->sf_lag_s = 0.5;
     o->sf_weight = 0.5f;
+    o->refine_s = 1.0;
+    o->refine_kernel_s = 0.6;
     o->merge_adjacent = 1;
     o->sf_fold = 0;
     o->descriptors = 1;
@@ -489,6 +491,22 @@ static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
     if (dur >= 2 * o.min_section_s && T > 4)
         nb = pick_peaks(bnd + 1, bh + 1, nov, T, minlen / 2 > 1 ? minlen / 2 : 1, L, o.peak_delta, minlen,
                         minlen / 2 > 1 ? minlen / 2 : 1);
+    if (o.refine_s > 0 && nb > 0) {
+        // move each boundary to the strongest structure-feature novelty nearby
+        // computed with a short time blur: the long kernels find sections, a
+        // short one places their edges
+        int Ls = (int)lround(o.refine_kernel_s / out->frame_s), r = (int)lround(o.refine_s / out->frame_s);
+        float *nr = mallocCheck(sizeof(float) * T);
+        structure_novelty(nr, R, T, Ls < 1 ? 1 : Ls, o.sf_lag_s / out->frame_s, o.sf_fold);
+        for (int k = 1; k <= nb; k++) {
+            long lo = bnd[k] - r, hi = bnd[k] + r, best = bnd[k];
+            if (lo < (k > 1 ? bnd[k - 1] + 1 : 1)) lo = k > 1 ? bnd[k - 1] + 1 : 1;
+            if (hi > T - 2) hi = T - 2;
+            for (long t = lo; t <= hi; t++) if (nr[t] > nr[best]) best = t;
+            bnd[k] = best;
+        }
+        free(nr);
+    }
     bnd[0] = 0; bh[0] = 1.0f;
     bnd[nb + 1] = T;
     int S = nb + 1;

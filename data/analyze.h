@@ -53,6 +53,8 @@ typedef struct {
     double sf_time_s;      // structure-feature blur along time, sd in seconds (default 2)
     double sf_lag_s;       // ... along lag (default 0.5)
     float sf_weight;       // weight of structure-feature novelty vs checkerboard (default 0.5)
+    double refine_s;       // boundaries move to the sharp novelty peak within +-refine_s (default 1; 0 = off)
+    double refine_kernel_s;// time blur (sd, s) of that structure-feature novelty (default 0.6)
     int merge_adjacent;    // merge neighbouring segments that get one label (default 1)
     int sf_fold;           // structure features ignore the sign of the lag (default 0)
     int descriptors;       // fill AnaSection.desc (default 1)
