@@ -9,7 +9,13 @@
 // Threading: the two FFTW plans are made once, under a mutex (FFTW's planner
 // is not thread-safe), and executed with the new-array interface on buffers
 // each thread allocates for itself, so one Stft may be used from many threads
-// at once. Frames are spread over OpenMP threads.
+// at once. Frames are spread over OpenMP threads; every frame is computed the
+// same way at any thread count, and the overlap-add sums each sample's frames
+// in the same order, so results are bit-identical at 1 or 2 threads.
+//
+// FFTW_ESTIMATE, not MEASURE: measured on this machine a 1024-point r2c takes
+// 1.03 us planned by ESTIMATE and 0.72 us by MEASURE, but MEASURE spends
+// ~0.6 s planning, more than it saves on a 3-minute song (15.5k frames).
 #include "audio/audio.h"
 #include "util/util.h"
 
