@@ -11,6 +11,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 // Naive reference: torch.stft(center=True, pad_mode="reflect") written out.
 static void naive_stft(double *re, double *im, const float *x, long n) {
@@ -204,6 +207,25 @@ int main(void) {
         stft_free(s2);
     }
     CHECK(bad == 0, "Stft created and run in parallel threads agrees (%d mismatches)", bad);
+#ifdef _OPENMP
+    {   // the same bits at 1 and 2 threads, forward and inverse
+        long T = stft_frames(n);
+        float *re2 = malloc(sizeof(float) * T * N_BINS), *im2 = malloc(sizeof(float) * T * N_BINS);
+        float *y1 = malloc(sizeof(float) * n), *y2 = malloc(sizeof(float) * n);
+        int saved = omp_get_max_threads();
+        omp_set_num_threads(1);
+        stft_forward(s, re1, im1, x, n);
+        stft_inverse(s, y1, n, re1, im1, T);
+        omp_set_num_threads(2);
+        stft_forward(s, re2, im2, x, n);
+        stft_inverse(s, y2, n, re1, im1, T);
+        omp_set_num_threads(saved);
+        CHECK(!memcmp(re1, re2, sizeof(float) * T * N_BINS) && !memcmp(im1, im2, sizeof(float) * T * N_BINS),
+              "stft_forward bit-identical at 1 and 2 threads");
+        CHECK(!memcmp(y1, y2, sizeof(float) * n), "stft_inverse bit-identical at 1 and 2 threads");
+        free(re2); free(im2); free(y1); free(y2);
+    }
+#endif
     free(re1); free(im1);
     free(x);
     stft_free(s);
