@@ -165,6 +165,11 @@ int logmel_from_audio(float **logmel, long *T, const float *x, long n) {
 // and average where bands overlap, i.e. mag0 = (mel / rowsum) . fb / colsum,
 // which is already exact for a flat spectrum. Bins no band sees (DC and
 // Nyquist) get 0; their gradient is 0, so they stay 0.
+// mel is linear (exp of the log-mel features). On 20 s of real music the
+// re-analysed log-mel error is 0.12 nats after the warm start, 0.0025 after
+// 16 iterations, 0.0005 after 32 (clamped pseudo-inverse: 0.0035); the error
+// against the true magnitude stops improving after ~16 (0.606 vs the pinv's
+// 0.669): 80 bands cannot say more about 513 bins.
 //
 // Why not sgemm: fb is banded (each band is one contiguous run of bins, 1000
 // nonzeros of 41040), so the two products of an iteration cost ~4000 flops
