@@ -5,6 +5,7 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,11 +38,32 @@ static uint64_t get_u64(const uint8_t *p) {
 static uint64_t dbl_bits(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
 static double bits_dbl(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
 
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
-static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n) {
-    for (size_t i = 0; i < n; i++) { h ^= p[i]; h *= FNV_PRIME; }
-    return h;
+// CRC-32 as zlib's crc32() (reflected polynomial 0xEDB88320), chained the
+// same way: crc32_update(crc32_update(0, a), b) == crc32 of a followed by b.
+// Slicing-by-8 (eight tables) does eight bytes per step.
+static uint32_t crc_table[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+static void crc_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[0][i] = c;
+    }
+    for (int t = 1; t < 8; t++)
+        for (int i = 0; i < 256; i++)
+            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
+}
+static uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n) {
+    pthread_once(&crc_once, crc_init);
+    uint32_t c = ~crc;
+    for (; n >= 8; n -= 8, p += 8) {
+        uint32_t lo = c ^ get_u32(p), hi = get_u32(p + 4);
+        c = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^ crc_table[5][(lo >> 16) & 0xff] ^
+            crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xff] ^ crc_table[2][(hi >> 8) & 0xff] ^
+            crc_table[1][(hi >> 16) & 0xff] ^ crc_table[0][hi >> 24];
+    }
+    for (; n > 0; n--, p++) c = crc_table[0][(c ^ *p) & 0xff] ^ (c >> 8);
+    return ~c;
 }
 
 // ---- hyperparameters --------------------------------------------------------------------
@@ -138,7 +160,8 @@ static void train_fields_set(TrainState *st, const int64_t *iv, const double *fv
 // ---- writing --------------------------------------------------------------------------------
 typedef struct {
     AtomicFile af;
-    uint64_t hash, pos;
+    uint32_t crc;
+    uint64_t pos;
     int err;              // errno of the first failed write, 0 if none
     uint64_t err_at;      // bytes written before it
 } Writer;
@@ -147,7 +170,7 @@ static void w_bytes(Writer *w, const void *p, size_t n) {
     uint64_t at = w->pos;
     w->pos += n;                 // advances even after an error, so loops end
     if (w->err || n == 0) return;
-    w->hash = fnv1a(w->hash, p, n);
+    w->crc = crc32_update(w->crc, p, n);
     size_t put = fwrite(p, 1, n, w->af.f);
     if (put != n) { w->err = errno ? errno : EIO; w->err_at = at + put; }
 }
@@ -158,7 +181,12 @@ static void w_zeros(Writer *w, uint64_t upto) {
         w_bytes(w, z, (size_t)k);
     }
 }
+// float32 payload, little-endian: written as is on a little-endian host,
+// byte-swapped through a buffer elsewhere.
 static void w_floats(Writer *w, const float *x, long n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    w_bytes(w, x, (size_t)n * 4);
+#else
     uint8_t buf[16384];
     long per = (long)(sizeof buf / 4);
     for (long i = 0; i < n; i += per) {
@@ -166,6 +194,7 @@ static void w_floats(Writer *w, const float *x, long n) {
         for (long j = 0; j < k; j++) { uint32_t u; memcpy(&u, &x[i + j], 4); put_u32(buf + 4 * j, u); }
         w_bytes(w, buf, (size_t)(4 * k));
     }
+#endif
 }
 
 static uint64_t align64(uint64_t x) { return (x + 63) & ~(uint64_t)63; }
@@ -242,7 +271,7 @@ int checkpoint_save(const char *path, const char *kind, const Hparams *hp,
         free(head);
         return err_set("cannot save checkpoint: %s", why);
     }
-    w.hash = FNV_OFFSET;
+    w.crc = 0;
     w_bytes(&w, head, HEADER_BYTES + table_bytes);
     const float *arena[4] = {params->data, st ? st->m : NULL, st ? st->v : NULL, with_ema ? st->ema : NULL};
     for (int c = 0; c < copies; c++)
@@ -253,7 +282,7 @@ int checkpoint_save(const char *path, const char *kind, const Hparams *hp,
         }
     w_zeros(&w, off);
     uint8_t sum[8];
-    put_u64(sum, w.hash);
+    put_u64(sum, w.crc);
     w_bytes(&w, sum, 8);
     free(head);
     if (w.err) {
@@ -343,11 +372,11 @@ static int ckpt_open(Ckpt *c, const char *path, const char *kind) {
                        path, (unsigned long long)c->size, (unsigned long long)want);
     }
     uint64_t stored = get_u64(b + c->size - 8);
-    uint64_t computed = fnv1a(FNV_OFFSET, b, (size_t)(c->size - 8));
+    uint64_t computed = crc32_update(0, b, (size_t)(c->size - 8));
     if (stored != computed) {
         ckpt_free(c);
-        return err_set("checkpoint '%s' is corrupted: checksum mismatch (stored %016llx, computed %016llx over "
-                       "%llu bytes); the file changed after it was written — use another copy",
+        return err_set("checkpoint '%s' is corrupted: checksum mismatch (stored CRC-32 %08llx, computed %08llx "
+                       "over %llu bytes); the file changed after it was written — use another copy",
                        path, (unsigned long long)stored, (unsigned long long)computed,
                        (unsigned long long)(c->size - 8));
     }
@@ -476,7 +505,11 @@ static int ckpt_check_tensor(const Ckpt *c, const char *prefix, const ParamSpec 
 
 static void ckpt_copy(const Ckpt *c, const uint8_t *e, float *dst, long n) {
     const uint8_t *src = c->buf + get_u64(e + 128);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(dst, src, (size_t)n * 4);
+#else
     for (long j = 0; j < n; j++) { uint32_t u = get_u32(src + 4 * j); memcpy(&dst[j], &u, 4); }
+#endif
 }
 
 // Checks every tensor of params under `prefix` and, when that all passes, copies.

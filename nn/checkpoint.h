@@ -22,7 +22,7 @@
 //   4096    Nx136 tensor table: char name[96], u32 dtype (0 = float32), u32 ndim,
 //                 u32 shape[4] (unused dims 0), u64 byte size, u64 file offset
 //   ...           payload: each tensor's float32 data at a 64-byte aligned offset
-//   end-8   8     u64 FNV-1a 64 checksum of every byte before it
+//   end-8   8     u64 CRC-32 (zlib's crc32, zero-extended) of every byte before it
 //
 // Tensor names: the ParamSet's own names for the weights; with training
 // state also "adam.m/<name>", "adam.v/<name>" and "ema/<name>".

@@ -7,10 +7,12 @@
 // Every arena here has the layout of the model's ParamSet (nn/params.h): one
 // float per parameter at the same offset, `total` floats. Gradients are a
 // plain float* arena of that layout (optim_arena_alloc); m, v and ema live in
-// TrainState. Loops run per tensor over the flat arena (so decay can differ
-// per tensor) with OpenMP; all of it is elementwise except the gradient norm,
-// which sums fixed chunks of 4096 floats in double and adds the chunk sums in
-// order, so results do not depend on the thread count.
+// TrainState. Every pass is one OpenMP loop over fixed chunks of 4096 floats
+// that never cross a tensor (so decay can differ per tensor and the padding
+// between tensors is never read). All of it is elementwise except the gradient
+// norm, which sums each chunk in double and adds the chunk sums in order, so
+// results do not depend on the thread count. Arenas under 65,536 floats run on
+// one thread.
 //
 // Typical step:
 //     memset(grad, 0, params.total * sizeof(float));

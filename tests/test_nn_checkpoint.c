@@ -94,6 +94,16 @@ static int dir_has_tmp(void) {
     return found;
 }
 
+// Bitwise CRC-32 (zlib's), the slow textbook form, to check the file's trailer.
+static uint32_t crc32_naive(const unsigned char *p, long n) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (long i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    return ~c;
+}
+
 static int msg_has(const char *a, const char *b, const char *c) {
     const char *m = err_msg();
     return strstr(m, a) && (!b || strstr(m, b)) && (!c || strstr(m, c));
@@ -223,6 +233,16 @@ int main(void) {
     char bp[512];
     snprintf(bp, sizeof bp, "%s", in_dir("bad.ckpt"));
 
+    CHECK(crc32_naive((const unsigned char *)"123456789", 9) == 0xCBF43926u, "reference CRC-32 of \"123456789\" is cbf43926");
+    {
+        uint64_t stored = 0;
+        for (int i = 0; i < 8; i++) stored |= (uint64_t)good[n - 8 + i] << (8 * i);
+        uint32_t want = crc32_naive(good, n - 8);
+        CHECK(stored == want, "file trailer is the CRC-32 of everything before it (%08llx, reference %08x)",
+              (unsigned long long)stored, want);
+        CHECK(memcmp(good, "RFRN", 4) == 0 && good[4] == CKPT_VERSION && good[5] == 0 && good[8] == 0 && good[9] == 0x10,
+              "header starts with RFRN, version %d and a 4096-byte header size, little-endian", CKPT_VERSION);
+    }
     spit(bp, good, n - 100);
     expect_refused("truncated file (100 bytes short)", bp, "dit", &hp, "truncated", "header says", NULL);
     spit(bp, good, 1000);
