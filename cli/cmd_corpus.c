@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 
 #include "cli/cli.h"
 #include "data/corpus.h"
@@ -112,8 +113,11 @@ static int run_corpus(int argc, char **argv) {
         int built, fresh, skipped;
         double t0 = now_seconds();
         if (corpus_build(&o, &built, &fresh, &skipped)) return fail();
-        fprintf(stderr, "refrain corpus: part %d/%d: %d built, %d up to date, %d skipped (%.1f s)\n",
-                cp_part + 1, cp_parts, built, fresh, skipped, now_seconds() - t0);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        fprintf(stderr, "refrain corpus: part %d/%d: %d built, %d up to date, %d skipped (%.1f s wall, %.1f s CPU)\n",
+                cp_part + 1, cp_parts, built, fresh, skipped, now_seconds() - t0,
+                ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec));
         if (cp_parts > 1) return 0;
     }
     CorpusIndex ix;
