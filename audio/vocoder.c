@@ -34,6 +34,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -41,6 +42,9 @@
 #define CHUNK 64                 // frames per work unit (fixed: bit-identical at any thread count)
 #define SPILL (N_FFT - HOP)      // samples a chunk's last frames write past its own region
 #define PGHI_GAMMA 0.25645       // Gaussian equivalent of the Hann window: lambda = gamma * N^2
+#ifndef PGHI_BLOCK
+#define PGHI_BLOCK 64             // frames integrated together (see init_pghi)
+#endif
 #define PGHI_TOL 1e-5            // bins below tol * max(S) get phase 0 and are not integrated
 
 // ---- FFTW plans, made once per process -----------------------------------------------
@@ -72,6 +76,20 @@ static int plans_ready(void) {
     return ok ? 0 : err_set("vocoder: FFTW could not plan a %d-point transform", N_FFT);
 }
 
+// Large buffers (tens of MB for a song): 2 MB aligned and marked for
+// transparent huge pages, so first touch costs one fault per 2 MB instead of
+// one per 4 kB (page faults were a fifth of a call's time on this VM).
+static void *big_alloc(size_t bytes) {
+    const size_t huge = (size_t)2 << 20;
+    void *p = NULL;
+    size_t size = (bytes + huge - 1) / huge * huge;
+    if (posix_memalign(&p, huge, size) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, size, MADV_HUGEPAGE);   // advice only: ignore failure
+#endif
+    return p;
+}
+
 void vocoder_defaults(VocoderOpts *o) {
     memset(o, 0, sizeof *o);
     o->iters = 64;
@@ -84,17 +102,25 @@ void vocoder_defaults(VocoderOpts *o) {
 // All three write unit phases c (T, F) interleaved (re, im) into c.
 
 static void init_zero(float *c, long T) {
+#pragma omp parallel for schedule(static)
     for (long i = 0; i < T * N_BINS; i++) { c[2 * i] = 1.0f; c[2 * i + 1] = 0.0f; }
+}
+
+// Phases from c[2i] (radians) to unit complex numbers in place.
+static void phase_to_unit(float *c, long TF) {
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < TF; i++) {
+        float ph = c[2 * i];
+        c[2 * i] = cosf(ph);
+        c[2 * i + 1] = sinf(ph);
+    }
 }
 
 static void init_random(float *c, long T, uint64_t seed) {
     Rng r;
     rng_seed(&r, seed);
-    for (long i = 0; i < T * N_BINS; i++) {
-        float ph = 2.0f * (float)M_PI * rng_uniform(&r);
-        c[2 * i] = cosf(ph);
-        c[2 * i + 1] = sinf(ph);
-    }
+    for (long i = 0; i < T * N_BINS; i++) c[2 * i] = 2.0f * (float)M_PI * rng_uniform(&r);   // one stream: thread-count independent
+    phase_to_unit(c, T * N_BINS);
 }
 
 // PGHI. With a Gaussian window g(t) = exp(-pi t^2 / lambda) the STFT phase phi
@@ -108,107 +134,146 @@ static void init_random(float *c, long T, uint64_t seed) {
 //     freq  k -> k+1: df(m,k) = pi - lambda / (2 H N) (s[m+1,k] - s[m-1,k])
 // integrated with the trapezoid rule from the loudest bin outwards, always
 // extending from the loudest bin already reached (a max-heap).
-typedef struct { float key; int32_t idx; } HeapItem;
-typedef struct { HeapItem *a; long n, cap; } Heap;
+// A bucket queue stands in for the paper's max-heap: keys (log-magnitudes)
+// are quantised to PGHI_LEVELS levels over [log(tol * max), log(max)] (about
+// 1% of magnitude per level), bins within a level come out last in, first
+// out, and a bitmap finds the highest non-empty level. O(1) per bin instead of
+// a heap's cache-missing O(log n). On three minutes of music: SC after PGHI
+// 0.1704 (exact heap, same blocks: 0.1707), PGHI CPU time 0.35 s instead of 0.9.
+#define PGHI_LEVELS 1024
+typedef struct {
+    int32_t head[PGHI_LEVELS];      // first entry of each level, -1 if empty
+    uint64_t bits[PGHI_LEVELS / 64];
+    int32_t *next;                  // (entries) next entry in the same level
+    long base;                      // entry = bin index - base
+    float lo, scale;                // level = (key - lo) * scale
+} Queue;
 
-static void heap_push(Heap *h, float key, int32_t idx) {
-    if (h->n == h->cap) {
-        h->cap = h->cap ? 2 * h->cap : 4096;
-        h->a = reallocCheck(h->a, (size_t)h->cap * sizeof(HeapItem));
-    }
-    long i = h->n++;
-    while (i > 0) {
-        long p = (i - 1) / 2;
-        if (h->a[p].key >= key) break;
-        h->a[i] = h->a[p];
-        i = p;
-    }
-    h->a[i] = (HeapItem){key, idx};
+static void q_reset(Queue *q, long base) {
+    for (int l = 0; l < PGHI_LEVELS; l++) q->head[l] = -1;
+    memset(q->bits, 0, sizeof q->bits);
+    q->base = base;
 }
 
-static int32_t heap_pop(Heap *h) {
-    int32_t top = h->a[0].idx;
-    HeapItem last = h->a[--h->n];
-    long i = 0, n = h->n;
-    for (;;) {
-        long l = 2 * i + 1, best = l;
-        if (l >= n) break;
-        if (l + 1 < n && h->a[l + 1].key > h->a[l].key) best = l + 1;
-        if (h->a[best].key <= last.key) break;
-        h->a[i] = h->a[best];
-        i = best;
+static inline void q_push(Queue *q, float key, long i) {
+    int l = (int)((key - q->lo) * q->scale);
+    l = l < 0 ? 0 : l >= PGHI_LEVELS ? PGHI_LEVELS - 1 : l;
+    int32_t e = (int32_t)(i - q->base);
+    q->next[e] = q->head[l];
+    q->head[l] = e;
+    q->bits[l >> 6] |= (uint64_t)1 << (l & 63);
+}
+
+static inline long q_pop(Queue *q) {   // -1 when empty
+    for (int w = PGHI_LEVELS / 64 - 1; w >= 0; w--) {
+        if (!q->bits[w]) continue;
+        int l = w * 64 + 63 - __builtin_clzll(q->bits[w]);
+        int32_t e = q->head[l];
+        q->head[l] = q->next[e];
+        if (q->head[l] < 0) q->bits[w] &= ~((uint64_t)1 << (l & 63));
+        return q->base + e;
     }
-    if (n > 0) h->a[i] = last;
-    return top;
+    return -1;
 }
 
 static int init_pghi(float *c, const float *mag, long T) {
     const long TF = T * N_BINS;
     if (TF > INT32_MAX) return err_set("vocoder: %ld frames is too long for PGHI", T);
     float smax = 0.0f;
+#pragma omp parallel for reduction(max : smax) schedule(static)
     for (long i = 0; i < TF; i++) smax = mag[i] > smax ? mag[i] : smax;
     if (smax <= 0.0f) { init_zero(c, T); return 0; }     // silence: any phase will do
 
-    float *s = mallocCheck(sizeof(float) * TF);           // (T, F) log-magnitude
-    float *ph = mallocCheck(sizeof(float) * TF);          // (T, F) integrated phase
-    uint8_t *todo = mallocCheck((size_t)TF);              // 1: above tol, not reached yet
+    // The integrated phase and the log-magnitude live interleaved in c itself
+    // (c[2i] phase, c[2i+1] log-magnitude) until the last step turns the phase
+    // into (cos, sin): no extra (T, F) buffers to fault in.
+    float *ph = c, *s = c + 1;                            // (T, F) with stride 2
+    uint8_t *todo = big_alloc((size_t)TF);                // 1: above tol, not reached yet
+    if (!todo) return err_set("vocoder: out of memory for PGHI over %ld frames", T);
     const float floor_ = (float)(PGHI_TOL * smax);
+#pragma omp parallel for schedule(static)
     for (long i = 0; i < TF; i++) {
-        s[i] = logf(mag[i] > floor_ ? mag[i] : floor_);
+        s[2 * i] = logf(mag[i] > floor_ ? mag[i] : floor_);
         todo[i] = mag[i] > floor_;
-        ph[i] = 0.0f;
+        ph[2 * i] = 0.0f;
     }
     const double lambda = PGHI_GAMMA * N_FFT * N_FFT;
     const float ct = (float)(HOP * N_FFT / (2.0 * lambda)), cf = (float)(lambda / (2.0 * HOP * N_FFT));
     const float tw = (float)(2.0 * M_PI * HOP / N_FFT);
     // Phase steps from bin (m, k); edges use one-sided differences in time and
     // the mirror symmetry of a real signal's spectrum in frequency (slope 0).
-#define S_(m, k) s[(long)(m) * N_BINS + (k)]
+#define S1(i) s[2 * (i)]
+#define PH(i) ph[2 * (i)]
+#define S_(m, k) S1((long)(m) * N_BINS + (k))
 #define DT(m, k) (tw * (k) + ct * ((k) > 0 && (k) < N_BINS - 1 ? S_(m, (k) + 1) - S_(m, (k) - 1) : 0.0f))
 #define DF(m, k) ((float)M_PI - cf * ((m) > 0 && (m) < T - 1 ? S_((m) + 1, k) - S_((m) - 1, k)         \
                                    : (m) > 0 ? 2.0f * (S_(m, k) - S_((m) - 1, k))                      \
                                    : T > 1 ? 2.0f * (S_((m) + 1, k) - S_(m, k)) : 0.0f))
-    Heap h = {0};
-    long imax = 0;
-    for (long i = 1; i < TF; i++) if (mag[i] > mag[imax]) imax = i;
-    long scan = 0;              // later islands start at the next unreached bin in order
-    long start = imax;
-    for (;;) {
-        todo[start] = 0;
-        heap_push(&h, s[start], (int32_t)start);
-        while (h.n > 0) {
-            long i = heap_pop(&h);
-            long m = i / N_BINS, k = i % N_BINS;
-            float dt = DT(m, k), df = DF(m, k);
-            if (m + 1 < T && todo[i + N_BINS]) {
-                ph[i + N_BINS] = ph[i] + 0.5f * (dt + DT(m + 1, k));
-                todo[i + N_BINS] = 0; heap_push(&h, s[i + N_BINS], (int32_t)(i + N_BINS));
-            }
-            if (m > 0 && todo[i - N_BINS]) {
-                ph[i - N_BINS] = ph[i] - 0.5f * (dt + DT(m - 1, k));
-                todo[i - N_BINS] = 0; heap_push(&h, s[i - N_BINS], (int32_t)(i - N_BINS));
-            }
-            if (k + 1 < N_BINS && todo[i + 1]) {
-                ph[i + 1] = ph[i] + 0.5f * (df + DF(m, k + 1));
-                todo[i + 1] = 0; heap_push(&h, s[i + 1], (int32_t)(i + 1));
-            }
-            if (k > 0 && todo[i - 1]) {
-                ph[i - 1] = ph[i] - 0.5f * (df + DF(m, k - 1));
-                todo[i - 1] = 0; heap_push(&h, s[i - 1], (int32_t)(i - 1));
-            }
+    // The paper's heap spans the whole spectrogram; on a song its frontier
+    // grows to millions of bins and every heap step misses the cache (4.4 s
+    // CPU for three minutes). Here frames go in blocks of PGHI_BLOCK: each
+    // block is seeded with the finished frame before it and integrates only
+    // inside itself, so the queue stays in cache (PGHI_BLOCK = 1 is RTPGHI,
+    // Průša & Holighaus 2017). Measured on three minutes of music, SC of the
+    // PGHI phase with no iteration: whole-song heap 0.1698, blocks of 64
+    // 0.1707, 16: 0.1719, 4: 0.1771, 1: 0.1866. The first block starts at its
+    // loudest bin; islands cut off by sub-tolerance bins start at their first
+    // bin in (frame, bin) order.
+    Queue *q = mallocCheck(sizeof(Queue));
+    q->next = mallocCheck(sizeof(int32_t) * (PGHI_BLOCK + 1) * N_BINS);
+    q->lo = logf(floor_);
+    q->scale = (float)(PGHI_LEVELS / fmax(logf(smax) - logf(floor_), 1e-6));
+    for (long t0 = 0; t0 < T; t0 += PGHI_BLOCK) {
+        long t1 = t0 + PGHI_BLOCK < T ? t0 + PGHI_BLOCK : T;
+        long scan = t0 * N_BINS, end = t1 * N_BINS;
+        q_reset(q, scan - N_BINS);       // entries: the seed frame t0-1, then the block
+        if (t0 == 0) {
+            long imax = 0;
+            for (long i = 1; i < end; i++) if (mag[i] > mag[imax]) imax = i;
+            if (todo[imax]) { todo[imax] = 0; q_push(q, S1(imax), imax); }
+        } else {
+            for (long i = scan - N_BINS; i < scan; i++)
+                if (mag[i] > floor_) q_push(q, S1(i), i);
         }
-        while (scan < TF && !todo[scan]) scan++;
-        if (scan == TF) break;
-        start = scan;
+        for (;;) {
+            long i;
+            while ((i = q_pop(q)) >= 0) {
+                long m = i / N_BINS, k = i % N_BINS;
+                float dt = DT(m, k);
+                if (m + 1 < t1 && todo[i + N_BINS]) {
+                    PH(i + N_BINS) = PH(i) + 0.5f * (dt + DT(m + 1, k));
+                    todo[i + N_BINS] = 0; q_push(q, S1(i + N_BINS), i + N_BINS);
+                }
+                if (m < t0) continue;                  // a seed: its own frame is finished
+                if (m > 0 && todo[i - N_BINS]) {
+                    PH(i - N_BINS) = PH(i) - 0.5f * (dt + DT(m - 1, k));
+                    todo[i - N_BINS] = 0; q_push(q, S1(i - N_BINS), i - N_BINS);
+                }
+                float df = DF(m, k);
+                if (k + 1 < N_BINS && todo[i + 1]) {
+                    PH(i + 1) = PH(i) + 0.5f * (df + DF(m, k + 1));
+                    todo[i + 1] = 0; q_push(q, S1(i + 1), i + 1);
+                }
+                if (k > 0 && todo[i - 1]) {
+                    PH(i - 1) = PH(i) - 0.5f * (df + DF(m, k - 1));
+                    todo[i - 1] = 0; q_push(q, S1(i - 1), i - 1);
+                }
+            }
+            while (scan < end && !todo[scan]) scan++;
+            if (scan == end) break;
+            todo[scan] = 0;
+            q_push(q, S1(scan), scan);
+        }
     }
 #undef S_
+#undef S1
+#undef PH
 #undef DT
 #undef DF
-    for (long i = 0; i < TF; i++) { c[2 * i] = cosf(ph[i]); c[2 * i + 1] = sinf(ph[i]); }
-    free(h.a);
+    phase_to_unit(c, TF);
+    free(q->next);
+    free(q);
     free(todo);
-    free(ph);
-    free(s);
     return 0;
 }
 
@@ -223,6 +288,7 @@ typedef struct {
     float **fin;           // per thread (N): time frame
     fftwf_complex **fsp;   // per thread (F): spectrum
     int nthreads;
+    int want_err;          // accumulate err during updates (for sc_trace)
 } Gl;
 
 enum { PASS_FWD = 1, PASS_INV = 2 };
@@ -232,41 +298,51 @@ enum { PASS_FWD = 1, PASS_INV = 2 };
 // Inverse part: frame of istft(S*c), windowed and scaled, returned in fr.
 // alpha: momentum factor (0 on the first update: torchaudio's tprev is 0 then).
 static inline double gl_frame(Gl *g, long t, int mode, int init, float alpha, const float *a,
-                              float *fr, fftwf_complex *sp) {
-    const float *S = g->mag + t * N_BINS;
-    float *P = g->prev + 2 * t * N_BINS;
-    float *z = (float *)sp;
-    double err = 0.0;
+                              float *restrict fr, fftwf_complex *sp) {
+    const float *restrict S = g->mag + t * N_BINS;
+    float *restrict P = g->prev + 2 * t * N_BINS;
+    float *restrict z = (float *)sp;
+    float err = 0.0f;
     if (init) {
-        memcpy(z, P, sizeof(float) * 2 * N_BINS);
+        for (int k = 0; k < N_BINS; k++) { z[2 * k] = S[k] * P[2 * k]; z[2 * k + 1] = S[k] * P[2 * k + 1]; }
     } else {
-        const float *src = a + t * HOP;
+        const float *restrict src = a + t * HOP;
+#pragma omp simd
         for (int j = 0; j < N_FFT; j++) fr[j] = src[j] * win[j];
         fftwf_execute_dft_r2c(plan_r2c, fr, sp);
         if (mode & PASS_INV) {
-            // Fused projection: remember R, form R - alpha*Rprev, normalise.
+            // Fused projection: remember R, form R - alpha*Rprev, normalise,
+            // and scale by the target magnitude for the inverse transform.
+            // (The Makefile builds this file with -fno-math-errno: otherwise
+            // sqrtf keeps a scalar errno branch and these loops stay scalar.)
+            if (g->want_err) {
+#pragma omp simd reduction(+ : err)
+                for (int k = 0; k < N_BINS; k++) {
+                    float re = z[2 * k], im = z[2 * k + 1];
+                    float e = sqrtf(re * re + im * im) - S[k];
+                    err += e * e;
+                }
+            }
+#pragma omp simd
             for (int k = 0; k < N_BINS; k++) {
                 float re = z[2 * k], im = z[2 * k + 1];
                 float dr = re - alpha * P[2 * k], di = im - alpha * P[2 * k + 1];
                 P[2 * k] = re; P[2 * k + 1] = im;
-                float r = 1.0f / (sqrtf(dr * dr + di * di) + 1e-16f);
+                float r = S[k] / (sqrtf(dr * dr + di * di) + 1e-16f);
                 z[2 * k] = dr * r; z[2 * k + 1] = di * r;
-                float e = sqrtf(re * re + im * im) - S[k];
-                err += (double)(e * e);
             }
         } else {
+#pragma omp simd reduction(+ : err)
             for (int k = 0; k < N_BINS; k++) {
                 float e = sqrtf(z[2 * k] * z[2 * k] + z[2 * k + 1] * z[2 * k + 1]) - S[k];
-                err += (double)(e * e);
+                err += e * e;
             }
         }
     }
     if (mode & PASS_INV) {
-        for (int k = 0; k < N_BINS; k++) { z[2 * k] *= S[k]; z[2 * k + 1] *= S[k]; }
         fftwf_execute_dft_c2r(plan_c2r, sp, fr);   // destroys sp: fine
-        for (int j = 0; j < N_FFT; j++) fr[j] *= win_inv[j];
     }
-    return err;
+    return (double)err;
 }
 
 // One pass over all frames. Reads padded signal a (when not init), writes the
@@ -300,9 +376,12 @@ static double gl_pass(Gl *g, int mode, int init, float alpha, const float *a, fl
                 if (!(mode & PASS_INV)) continue;
                 long p = t * HOP;
                 int j_own = (int)(own1 - p < N_FFT ? own1 - p : N_FFT);
-                float *dst = b + p;
-                for (int j = 0; j < j_own; j++) dst[j] += fr[j];
-                for (int j = j_own; j < N_FFT; j++) side[p + j - own1] += fr[j];
+                // Window (and FFTW's missing 1/N) on the way into the overlap-add.
+                float *restrict dst = b + p;
+                const float *restrict y = fr;
+#pragma omp simd
+                for (int j = 0; j < j_own; j++) dst[j] += y[j] * win_inv[j];
+                for (int j = j_own; j < N_FFT; j++) side[p + j - own1] += y[j] * win_inv[j];
             }
             g->err[c] = e;
         }
@@ -318,7 +397,10 @@ static double gl_pass(Gl *g, int mode, int init, float alpha, const float *a, fl
                 }
                 // The spill (3 hops) never reaches past the next chunk: CHUNK >= 3, and
                 // the last chunk, however short, owns everything to Lp.
-                for (long i = own0; i < own1; i++) b[i] *= g->invenv[i];
+                float *restrict bb = b;
+                const float *restrict ie = g->invenv;
+#pragma omp simd
+                for (long i = own0; i < own1; i++) bb[i] *= ie[i];
             }
 #pragma omp single
             {
@@ -357,9 +439,9 @@ int griffin_lim(float *x, long n, const float *mag, long T, const VocoderOpts *o
     g.nthreads = 1;
 #endif
     // All buffers are made here, none inside the iterations.
-    g.prev = fftwf_malloc(sizeof(float) * 2 * T * N_BINS);
-    float *bufa = fftwf_malloc(sizeof(float) * g.Lp);
-    float *bufb = fftwf_malloc(sizeof(float) * g.Lp);
+    g.prev = big_alloc(sizeof(float) * 2 * T * N_BINS);
+    float *bufa = big_alloc(sizeof(float) * g.Lp);
+    float *bufb = big_alloc(sizeof(float) * g.Lp);
     g.invenv = mallocCheck(sizeof(float) * g.Lp);
     g.side = mallocCheck(sizeof(float) * g.nchunks * SPILL);
     g.err = callocCheck(g.nchunks, sizeof(double));
@@ -388,10 +470,12 @@ int griffin_lim(float *x, long n, const float *mag, long T, const VocoderOpts *o
     if (rc) goto done;
 
     double s2 = 0.0;
+#pragma omp parallel for reduction(+ : s2) schedule(static)
     for (long i = 0; i < T * N_BINS; i++) s2 += (double)mag[i] * mag[i];
     const double norm = s2 > 0 ? sqrt(s2) : 1.0;
     const float alpha = o->momentum / (1.0f + o->momentum);
 
+    g.want_err = o->sc_trace != NULL;
     float *a = bufa, *b = bufb;
     gl_pass(&g, PASS_INV, 1, 0.0f, NULL, a);          // x0 = istft(S * c0)
     for (int it = 0; it < o->iters; it++) {
@@ -408,7 +492,7 @@ int griffin_lim(float *x, long n, const float *mag, long T, const VocoderOpts *o
 done:
     for (int i = 0; i < g.nthreads; i++) { fftwf_free(g.fin[i]); fftwf_free(g.fsp[i]); }
     free(g.fin); free(g.fsp); free(g.err); free(g.side); free(g.invenv);
-    fftwf_free(bufa); fftwf_free(bufb); fftwf_free(g.prev);
+    free(bufa); free(bufb); free(g.prev);
     return rc;
 }
 
