@@ -63,6 +63,7 @@ static void col2im_add(float *din, const float *dcol, long ld, int C, int T, int
             const float *row = dcol + ((long)c * K + k) * ld;
             if (stride == 1) {
                 float *d = dst + off;
+#pragma omp simd
                 for (int t = lo; t < hi; t++) d[t] += row[t];
             } else {
                 for (int t = lo; t < hi; t++) dst[(long)t * stride + off] += row[t];
@@ -96,6 +97,7 @@ static void conv1d_forward_batched(float *out, const float *in, const float *w, 
         long bi = bo / OC, o = bo % OC;
         const float *src = y + o * BT + bi * To;
         float *dst = out + bo * To, bias = b ? b[o] : 0.0f;
+#pragma omp simd
         for (int t = 0; t < To; t++) dst[t] = src[t] + bias;
     }
 }
@@ -139,8 +141,11 @@ void conv1d_forward(float *out, const float *in, const float *w, const float *b,
         float *outb = out + (long)bi * OC * To;            // (OC, To)
         float beta = 0.0f;
         if (b) {
-            for (int o = 0; o < OC; o++)
-                for (int t = 0; t < To; t++) outb[(long)o * To + t] = b[o];
+            for (int o = 0; o < OC; o++) {
+                float *row = outb + (long)o * To, bias = b[o];
+#pragma omp simd
+                for (int t = 0; t < To; t++) row[t] = bias;
+            }
             beta = 1.0f;
         } else if (CK == 0) {
             memset(outb, 0, (size_t)OC * To * sizeof(float));
@@ -165,6 +170,7 @@ void conv1d_backward(float *din, float *dw, float *db, const float *dout,
             double acc = 0;
             for (int bi = 0; bi < B; bi++) {
                 const float *row = dout + ((long)bi * OC + o) * To;
+#pragma omp simd reduction(+ : acc)
                 for (int t = 0; t < To; t++) acc += row[t];
             }
             db[o] += (float)acc;
@@ -225,6 +231,7 @@ void upsample2x_forward(float *out, const float *in, int B, int C, int T) {
     for (long r = 0; r < rows; r++) {
         const float *x = in + r * T;
         float *y = out + r * 2 * T;
+#pragma omp simd
         for (int t = 0; t < T; t++) { y[2 * t] = x[t]; y[2 * t + 1] = x[t]; }
     }
 }
@@ -235,6 +242,7 @@ void upsample2x_backward(float *din, const float *dout, int B, int C, int T) {
     for (long r = 0; r < rows; r++) {
         const float *dy = dout + r * 2 * T;
         float *dx = din + r * T;
+#pragma omp simd
         for (int t = 0; t < T; t++) dx[t] += dy[2 * t] + dy[2 * t + 1];
     }
 }

@@ -91,6 +91,7 @@ void nn_colsum_add(float *db, const float *x, long N, int C) {
         double acc[COLBLK] = {0};
         for (long n = 0; n < N; n++) {
             const float *row = x + n * C + c0;
+#pragma omp simd
             for (int c = 0; c < nc; c++) acc[c] += row[c];
         }
         for (int c = 0; c < nc; c++) db[c0 + c] += (float)acc[c];

@@ -41,6 +41,7 @@ void groupnorm_forward(float *out, float *mean, float *rstd, const float *in,
             float sc = w ? w[c] * r : r, sh = b ? b[c] : 0.0f;
             const float *x = in + base + (long)cc * T;
             float *y = out + base + (long)cc * T;
+#pragma omp simd
             for (int t = 0; t < T; t++) y[t] = (x[t] - m) * sc + sh;
         }
     }
@@ -72,6 +73,7 @@ void groupnorm_backward(float *din, float *dw, float *db, const float *dout, con
                 float wc = w ? w[g * Cg + cc] : 1.0f;
                 const float *x = in + base + (long)cc * T, *dy = dout + base + (long)cc * T;
                 float *dx = din + base + (long)cc * T;
+#pragma omp simd
                 for (int t = 0; t < T; t++) {
                     float xh = (x[t] - m) * r;
                     dx[t] += r * (dy[t] * wc - a1 - xh * a2);
