@@ -20,6 +20,7 @@
 
 #define N_CHROMA 12
 #define N_MFCC 20
+#define MAX_FRAMES 3000
 
 void analyze_defaults(AnalyzeOpts *o) {
     o->frame_s = 16.0 * HOP / SAMPLE_RATE;   // 0.186 s
@@ -395,6 +396,9 @@ static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
     int P = (int)lround(o.frame_s * SAMPLE_RATE / HOP);
     if (P < 1) P = 1;
     long T0 = stft_frames(n);
+    // the (T, T) matrices grow with the square of the length: past MAX_FRAMES
+    // coarse frames (about 9 minutes at the default hop) the hop grows instead
+    if ((T0 + P - 1) / P > MAX_FRAMES) P = (int)((T0 + MAX_FRAMES - 1) / MAX_FRAMES);
     long T = (T0 + P - 1) / P;
     out->frame_s = (double)P * HOP / SAMPLE_RATE;
     out->T = (int)T;

@@ -27,6 +27,9 @@ if [ $# -gt 0 ]; then SEEDS=("$@"); else SEEDS=($(seq 9001 9020)); fi
 
 make -s "$REFRAIN" >&2
 mkdir -p "$OUT/mma"
+# a private copy: a rebuild of ./refrain during the run must not change it
+cp "$REFRAIN" "$OUT/refrain.bin"
+REFRAIN=$OUT/refrain.bin
 [ "$TUNE" = 1 ] || mkdir -p "$FIG"
 
 # ---- MMA songs ----------------------------------------------------------------------
