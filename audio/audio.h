@@ -69,8 +69,9 @@ void mel_from_mag(float *mel, const float *mag, long T);
 void log_compress(float *x, long n);
 // Whole front-end: audio (n) -> logmel (T, M), T = stft_frames(n). *logmel malloc'd.
 int logmel_from_audio(float **logmel, long *T, const float *x, long n);
-// Mel -> linear magnitude, non-negative: least squares min ||FB^T m... ||
-// solved by projected gradient / NNLS, warm-started (see mel.c). mag: (T, F).
+// Linear mel (T, M) (exp of the log-mel features) -> linear magnitude (T, F),
+// non-negative: min ||mag·FBᵀ - mel||² subject to mag >= 0, by FISTA projected
+// gradient from a flat-spectrum warm start (see mel.c), `iters` iterations.
 void mel_to_mag(float *mag, const float *mel, long T, int iters);
 
 // ---- vocoder (audio/vocoder.c) ----------------------------------------------------
