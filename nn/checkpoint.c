@@ -297,6 +297,16 @@ int checkpoint_save(const char *path, const char *kind, const Hparams *hp,
     return 0;
 }
 
+int checkpoint_save_ema(const char *path, const char *kind, const Hparams *hp,
+                        const ParamSet *params, const TrainState *st) {
+    if (!st || !st->ema || st->total != params->total)
+        return err_set("cannot save EMA weights to '%s': the training state has no EMA for this model "
+                       "(EMA off, or made for another ParamSet)", path);
+    ParamSet view = *params;           // same tensors and layout, the EMA arena as data
+    view.data = st->ema;
+    return checkpoint_save(path, kind, hp, &view, NULL);
+}
+
 // ---- reading and checking ---------------------------------------------------------------------
 typedef struct {
     const char *path;

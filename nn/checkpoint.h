@@ -80,8 +80,15 @@ int checkpoint_save(const char *path, const char *kind, const Hparams *hp,
 // file's hyperparameters. With st non-NULL (made by train_state_init for this
 // params) the file must hold training state, and st gets its step, RNG,
 // OptimConfig, m, v and EMA, so the next optim_step continues the saved run.
+// (To change the plan on resume, e.g. train longer, set st->cfg.total_steps
+// after loading; the run is then no longer the uninterrupted one.)
 int checkpoint_load(const char *path, const char *kind, const Hparams *hp,
                     ParamSet *params, TrainState *st);
+
+// Writes st's EMA weights as the plain weights of a weights-only checkpoint
+// (what ships for sampling: smaller, and checkpoint_load reads it directly).
+int checkpoint_save_ema(const char *path, const char *kind, const Hparams *hp,
+                        const ParamSet *params, const TrainState *st);
 
 // Loads the EMA weights (saved with the training state) into params, for
 // sampling from a training checkpoint.

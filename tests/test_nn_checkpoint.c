@@ -221,6 +221,9 @@ int main(void) {
         CHECK(rc == -1 && strstr(err_msg(), "weights only"), "resuming from weights only refused: \"%s\"", err_msg());
         rc = checkpoint_load_ema(w, "dit", &hp, &q);
         CHECK(rc == -1 && strstr(err_msg(), "no EMA weights"), "EMA from weights only refused: \"%s\"", err_msg());
+        rc = checkpoint_save_ema(w, "dit", &hp, &p, &st);
+        int loaded = rc == 0 && checkpoint_load(w, "dit", &hp, &q, NULL) == 0;
+        CHECK(loaded && tensors_equal(&p, st.ema, q.data), "checkpoint_save_ema: a weights-only file of the EMA weights");
         train_state_free(&s2);
         params_free(&q);
         remove(w);
