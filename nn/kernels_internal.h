@@ -17,9 +17,11 @@
 #include <omp.h>
 #endif
 
-// Elementwise loops smaller than this run on one thread (fork/join costs
-// more than it saves).
-#define NN_PAR_MIN 32768L
+// Elementwise loops over fewer elements than this run on one thread: below
+// ~50 us of work a fork/join saves little when the machine is idle, and when
+// the cores are shared each parallel region can wait milliseconds for its
+// second thread to be scheduled.
+#define NN_PAR_MIN 131072L
 
 // exp(x) in float, written so `#pragma omp simd` loops vectorize it (libm's
 // expf does not vectorize without -ffast-math). Cody-Waite reduction

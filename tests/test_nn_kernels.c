@@ -366,8 +366,9 @@ static void test_null_grads(void) {
 // ---- determinism -----------------------------------------------------------------------------------
 // Runs every layer on mid-sized shapes and concatenates all outputs and
 // gradients into one buffer; returns its length.
-#define PUT(src, n) do { memcpy(buf + len, (src), (size_t)(n) * sizeof(float)); len += (n); } while (0)
-static long run_all(float *buf, unsigned seed) {
+#define PUT(src, n) do { if (len + (n) > cap) { fprintf(stderr, "run_all: buffer too small\n"); exit(1); } \
+                             memcpy(buf + len, (src), (size_t)(n) * sizeof(float)); len += (n); } while (0)
+static long run_all(float *buf, long cap, unsigned seed) {
     Rng save = g_rng;
     rng_seed(&g_rng, seed);
     long len = 0;
@@ -409,8 +410,9 @@ static long run_all(float *buf, unsigned seed) {
         free(q); free(k); free(v); free(ck); free(cv); free(out); free(att); free(dout);
         free(dq); free(dk); free(dv); free(dck); free(dcv);
     }
-    {   // norms, activations, modulation, rope, softmax, losses
-        int N = 520, C = 96, B = 4, T = 130, G = 8;
+    {   // norms, activations, modulation, rope, softmax, losses: sizes above
+        // NN_PAR_MIN, so the parallel paths run
+        int N = 1560, C = 96, B = 4, T = 390, G = 8;
         long n = (long)N * C;
         float *x = randn(n, 1), *y = zeros(n), *dy = randn(n, 1), *dx = zeros(n), *w = randn(C, 1), *b = randn(C, 1);
         float *mean = zeros(N), *rstd = zeros(N), *dw = zeros(C), *db = zeros(C);
@@ -449,13 +451,13 @@ static void test_determinism(void) {
     long cap = 6000000;
     float *a = mallocCheck(cap * sizeof(float)), *b = mallocCheck(cap * sizeof(float)), *c = mallocCheck(cap * sizeof(float));
     nn_set_threads(2);
-    long na = run_all(a, 7);
-    long nb = run_all(b, 7);
+    long na = run_all(a, cap, 7);
+    long nb = run_all(b, cap, 7);
     CHECK(na <= cap && na == nb, "determinism suite size %ld floats", na);
     CHECK(memcmp(a, b, na * sizeof(float)) == 0, "every layer, 2 threads: two runs give the same bits");
     for (int th = 1; th <= 3; th += 2) {
         nn_set_threads(th);
-        long nc = run_all(c, 7);
+        long nc = run_all(c, cap, 7);
         long first = -1, ndiff = 0;
         for (long i = 0; i < na && nc == na; i++)
             if (memcmp(&a[i], &c[i], sizeof(float))) { ndiff++; if (first < 0) first = i; }
