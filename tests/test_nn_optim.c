@@ -175,6 +175,35 @@ static void test_grad_norm(void) {
     omp_set_num_threads(saved);
     CHECK(memcmp(&a, &b, sizeof a) == 0, "grad norm bit-identical on 1 and 2 threads (%.17g vs %.17g)", a, b);
 #endif
+#ifdef _OPENMP
+    {   // a whole optim_step (clip, AdamW, EMA) on this arena, big enough to run
+        // in parallel: 1 and 2 threads give the same bits
+        OptimConfig c = optim_config_default();
+        c.clip_norm = 1.0f;
+        float *w0 = mallocCheck((size_t)p.total * sizeof(float));
+        for (long i = 0; i < p.total; i++) w0[i] = 0.001f * (float)(i % 1000);
+        float *res[2], *gg = optim_arena_alloc(&p);
+        for (int th = 1; th <= 2; th++) {
+            memcpy(p.data, w0, (size_t)p.total * sizeof(float));
+            TrainState st;
+            train_state_init(&st, &p, &c, 1);
+            omp_set_num_threads(th);
+            for (int k = 0; k < 3; k++) {
+                memcpy(gg, g, (size_t)p.total * sizeof(float));
+                gg[pad] = 0;
+                optim_step(&p, gg, &st, 1.0f, NULL);
+            }
+            res[th - 1] = mallocCheck((size_t)p.total * sizeof(float) * 2);
+            memcpy(res[th - 1], p.data, (size_t)p.total * sizeof(float));
+            memcpy(res[th - 1] + p.total, st.ema, (size_t)p.total * sizeof(float));
+            train_state_free(&st);
+        }
+        omp_set_num_threads(saved);
+        CHECK(memcmp(res[0], res[1], (size_t)p.total * sizeof(float) * 2) == 0,
+              "optim_step on %ld floats: weights and EMA bit-identical on 1 and 2 threads", p.total);
+        free(res[0]); free(res[1]); free(gg); free(w0);
+    }
+#endif
     // below max_norm: gradients untouched, bit for bit
     float *copy = mallocCheck((size_t)p.total * sizeof(float));
     memcpy(copy, g, (size_t)p.total * sizeof(float));
