@@ -700,7 +700,7 @@ static void draw_glyph(unsigned char *img, int W, int H, int x0, int y0, char ch
 int analysis_ssm_png(const char *path, const Analysis *a) {
     if (!a->ssm || a->T <= 0) return err_set("analysis has no self-similarity matrix to draw");
     int T = a->T;
-    int N = T < 900 ? T : 900;            // matrix side in pixels
+    int N = T < 480 ? T : 480;            // matrix side in pixels
     int band = 18, pad = 2;               // label strip above and left
     int W = band + pad + N, H = band + pad + N;
     unsigned char *img = callocCheck((size_t)W * H * 3, 1);
@@ -713,10 +713,18 @@ int analysis_ssm_png(const char *path, const Analysis *a) {
     free(smp);
     if (hi <= lo) hi = lo + 1e-3f;
     for (int y = 0; y < N; y++) {
-        int i = (int)((long)y * T / N);
+        // box average of the frames under each pixel: a smaller, calmer image
+        int i0 = (int)((long)y * T / N), i1 = (int)((long)(y + 1) * T / N);
+        if (i1 <= i0) i1 = i0 + 1;
         for (int x = 0; x < N; x++) {
-            int j = (int)((long)x * T / N);
-            ramp(img + 3 * ((size_t)(y + band + pad) * W + x + band + pad), (a->ssm[(size_t)i * T + j] - lo) / (hi - lo));
+            int j0 = (int)((long)x * T / N), j1 = (int)((long)(x + 1) * T / N);
+            if (j1 <= j0) j1 = j0 + 1;
+            double acc = 0;
+            for (int i = i0; i < i1; i++)
+                for (int j = j0; j < j1; j++) acc += a->ssm[(size_t)i * T + j];
+            float v = (float)(acc / ((i1 - i0) * (j1 - j0)));
+            v = roundf((v - lo) / (hi - lo) * 31.0f) / 31.0f;   // 32 levels: a third of the file size
+            ramp(img + 3 * ((size_t)(y + band + pad) * W + x + band + pad), v);
         }
     }
     double px_per_s = N / (T * a->frame_s);

@@ -61,15 +61,15 @@ echo "$summary"
 
 # ---- recordings ---------------------------------------------------------------------------
 bash scripts/fetch-music.sh
-mapfile -t recs < <(find .cache/pkg/warzone2100-music -name '*.ogg' | sort | head -3)
+mapfile -t recs < <(find .cache/pkg/warzone2100-music \( -name '*.ogg' -o -name '*.opus' \) | sort | head -3)
 rec_rows=""
 for r in "${recs[@]}"; do
-    name=$(basename "$r" .ogg)
-    t0=$(date +%s.%N)
-    "$REFRAIN" analyze -q "$r" -o "$OUT/$name.json" --png "$FIG/wz_$name.png" > "$OUT/$name.txt"
-    t1=$(date +%s.%N)
+    name=$(basename "$r"); name=${name%.*}
+    # CPU seconds on one thread (the machine is shared, so wall time says little)
+    TIMEFORMAT=%U
+    { time "$REFRAIN" analyze -q --threads 1 "$r" -o "$OUT/$name.json" --png "$FIG/wz_$name.png" > "$OUT/$name.txt"; } 2> "$OUT/$name.cpu"
     form=$(head -1 "$OUT/$name.txt" | sed 's/^form: //')
-    rec_rows+="| $name | $form | $(awk "BEGIN{printf \"%.1f\", $t1-$t0}") |"$'\n'
+    rec_rows+="| $name | $form | $(cat "$OUT/$name.cpu") |"$'\n'
 done
 
 # ---- report ------------------------------------------------------------------------------------
@@ -115,12 +115,12 @@ done
     done
     echo "## warzone2100-music recordings (no reference)"
     echo
-    echo "| track | form found | seconds to analyse |"
+    echo "| track | form found (sections, length) | CPU seconds to decode and analyse, one thread |"
     echo "| --- | --- | --- |"
     printf "%s" "$rec_rows"
     echo
     for r in "${recs[@]}"; do
-        name=$(basename "$r" .ogg)
+        name=$(basename "$r"); name=${name%.*}
         echo "### $name"
         echo
         echo '```'
@@ -130,6 +130,43 @@ done
         echo "![self-similarity, $name](analyzer/wz_$name.png)"
         echo
     done
+    echo "## Method (data/analyze.c) and parameters"
+    echo
+    echo "- Frames of 16 STFT hops (0.186 s; the hop grows past 3000 frames, about 9 minutes)."
+    echo "  Chroma: STFT power folded to 12 pitch classes (100 Hz-4 kHz, Gaussian per bin as wide"
+    echo "  as the bin in semitones), L1-normalised, square-root compressed. Timbre: DCT of the"
+    echo "  mean 80-band log-mel, coefficients 0-19, standardised over the song."
+    echo "- Each stream time-delay embedded over 1.5 s, L2-normalised; cosine self-similarity;"
+    echo "  combined 50/50 (the matrix in the figures)."
+    echo "- Novelty: Foote checkerboard (Gaussian taper, half-width 5 s) on chroma and on timbre,"
+    echo "  plus structure features (Serra et al. 2014): mutual 4 % nearest-neighbour recurrence,"
+    echo "  circular time-lag matrix blurred 2 s x 0.5 s, novelty = distance between lag columns"
+    echo "  2 s apart. Half checkerboard, half structure features."
+    echo "- Peaks: the largest within +-3 s, above the local mean + 0.3 sd, 6 s apart, strongest"
+    echo "  first; each then moves to the peak of a sharper structure-feature novelty (0.6 s blur)"
+    echo "  within 1 s. Leading and trailing silence (60 dB down) is cut first."
+    echo "- Labels: segment similarity = best diagonal-path mean of the path-enhanced recurrence"
+    echo "  matrix (shorter segment slid along the longer, +-1 s), times sqrt(length ratio);"
+    echo "  average-linkage clustering while similarity >= 0.5; neighbours with one label merge."
+    echo "- Confidence = mean of the boundary's novelty height and the label margin (own-cluster"
+    echo "  minus best other-cluster similarity, mapped to 0..1)."
+    echo
+    echo "Tuning (seeds 5000-5011 of the same generator): the plain checkerboard alone gave"
+    echo "F@3s 0.68, pairwise 0.67; adding structure features, merging and the recurrence-based"
+    echo "label similarity gave F@3s 0.85, pairwise 0.88; the boundary refinement raised F@0.5s"
+    echo "from 0.56 to 0.67 there. Nothing was changed after the evaluation seeds were run."
+    echo
+    echo "## Known limits"
+    echo
+    echo "- Two consecutive occurrences of one section (\"chorus chorus\") merge into one section:"
+    echo "  the merge that keeps a repeated phrase inside a section from splitting it cannot tell"
+    echo "  the two apart. This costs boundary recall on forms ending in repeated choruses."
+    echo "- Sections shorter than 6 s (2 bars at most tempos) are not found."
+    echo "- Boundaries land within 0.5 s only about half the time: the features are 0.19 s"
+    echo "  frames embedded over 1.5 s and there is no beat tracking to snap to bar lines."
+    echo "- On the recordings there is no reference; long through-composed tracks get many"
+    echo "  single-occurrence labels, which is what the corpus's confidence field is for."
+    echo
     echo "## How to read the figures"
     echo
     echo "Each figure is the combined (chroma and timbre) self-similarity matrix of the"
