@@ -458,7 +458,7 @@ static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
     float *St = self_similarity(Et, T, N_MFCC * m);
     for (long i = 0; i < T * T; i++) St[i] = 0.5f * (St[i] + 1.0f);
     free(Ec); free(Et); free(mf);
-    free(fc.chroma); free(fc.logmel); free(fc.count);
+    free(fc.chroma); free(fc.logmel); free(fc.count); free(fc.energy);
 
     // 4. novelty: checkerboard on each SSM, and structure features from the
     //    k-NN recurrence of the combined one
