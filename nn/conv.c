@@ -1,5 +1,5 @@
-// conv.c — 1-D convolution over time (im2col + sgemm per batch item, or one
-// product over the whole batch when items are small; stride, zero padding and
+// conv.c — 1-D convolution over time (im2col + one sgemm over the whole
+// batch, or per item for very large inputs; stride, zero padding and
 // dilation) and 2x nearest upsampling, forward and backward, plus the naive
 // reference convolution. Owns nothing else.
 //
@@ -30,16 +30,19 @@ static void tap_range(int T, int To, int stride, int off, int *lo, int *hi) {
     *lo = (int)l; *hi = (int)h;
 }
 
-// col (CK, To), row stride ld: col[c*K + k, t] = in[c, t*stride - pad + k*dil] or 0.
-static void im2col(float *col, long ld, const float *in, int C, int T, int K, int To,
+// im2col of a batch: col (CK, B*To), item b in columns [b*To, (b+1)*To):
+// col[c*K + k, b*To + t] = in[b, c, t*stride - pad + k*dil], or 0 in the padding.
+// One parallel loop over (item, row) pairs; each writes its own segment.
+static void im2col(float *col, const float *in, int B, int C, int T, int K, int To,
                    int stride, int pad, int dil) {
-    long CK = (long)C * K;
-#pragma omp parallel for schedule(static) if (CK * To >= NN_PAR_MIN)
-    for (long r = 0; r < CK; r++) {
+    long CK = (long)C * K, BT = (long)B * To;
+#pragma omp parallel for schedule(static) if (CK * BT >= NN_PAR_MIN)
+    for (long job = 0; job < B * CK; job++) {
+        long bi = job / CK, r = job % CK;
         int c = (int)(r / K), k = (int)(r % K), off = k * dil - pad, lo, hi;
         tap_range(T, To, stride, off, &lo, &hi);
-        float *row = col + r * ld;
-        const float *src = in + (long)c * T;
+        float *row = col + r * BT + bi * To;
+        const float *src = in + (bi * C + c) * T;
         if (lo > 0) memset(row, 0, (size_t)lo * sizeof(float));
         if (stride == 1) {
             if (hi > lo) memcpy(row + lo, src + lo + off, (size_t)(hi - lo) * sizeof(float));
@@ -50,17 +53,19 @@ static void im2col(float *col, long ld, const float *in, int C, int T, int K, in
     }
 }
 
-// din (C, T) += scatter of dcol (CK, To); one thread per channel, taps and
-// steps in a fixed order, so the sums do not depend on the thread count.
-static void col2im_add(float *din, const float *dcol, long ld, int C, int T, int K, int To,
+// din (B, C, T) += scatter of dcol (CK, B*To): one job per (item, channel),
+// taps and steps in a fixed order, so the sums do not depend on the thread count.
+static void col2im_add(float *din, const float *dcol, int B, int C, int T, int K, int To,
                        int stride, int pad, int dil) {
-#pragma omp parallel for schedule(static) if ((long)C * K * To >= NN_PAR_MIN)
-    for (int c = 0; c < C; c++) {
-        float *dst = din + (long)c * T;
+    long BT = (long)B * To;
+#pragma omp parallel for schedule(static) if ((long)C * K * BT >= NN_PAR_MIN)
+    for (long job = 0; job < (long)B * C; job++) {
+        long bi = job / C, c = job % C;
+        float *dst = din + job * T;
         for (int k = 0; k < K; k++) {
             int off = k * dil - pad, lo, hi;
             tap_range(T, To, stride, off, &lo, &hi);
-            const float *row = dcol + ((long)c * K + k) * ld;
+            const float *row = dcol + (c * K + k) * BT + bi * To;
             if (stride == 1) {
                 float *d = dst + off;
 #pragma omp simd
@@ -72,16 +77,15 @@ static void col2im_add(float *din, const float *dcol, long ld, int C, int T, int
     }
 }
 
-// A 1x1 convolution with no stride or padding reads the input as it is.
-static int is_pointwise(int K, int stride, int pad) { return K == 1 && stride == 1 && pad == 0; }
-
-// Small items (short To, few channels) make per-item products too small to
-// share among threads. Then the whole batch is one product over B*To
-// columns: col (CK, B*To) with item b in columns [b*To, (b+1)*To), and
-// out/dout gathered to (OC, B*To). The choice depends only on the shape.
-#define CONV_BATCHED_MACS (4L << 20)
+// The whole batch is one product over B*To columns: col (CK, B*To), and
+// out/dout gathered to (OC, B*To). One product shares well among threads
+// however short the items are, and a call has a fixed, small number of
+// parallel regions (each of which, on shared cores, can wait for its second
+// thread). When that scratch would pass nn_conv_batch_max floats, items go
+// one at a time instead. The choice depends only on the shape.
+long nn_conv_batch_max = 16L << 20;
 static int use_batched(int B, long CK, int OC, int To) {
-    return B > 1 && CK > 0 && (double)OC * To * CK < (double)CONV_BATCHED_MACS;
+    return (double)(CK + OC) * B * To <= (double)nn_conv_batch_max;
 }
 
 static void conv1d_forward_batched(float *out, const float *in, const float *w, const float *b,
@@ -89,8 +93,7 @@ static void conv1d_forward_batched(float *out, const float *in, const float *w, 
     long CK = (long)C * K, BT = (long)B * To;
     float *col = nn_scratch(&s_conv, (size_t)((CK + OC) * BT));   // col (CK, B*To), y (OC, B*To)
     float *y = col + CK * BT;
-    for (int bi = 0; bi < B; bi++)
-        im2col(col + (long)bi * To, BT, in + (long)bi * C * T, C, T, K, To, stride, pad, dil);
+    im2col(col, in, B, C, T, K, To, stride, pad, dil);
     nn_sgemm(0, 0, OC, (int)BT, (int)CK, 1.0f, w, (int)CK, col, (int)BT, 0.0f, y, (int)BT);
 #pragma omp parallel for schedule(static) if ((long)OC * BT >= NN_PAR_MIN)
     for (long bo = 0; bo < (long)B * OC; bo++) {     // y (OC, B*To) -> out (B, OC, To), + bias
@@ -114,16 +117,17 @@ static void conv1d_backward_batched(float *din, float *dw, const float *dout, co
         memcpy(dy + o * BT + bi * To, dout + bo * To, (size_t)To * sizeof(float));
     }
     if (dw) {   // dw (OC, CK) += dy (OC, B*To) @ col^T (B*To, CK)
-        for (int bi = 0; bi < B; bi++)
-            im2col(col + (long)bi * To, BT, in + (long)bi * C * T, C, T, K, To, stride, pad, dil);
+        im2col(col, in, B, C, T, K, To, stride, pad, dil);
         nn_sgemm(0, 1, OC, (int)CK, (int)BT, 1.0f, dy, (int)BT, col, (int)BT, 1.0f, dw, (int)CK);
     }
-    if (din) {  // dcol (CK, B*To) = w^T (CK, OC) @ dy (OC, B*To), then scatter per item
+    if (din) {  // dcol (CK, B*To) = w^T (CK, OC) @ dy (OC, B*To), then scatter
         nn_sgemm(1, 0, (int)CK, (int)BT, OC, 1.0f, w, (int)CK, dy, (int)BT, 0.0f, col, (int)BT);
-        for (int bi = 0; bi < B; bi++)
-            col2im_add(din + (long)bi * C * T, col + (long)bi * To, BT, C, T, K, To, stride, pad, dil);
+        col2im_add(din, col, B, C, T, K, To, stride, pad, dil);
     }
 }
+
+// A 1x1 convolution with no stride or padding reads the input as it is.
+static int is_pointwise(int K, int stride, int pad) { return K == 1 && stride == 1 && pad == 0; }
 
 void conv1d_forward(float *out, const float *in, const float *w, const float *b,
                     int B, int C, int T, int OC, int K, int stride, int pad, int dil) {
@@ -152,7 +156,7 @@ void conv1d_forward(float *out, const float *in, const float *w, const float *b,
         }
         if (CK == 0) continue;
         const float *src = inb;
-        if (!direct) { im2col(col, To, inb, C, T, K, To, stride, pad, dil); src = col; }
+        if (!direct) { im2col(col, inb, 1, C, T, K, To, stride, pad, dil); src = col; }
         // out (OC, To) = w (OC, CK) @ col (CK, To)
         nn_sgemm(0, 0, OC, To, (int)CK, 1.0f, w, (int)CK, src, To, beta, outb, To);
     }
@@ -192,7 +196,7 @@ void conv1d_backward(float *din, float *dw, float *db, const float *dout,
         const float *doutb = dout + (long)bi * OC * To;    // (OC, To)
         if (dw) {   // dw (OC, CK) += dout (OC, To) @ col^T (To, CK)
             const float *src = inb;
-            if (!direct) { im2col(col, To, inb, C, T, K, To, stride, pad, dil); src = col; }
+            if (!direct) { im2col(col, inb, 1, C, T, K, To, stride, pad, dil); src = col; }
             nn_sgemm(0, 1, OC, (int)CK, To, 1.0f, doutb, To, src, To, 1.0f, dw, (int)CK);
         }
         if (din) {  // dcol (CK, To) = w^T (CK, OC) @ dout (OC, To), then scatter
@@ -201,7 +205,7 @@ void conv1d_backward(float *din, float *dw, float *db, const float *dout,
                 nn_sgemm(1, 0, (int)CK, To, OC, 1.0f, w, (int)CK, doutb, To, 1.0f, dinb, To);
             } else {
                 nn_sgemm(1, 0, (int)CK, To, OC, 1.0f, w, (int)CK, doutb, To, 0.0f, dcol, To);
-                col2im_add(dinb, dcol, To, C, T, K, To, stride, pad, dil);
+                col2im_add(dinb, dcol, 1, C, T, K, To, stride, pad, dil);
             }
         }
     }

@@ -103,6 +103,11 @@ void nn_blas_serial_end(int prev);
 void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
 
+// conv1d runs the whole batch as one product while its scratch stays within
+// this many floats (default 16M), else item by item. Tests lower it to reach
+// the per-item path.
+extern long nn_conv_batch_max;
+
 // db (C) += column sums of x (N, C); parallel over column blocks, each
 // column summed in row order in double: the same bits for any thread count.
 void nn_colsum_add(float *db, const float *x, long N, int C);

@@ -14,6 +14,7 @@
 // gradient that is only 5% off.
 #include "tests/check.h"
 #include "nn/layers.h"
+#include "nn/kernels_internal.h"   // nn_conv_batch_max
 #include "util/rng.h"
 #include "util/util.h"
 
@@ -400,7 +401,13 @@ int main(void) {
     test_conv("conv1d K3 pad2 dil2", 2, 3, 9, 4, 3, 1, 2, 2);
     test_conv("conv1d K2 stride2 dil2 (no pad)", 1, 2, 10, 3, 2, 2, 0, 2);
     test_conv("conv1d K5 stride3 pad3 dil2", 2, 2, 13, 3, 5, 3, 3, 2);
-    test_conv("conv1d K1 (pointwise path)", 2, 4, 6, 3, 1, 1, 0, 1);
+    test_conv("conv1d K1 (pointwise)", 2, 4, 6, 3, 1, 1, 0, 1);
+    long batch_max = nn_conv_batch_max;   // the item-by-item path of large inputs
+    nn_conv_batch_max = 0;
+    test_conv("conv1d K3 stride2 pad1, per item", 2, 3, 11, 4, 3, 2, 1, 1);
+    test_conv("conv1d K3 pad2 dil2, per item", 2, 3, 9, 4, 3, 1, 2, 2);
+    test_conv("conv1d K1 (pointwise path), per item", 2, 4, 6, 3, 1, 1, 0, 1);
+    nn_conv_batch_max = batch_max;
     test_upsample();
     test_groupnorm();
     test_layernorm(1);

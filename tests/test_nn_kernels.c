@@ -8,6 +8,7 @@
 // prints GFLOP/s at one and two threads (never asserted on).
 #include "tests/check.h"
 #include "nn/layers.h"
+#include "nn/kernels_internal.h"   // nn_conv_batch_max
 #include "util/rng.h"
 #include "util/util.h"
 
@@ -382,8 +383,10 @@ static long run_all(float *buf, long cap, unsigned seed) {
         PUT(out, N * OC); PUT(din, N * C); PUT(dw, OC * C); PUT(db, OC);
         free(in); free(w); free(b); free(out); free(dout); free(din); free(dw); free(db);
     }
-    for (int big = 0; big < 2; big++) {   // conv1d: batched path, then per-item path
+    long batch_max = nn_conv_batch_max;
+    for (int big = 0; big < 2; big++) {   // conv1d: batched path, then item by item
         int B = 3, C = big ? 64 : 24, T = big ? 500 : 200, OC = big ? 64 : 32, K = 3, s = big ? 1 : 2, p = 1, d = 1;
+        nn_conv_batch_max = big ? 0 : batch_max;
         int To = conv1d_out_len(T, K, s, p, d);
         float *in = randn((long)B * C * T, 1), *w = randn((long)OC * C * K, 0.1f), *b = randn(OC, 1);
         float *out = zeros((long)B * OC * To), *dout = randn((long)B * OC * To, 1);
@@ -393,6 +396,7 @@ static long run_all(float *buf, long cap, unsigned seed) {
         PUT(out, B * OC * To); PUT(din, B * C * T); PUT(dw, OC * C * K); PUT(db, OC);
         free(in); free(w); free(b); free(out); free(dout); free(din); free(dw); free(db);
     }
+    nn_conv_batch_max = batch_max;
     {   // attention, self causal and cross masked
         int B = 3, H = 4, T = 48, S = 20, D = 16, C = H * D;
         long nq = (long)B * T * C, nk = (long)B * S * C;
@@ -581,10 +585,19 @@ int main(int argc, char **argv) {
     test_conv(1, 6, 23, 4, 3, 1, 0, 3);
     test_conv(2, 3, 7, 5, 7, 1, 6, 1);      // pad so wide some taps never see input
     test_conv(2, 33, 65, 17, 3, 2, 1, 1);
-    // items big enough for the per-item path (the ones above run batched)
     test_conv(2, 70, 301, 70, 3, 1, 1, 1);
     test_conv(2, 128, 300, 128, 1, 1, 0, 1);
     test_conv(3, 64, 611, 48, 5, 2, 4, 2);
+    // the same through the item-by-item path (taken for very large inputs)
+    long batch_max = nn_conv_batch_max;
+    nn_conv_batch_max = 0;
+    printf("  (conv1d item by item)\n");
+    test_conv(3, 5, 37, 7, 3, 1, 1, 1);
+    test_conv(2, 4, 41, 6, 4, 2, 3, 1);
+    test_conv(2, 70, 301, 70, 3, 1, 1, 1);
+    test_conv(2, 128, 300, 128, 1, 1, 0, 1);
+    test_conv(3, 64, 611, 48, 5, 2, 4, 2);
+    nn_conv_batch_max = batch_max;
     // attention
     static const uint8_t mask[3 * 23] = {
         1, 1, 0, 1, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0,
