@@ -29,11 +29,10 @@
 //
 // Files are written to a temporary name and renamed into place (util.h
 // atomic_open), so a crash or a full disk never leaves a partial checkpoint.
-// Loading reads the whole file into memory (one buffer the size of the file),
-// checks magic, version, size, checksum, kind,
-// hyperparameters and every tensor's name, shape and byte size before it
-// copies anything: on any error the destination is left untouched and
-// err_msg() says which check failed, expected vs found, and a hint.
+// Loading reads the whole file into one buffer, checks magic, version, size,
+// checksum, kind, hyperparameters and every tensor's name, shape and byte size
+// before it copies anything: on any error the destination is left untouched
+// and err_msg() says which check failed, expected vs found, and a hint.
 #ifndef REFRAIN_NN_CHECKPOINT_H
 #define REFRAIN_NN_CHECKPOINT_H
 

@@ -3,6 +3,13 @@
 #include "nn/optim.h"
 #include "util/util.h"
 
+// No fused multiply-add contraction: the AdamW SIMD body and scalar tail must
+// round the same way. GCC in ISO mode (-std=c11, as the Makefile builds) does
+// not contract; clang does unless told.
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 #if defined(__AVX__)
 #include <immintrin.h>
 #endif
