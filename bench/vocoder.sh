@@ -43,7 +43,7 @@ declare -A BEST
 for th in 1 2; do
     bw=""
     for v in default omp-blas1; do
-        echo "  probe torchaudio, $th thread(s), $v: GriffinLim(n_iter=4)" >&2
+        echo "  probe torchaudio, $th thread(s), $v: GriffinLim(n_iter=4) on the first minute" >&2
         read -r w c < <(tenv "$v" "$th" $PY bench/bench_vocoder_torch.py probe "$DIR" "$th" 4) || fail "torch probe"
         printf 'torch\t%s\t%s-probe\t4\t%s\t%s\tnan\n' "$th" "$v" "$w" "$c" >> "$RES"
         if [ -z "$bw" ] || awk "BEGIN{exit !($w < $bw)}"; then bw=$w; BEST[$th]=$v; fi
@@ -62,6 +62,8 @@ for th in 1 2; do
         s=$("$BIN" sc "$DIR" "$f") || fail "sc $f"
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$t" "$var" "$k" "$w" "$c" "$s" >> "$RES"
     done < "$DIR/torch_$th.tsv"
+    # A partial report after each thread count, in case the run is cut short.
+    "$BIN" report "$DIR" "$RES" "$MD" "$PNG" >/dev/null || fail "report"
 done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
