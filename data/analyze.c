@@ -37,6 +37,7 @@ void analyze_defaults(AnalyzeOpts *o) {
     o->refine_s = 1.0;
     o->refine_kernel_s = 0.6;
     o->merge_adjacent = 1;
+    o->split_repeats = 1;
     o->sf_fold = 0;
     o->descriptors = 1;
 }
@@ -537,12 +538,51 @@ static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
     if (o.merge_adjacent) {
         // neighbours with one label are one section (a repeated phrase inside
         // a section makes its halves look like two); similarities are redone
+        long *ob = mallocCheck(sizeof(long) * (S + 1));
+        float *obh = mallocCheck(sizeof(float) * (S + 1));
+        int oS = S;
+        memcpy(ob, bnd, sizeof(long) * (S + 1));
+        memcpy(obh, bh, sizeof(float) * (S + 1));
         int k = 0;
         for (int i = 0; i < S; i++) {
             if (i > 0 && lab[i] == lab[k - 1]) continue;
             bnd[k] = bnd[i]; bh[k] = bh[i]; lab[k] = lab[i]; k++;
         }
         bnd[k] = T;
+        if (o.split_repeats && k < S) {
+            // ... but a merged run about twice as long as the label's shortest
+            // other occurrence is two occurrences back to back ("chorus
+            // chorus"): cut it again at the merged boundary nearest each multiple
+            long *nbnd = mallocCheck(sizeof(long) * (oS + 1));
+            float *nbh = mallocCheck(sizeof(float) * (oS + 1));
+            int *nlab = mallocCheck(sizeof(int) * (oS + 1));
+            int nm = 0;
+            for (int i = 0; i < k; i++) {
+                long len = bnd[i + 1] - bnd[i], Lc = -1;
+                for (int j = 0; j < k; j++)
+                    if (j != i && lab[j] == lab[i] && (Lc < 0 || bnd[j + 1] - bnd[j] < Lc)) Lc = bnd[j + 1] - bnd[j];
+                nbnd[nm] = bnd[i]; nbh[nm] = bh[i]; nlab[nm] = lab[i]; nm++;
+                if (Lc <= 0 || len < 1.7 * Lc) continue;
+                int parts = (int)lround((double)len / Lc);
+                for (int q = 1; q < parts; q++) {
+                    double target = bnd[i] + (double)q * len / parts;
+                    int best = -1;
+                    for (int j = 1; j < oS; j++)
+                        if (ob[j] > nbnd[nm - 1] && ob[j] < bnd[i + 1] &&
+                            (best < 0 || fabs(ob[j] - target) < fabs(ob[best] - target)))
+                            best = j;
+                    if (best < 0 || fabs(ob[best] - target) > 0.25 * Lc) continue;
+                    nbnd[nm] = ob[best]; nbh[nm] = obh[best]; nlab[nm] = lab[i]; nm++;
+                }
+            }
+            memcpy(bnd, nbnd, sizeof(long) * nm);
+            memcpy(bh, nbh, sizeof(float) * nm);
+            memcpy(lab, nlab, sizeof(int) * nm);
+            k = nm;
+            bnd[k] = T;
+            free(nbnd); free(nbh); free(nlab);
+        }
+        free(ob); free(obh);
         if (k < S) {
             S = k;
             for (int i = 0; i < S; i++)

@@ -56,6 +56,7 @@ typedef struct {
     double refine_s;       // boundaries move to the sharp novelty peak within +-refine_s (default 1; 0 = off)
     double refine_kernel_s;// time blur (sd, s) of that structure-feature novelty (default 0.6)
     int merge_adjacent;    // merge neighbouring segments that get one label (default 1)
+    int split_repeats;     // after merging, cut runs ~k times a label's shortest occurrence (default 1)
     int sf_fold;           // structure features ignore the sign of the lag (default 0)
     int descriptors;       // fill AnaSection.desc (default 1)
 } AnalyzeOpts;

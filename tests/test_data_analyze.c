@@ -57,8 +57,7 @@ static void add_section(float *x, char kind, double t0, double len, Rng *r) {
     if (kind == 'C') add_hats(x, t0, t0 + len, 0.25, 0.15f, r);
 }
 
-static void test_song(void) {
-    const char *form = "ABACB";
+static void test_song(const char *form, int write_files) {
     const double len = 10.0;
     int ns = (int)strlen(form);
     long n = (long)(ns * len * SR);
@@ -71,7 +70,7 @@ static void test_song(void) {
     AnalyzeOpts o;
     analyze_defaults(&o);
     int rc = analyze_audio(&a, x, n, &o);
-    CHECK(rc == 0, "analyze_audio on a 50 s A B A C B song: %s", rc ? err_msg() : "ok");
+    CHECK(rc == 0, "analyze_audio on a 50 s %s song: %s", form, rc ? err_msg() : "ok");
     if (rc) { free(x); return; }
     analysis_print(stdout, &a);
     CHECK(a.n == ns, "found %d sections, want %d", a.n, ns);
@@ -81,8 +80,16 @@ static void test_song(void) {
     int ne = 0;
     for (int i = 1; i < a.n && ne < 64; i++) est[ne++] = a.sections[i].start;
     double p, rr, f;
-    boundary_prf(&p, &rr, &f, ref, ns - 1, est, ne, 1.0);
-    CHECK(f == 1.0, "boundary F at 1 s: %.2f (P %.2f R %.2f)", f, p, rr);
+    // Between two sections of one texture only a phase irregularity marks the
+    // seam (the 4 s chord loop restarts), so that boundary gets 1.5 s, others 1 s.
+    double tol[4];
+    for (int i = 1; i < ns; i++) tol[i - 1] = form[i] == form[i - 1] ? 1.5 : 1.0;
+    int hits = 0;
+    for (int i = 0; i < ns - 1; i++)
+        for (int k = 0; k < ne; k++) if (fabs(est[k] - ref[i]) <= tol[i]) { hits++; break; }
+    boundary_prf(&p, &rr, &f, ref, ns - 1, est, ne, 1.5);
+    CHECK(hits == ns - 1 && ne == ns - 1 && f == 1.0, "boundaries: %d of %d found within tolerance, %d estimated", hits,
+          ns - 1, ne);
     // repeat labels: compare the estimated label at each true section's middle
     char lab[8];
     for (int i = 0; i < ns; i++) {
@@ -96,12 +103,18 @@ static void test_song(void) {
             if ((form[i] == form[j]) != (lab[i] == lab[j])) pairs_ok = 0;
     CHECK(pairs_ok, "repeat labels: true %s, found %.5s", form, lab);
     CHECK(lab[0] == 'A' && a.sections[0].occurrence == 1, "first section is A, occurrence 1");
-    int occ_ok = a.n == ns && a.sections[2].occurrence == 2 && a.sections[4].occurrence == 2;
-    CHECK(occ_ok, "the repeats are second occurrences");
+    int occ_ok = a.n == ns;
+    for (int i = 0; i < ns && occ_ok; i++) {
+        int want = 1;
+        for (int j = 0; j < i; j++) want += form[j] == form[i];
+        occ_ok = a.sections[i].occurrence == want;
+    }
+    CHECK(occ_ok, "occurrences count the repeats");
     int conf_ok = 1;
     for (int k = 0; k < a.n; k++) conf_ok &= a.sections[k].confidence >= 0 && a.sections[k].confidence <= 1;
     CHECK(conf_ok, "confidences in [0, 1]");
 
+    if (!write_files) { analysis_free(&a); free(x); return; }
     // JSON readable as a timeline
     char path[] = "/tmp/refrain_test_analyze_XXXXXX";
     int fd = mkstemp(path);
@@ -244,6 +257,7 @@ int main(void) {
     test_stft_walk();
     test_descriptors();
     test_errors();
-    test_song();
+    test_song("ABACB", 1);
+    test_song("ABBCB", 0);   // back-to-back repeats stay two sections
     return check_summary("test_data_analyze");
 }
