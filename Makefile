@@ -4,7 +4,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-MODULES := util audio nn data
+MODULES := util audio nn data autoencoder
 OPT     ?= -O2
 
 CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wshadow \

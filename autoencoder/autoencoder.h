@@ -1,0 +1,216 @@
+// autoencoder — the mel autoencoder (design.md: "Latents: about 21.5
+// frames/s (4x in time), 16 to 32 channels"): a 1-D convolutional encoder and
+// decoder over log-mel, its parameter layout, activation arena, forward and
+// hand-written backward, its loss (L1 reconstruction + a small KL on a learned
+// log-variance), whole-song encode/decode with unit-scale latents, its
+// checkpoint files, its training loop (autoencoder/train.c) and the linear
+// baseline it is judged against (autoencoder/baseline.c).
+// It owns no audio I/O or vocoder (audio/), no layer math (nn/), no corpus
+// files (data/).
+//
+// Legend: B batch, M mel bands (80), T mel frames, Tl = T/4 latent frames,
+// Z latent channels, C0 C1 C2 widths at T, T/2, T/4, G groups of GroupNorm.
+// Tensors are channel-major (B, C, T) inside the network; the corpus and the
+// public encode/decode API are frame-major: log-mel (T, M), latents (Tl, Z).
+//
+//   x  = (logmel - in_shift) * in_scale                        (B, M, T)
+//   encoder:  conv3 M->C0 | res(C0) x Re | down C0->C1 | res(C1) x Re
+//             | down C1->C2 | res(C2) x Re | GN SiLU | conv3 C2->2Z   (B, 2Z, Tl)
+//   [mu, logvar] = split(moments); z = mu + exp(logvar/2) * eps  (B, Z, Tl)
+//   decoder:  conv3 Z->C2 | res(C2) x Rd | up2x, conv3 C2->C1 | res(C1) x Rd
+//             | up2x, conv3 C1->C0 | res(C0) x Rd | GN SiLU | conv3 C0->M  (B, M, T)
+//   res(C):   y = x + conv3(SiLU(GN(conv3(SiLU(GN(x))))))
+//   down:     conv k=3, stride 2, pad 1 (T even -> T/2)
+//   loss = mean |x_hat - x| + kl_weight * mean KL(N(mu, e^logvar) || N(0, 1))
+//
+// Shipped latents are unit scale: encode returns (mu - lat_mean) / lat_std per
+// channel, with lat_mean, lat_std measured over the training split after
+// training and stored in the model file (tensors "latent.mean", "latent.std").
+#ifndef REFRAIN_AUTOENCODER_H
+#define REFRAIN_AUTOENCODER_H
+
+#include <stdint.h>
+
+#include "nn/nn.h"
+
+#define AE_KIND "autoencoder"
+#define AE_DOWN 4              // time downsampling factor
+#define AE_MAX_OPS 64
+
+typedef struct {
+    int n_mels;                // M (80)
+    int z;                     // latent channels Z
+    int ch[3];                 // C0, C1, C2
+    int enc_res, dec_res;      // residual blocks per level
+    int groups;                // GroupNorm groups (divides every width)
+    float in_shift, in_scale;  // fixed input affine: x = (logmel - shift) * scale
+    float kl_weight;           // KL weight in the loss (training only, stored)
+} AeConfig;
+
+// The shipped configuration: M 80, Z 16, widths 64/128/256, 1 encoder and
+// 1 decoder block per level, 16 groups, shift -5.0, scale 0.4, KL 1e-3.
+AeConfig ae_config_default(void);
+int ae_config_check(const AeConfig *c);   // 0 or -1 with err_set
+// The configuration as checkpoint hyperparameters, and back.
+void ae_config_to_hparams(const AeConfig *c, Hparams *hp);
+int ae_config_from_hparams(AeConfig *c, const Hparams *hp);
+
+typedef enum { AE_CONV, AE_RES, AE_UP, AE_NORMACT } AeOpKind;
+
+// One stage of the encoder or decoder; times are relative: the op's input is
+// T_in = T * tin_num / tin_den frames (T the network input's length).
+typedef struct {
+    AeOpKind kind;
+    int cin, cout;             // channels in and out (equal except for CONV)
+    int stride;                // CONV: 1 or 2 (k = 3, pad 1)
+    int tmul_num, tmul_den;    // T_out = T_in * num / den
+    int w, b;                  // CONV: weight (cout, cin, 3), bias (cout)
+    int n1w, n1b, c1w, c1b;    // RES: GroupNorm 1, conv 1 (and NORMACT's GroupNorm in n1w, n1b)
+    int n2w, n2b, c2w, c2b;    // RES: GroupNorm 2, conv 2
+} AeOp;
+
+typedef struct {
+    AeConfig cfg;
+    AeOp enc[AE_MAX_OPS], dec[AE_MAX_OPS];
+    int n_enc, n_dec;
+    int lat_mean, lat_std;     // (Z) each: latent statistics (not trained)
+    int has_stats;             // lat_mean/lat_std hold measured values
+    ParamSet params;           // declared and allocated by ae_create
+} Ae;
+
+// Declares and allocates the parameters (zero), lat_std set to 1.
+int ae_create(Ae *m, const AeConfig *cfg);
+void ae_free(Ae *m);
+// He-normal convolutions, GroupNorm gains 1 and biases 0; the second
+// convolution of each residual block scaled by 0.25 (blocks start near identity).
+void ae_init(Ae *m, Rng *rng);
+long ae_param_count(const Ae *m);
+long ae_flops_forward(const Ae *m, int T);   // encoder + decoder, one item, convs only
+
+// Activations of one op (pointers into the arena). RES keeps g1, a1, h1, g2,
+// a2 and out; NORMACT keeps g1 and out; CONV and UP keep out only.
+typedef struct {
+    float *out;                // (B, cout, T_out)
+    float *g1, *a1, *h1, *g2, *a2;   // (B, C, T)
+    float *mean1, *rstd1, *mean2, *rstd2;   // (B, G)
+} AeOpActs;
+
+typedef struct {
+    int B, T;                  // capacity (T a multiple of 4)
+    int train;                 // backward scratch present
+    float *mem;
+    long total;
+    float *x;                  // (B, M, T) normalized input
+    AeOpActs enc[AE_MAX_OPS], dec[AE_MAX_OPS];
+    float *z;                  // (B, Z, Tl) sample (or mu)
+    float *eps;                // (B, Z, Tl) noise used for z
+    // backward scratch
+    float *d0, *d1, *da, *dg, *dh;   // (B * max C*T) each
+    float *dmom;               // (B, 2Z, Tl)
+    float *dz;                 // (B, Z, Tl)
+} AeActs;
+
+void ae_acts_alloc(AeActs *a, const Ae *m, int B, int T, int train);
+void ae_acts_free(AeActs *a);
+
+// Forward of the encoder on a->x (B, M, T), T a multiple of 4 and at most the
+// capacity: moments (B, 2Z, Tl) in the last encoder op's out.
+int ae_encode_forward(const Ae *m, const ParamSet *p, AeActs *a, int B, int T);
+const float *ae_moments(const Ae *m, const AeActs *a);   // (B, 2Z, Tl)
+// Decoder forward from a->z (B, Z, Tl): x_hat (B, M, T) in the last decoder op's out.
+int ae_decode_forward(const Ae *m, const ParamSet *p, AeActs *a, int B, int T);
+const float *ae_output(const Ae *m, const AeActs *a);    // (B, M, T)
+
+typedef struct {
+    double loss, rec, kl;      // total, mean |x_hat - x| (normalized units), mean KL
+} AeLoss;
+
+// The whole training loss on a->x (filled by the caller, normalized): encoder,
+// z = mu + exp(logvar/2) * eps (eps NULL: z = mu, no noise), decoder, loss.
+// With grad != NULL (an arena of p's layout) also the backward pass, which
+// ACCUMULATES into grad. mse != 0 swaps L1 for MSE (a smooth loss for tests).
+int ae_loss(const Ae *m, const ParamSet *p, AeActs *a, const float *eps, int B, int T,
+            float *grad, int mse, AeLoss *out);
+
+// Copies log-mel crops (T, M) frame-major into a->x as (B, M, T), normalized.
+void ae_load_input(const Ae *m, AeActs *a, int b, const float *logmel, int T);
+
+// ---- whole songs: windowed, any length ----------------------------------------------
+// Songs are processed in windows of AE_WIN mel frames with AE_CTX frames of
+// context on each side (edge frames repeated past the ends), so GroupNorm sees
+// about what it saw in training and a latent depends only on nearby audio.
+#define AE_WIN 256
+#define AE_CTX 32
+static inline long ae_latent_frames(long T) { return (T + AE_DOWN - 1) / AE_DOWN; }
+// logmel (T, M) -> lat (Tl, Z), Tl = ae_latent_frames(T). unit != 0 applies the
+// stored latent statistics (unit scale); 0 returns raw mu.
+int ae_encode(const Ae *m, const float *logmel, long T, float *lat, int unit);
+// lat (Tl, Z) -> logmel (T, M) for any T with ae_latent_frames(T) == Tl.
+int ae_decode(const Ae *m, const float *lat, long Tl, float *logmel, long T, int unit);
+
+// ---- files ----------------------------------------------------------------------------
+// Loads a model file (weights-only or training checkpoint: the EMA weights when
+// present). want != NULL: refuse a file whose configuration differs.
+int ae_load(Ae *m, const char *path, const AeConfig *want);
+int ae_save(const Ae *m, const char *path);   // weights only
+
+// Latent file: "RFNLAT01", u32 Z, u32 Tl, u32 T (mel frames), u32 0, then
+// float32 (Tl, Z) little-endian.
+int latents_write(const char *path, const float *lat, long Tl, int Z, long T);
+int latents_read(const char *path, float **lat, long *Tl, int *Z, long *T);
+
+// ---- training (autoencoder/train.c) ----------------------------------------------------
+typedef struct {
+    const char *data;          // corpus folder (index.rfi, or shards/ when no index yet)
+    const char *out;           // training checkpoint path
+    const char *export_path;   // weights-only EMA model at the end (NULL: none)
+    const char *init;          // NULL or a checkpoint to resume from (--resume: out)
+    int resume;
+    long steps;
+    int batch, crop;
+    float lr, lr_min, kl_weight;
+    long warmup;
+    int val_every;             // steps
+    double ckpt_minutes;
+    uint64_t seed;
+    double max_minutes;        // stop (and save) after this wall time; 0 = no limit
+    int stats_crops;           // crops of the training split for the latent statistics
+} AeTrainOpts;
+void ae_train_defaults(AeTrainOpts *o);
+int ae_train(const AeTrainOpts *o, const AeConfig *cfg);
+
+// Songs of one split held in memory (log-mel (T, M) each).
+typedef struct {
+    int n;
+    float **mel;
+    long *T;
+    char (*song)[256];
+    int *source;
+    double hours;
+} AeSongs;
+// split 0 train, 1 valid; max_songs 0 = all. Reads index.rfi, or scans shards/.
+int ae_songs_load(AeSongs *s, const char *corpus_dir, int split, int max_songs);
+void ae_songs_free(AeSongs *s);
+// One batch of B random crops of T frames (song chosen in proportion to length).
+void ae_sample_batch(const Ae *m, AeActs *a, const AeSongs *s, Rng *rng, int B, int T);
+// Fills lat_mean / lat_std from the encoder's mu over n random training crops.
+int ae_measure_latent_stats(Ae *m, const ParamSet *p, const AeSongs *s, int n, uint64_t seed);
+
+// ---- linear baseline (autoencoder/baseline.c) -------------------------------------------
+// 4x average pooling in time, then PCA to Z components fitted on the training
+// split (covariance in double, eigenvectors by cyclic Jacobi); reconstruction
+// repeats each pooled frame 4 times.
+typedef struct {
+    int M, Z;
+    double *mean;              // (M)
+    double *comp;              // (Z, M) principal directions, by decreasing variance
+    double *eval;              // (M) all eigenvalues, decreasing
+} PcaBaseline;
+int pca_fit(PcaBaseline *b, const AeSongs *train, int Z);
+void pca_reconstruct(const PcaBaseline *b, const float *logmel, long T, float *out);
+void pca_free(PcaBaseline *b);
+// Symmetric eigendecomposition by cyclic Jacobi: A (n, n) is destroyed;
+// evals (n) decreasing, evecs (n, n) rows are eigenvectors. Returns sweeps used.
+int jacobi_eigen(double *A, int n, double *evals, double *evecs);
+
+#endif

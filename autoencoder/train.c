@@ -1,0 +1,353 @@
+// train.c — training the mel autoencoder on the corpus: songs of a split held
+// in memory, random crops from the run's seeded Rng, AdamW with warm-up and
+// cosine decay, gradient clipping, EMA, a NaN guard (nn/optim.h), validation
+// at intervals on fixed crops of the validation split (EMA weights),
+// checkpoints written atomically every few minutes that resume exactly
+// (nn/checkpoint.h), and the export of the EMA weights with the latent
+// statistics measured over the training split.
+// It owns no model wiring (autoencoder.c) and no command-line parsing (cli/cmd_ae.c).
+#include "autoencoder/autoencoder.h"
+#include "audio/audio.h"
+#include "data/corpus.h"
+#include "util/util.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+// ---- songs ------------------------------------------------------------------------------
+static int song_cmp(const void *a, const void *b) {
+    return strcmp(((const CorpusSong *)a)->song, ((const CorpusSong *)b)->song);
+}
+
+// Every song's metadata: from index.rfi, or (while the corpus is still being
+// built) from the shards present, sorted by song id so the order is stable.
+static int corpus_songs(const char *dir, CorpusIndex *ix, int *from_index) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/index.rfi", dir);
+    struct stat sb;
+    memset(ix, 0, sizeof *ix);
+    if (stat(path, &sb) == 0) { *from_index = 1; return index_read(path, ix); }
+    *from_index = 0;
+    snprintf(path, sizeof path, "%s/shards", dir);
+    DIR *d = opendir(path);
+    if (!d) return err_set("no corpus in '%s': neither index.rfi nor shards/ (build it with 'make data')", dir);
+    struct dirent *e;
+    int cap = 0;
+    while ((e = readdir(d))) {
+        size_t L = strlen(e->d_name);
+        if (L < 5 || strcmp(e->d_name + L - 4, ".rfs")) continue;
+        char sp[4400];
+        snprintf(sp, sizeof sp, "%s/shards/%s", dir, e->d_name);
+        CorpusSong s;
+        memset(&s, 0, sizeof s);
+        if (shard_read(sp, &s, NULL)) continue;   // one being written right now
+        snprintf(s.shard, sizeof s.shard, "%s", e->d_name);
+        if (ix->n == cap) { cap = cap ? 2 * cap : 256; ix->songs = reallocCheck(ix->songs, sizeof(CorpusSong) * cap); }
+        ix->songs[ix->n++] = s;
+    }
+    closedir(d);
+    qsort(ix->songs, ix->n, sizeof *ix->songs, song_cmp);
+    return 0;
+}
+
+int ae_songs_load(AeSongs *s, const char *dir, int split, int max_songs) {
+    memset(s, 0, sizeof *s);
+    CorpusIndex ix;
+    int from_index;
+    if (corpus_songs(dir, &ix, &from_index)) return -1;
+    int cap = ix.n ? ix.n : 1;
+    s->mel = callocCheck(cap, sizeof *s->mel);
+    s->T = callocCheck(cap, sizeof *s->T);
+    s->song = callocCheck(cap, sizeof *s->song);
+    s->source = callocCheck(cap, sizeof *s->source);
+    for (int i = 0; i < ix.n && (max_songs <= 0 || s->n < max_songs); i++) {
+        CorpusSong *c = &ix.songs[i];
+        if (c->split != split) continue;
+        char sp[4400];
+        snprintf(sp, sizeof sp, "%s/shards/%s", dir, c->shard);
+        CorpusSong meta;
+        float *mel = NULL;
+        memset(&meta, 0, sizeof meta);
+        if (shard_read(sp, &meta, &mel)) { index_free(&ix); ae_songs_free(s); return -1; }
+        if (meta.n_mels != N_MELS) {
+            corpus_song_free(&meta);
+            free(mel);
+            index_free(&ix);
+            ae_songs_free(s);
+            return err_set("shard '%s' has %d mel bands, expected %d", sp, meta.n_mels, N_MELS);
+        }
+        s->mel[s->n] = mel;
+        s->T[s->n] = meta.n_frames;
+        snprintf(s->song[s->n], 256, "%s", meta.song);
+        s->source[s->n] = meta.source;
+        s->hours += meta.duration / 3600.0;
+        s->n++;
+        corpus_song_free(&meta);
+    }
+    index_free(&ix);
+    if (!s->n) { ae_songs_free(s); return err_set("no %s songs in the corpus '%s'", corpus_split_name(split), dir); }
+    return 0;
+}
+
+void ae_songs_free(AeSongs *s) {
+    for (int i = 0; i < s->n; i++) free(s->mel[i]);
+    free(s->mel); free(s->T); free(s->song); free(s->source);
+    memset(s, 0, sizeof *s);
+}
+
+// A song with probability proportional to its length, then a uniform start;
+// songs shorter than T repeat their last frame (ae_load_input pads by clamping).
+static void pick_crop(const AeSongs *s, Rng *rng, int T, int *song, long *start) {
+    long total = 0;
+    for (int i = 0; i < s->n; i++) total += s->T[i];
+    long r = (long)(rng_u64(rng) % (uint64_t)total);
+    int i = 0;
+    while (i < s->n - 1 && r >= s->T[i]) { r -= s->T[i]; i++; }
+    long span = s->T[i] - T;
+    *song = i;
+    *start = span > 0 ? (long)(rng_u64(rng) % (uint64_t)(span + 1)) : 0;
+}
+
+static void load_crop(const Ae *m, AeActs *a, int b, const AeSongs *s, int song, long start, int T) {
+    int M = m->cfg.n_mels;
+    if (start + T <= s->T[song]) { ae_load_input(m, a, b, s->mel[song] + start * M, T); return; }
+    float *tmp = mallocCheck(sizeof(float) * T * M);
+    for (int t = 0; t < T; t++) {
+        long src = start + t < s->T[song] ? start + t : s->T[song] - 1;
+        memcpy(tmp + (long)t * M, s->mel[song] + src * M, sizeof(float) * M);
+    }
+    ae_load_input(m, a, b, tmp, T);
+    free(tmp);
+}
+
+void ae_sample_batch(const Ae *m, AeActs *a, const AeSongs *s, Rng *rng, int B, int T) {
+    for (int b = 0; b < B; b++) {
+        int song;
+        long start;
+        pick_crop(s, rng, T, &song, &start);
+        load_crop(m, a, b, s, song, start, T);
+    }
+}
+
+int ae_measure_latent_stats(Ae *m, const ParamSet *p, const AeSongs *s, int n, uint64_t seed) {
+    int Z = m->cfg.z, T = AE_WIN, B = 16, Tl = T / AE_DOWN;
+    AeActs a;
+    ae_acts_alloc(&a, m, B, T, 0);
+    Rng rng;
+    rng_seed(&rng, seed);
+    double *sum = callocCheck(Z, sizeof(double)), *sq = callocCheck(Z, sizeof(double));
+    long cnt = 0;
+    for (int done = 0; done < n; done += B) {
+        int nb = n - done < B ? n - done : B;
+        ae_sample_batch(m, &a, s, &rng, nb, T);
+        if (ae_encode_forward(m, p, &a, nb, T)) { ae_acts_free(&a); free(sum); free(sq); return -1; }
+        const float *mom = ae_moments(m, &a);                      // (nb, 2Z, Tl)
+        for (int b = 0; b < nb; b++)
+            for (int c = 0; c < Z; c++)
+                for (int t = 0; t < Tl; t++) {
+                    double v = mom[((long)b * 2 * Z + c) * Tl + t];
+                    sum[c] += v; sq[c] += v * v;
+                }
+        cnt += (long)nb * Tl;
+    }
+    float *mean = params_get(&m->params, m->lat_mean), *sd = params_get(&m->params, m->lat_std);
+    for (int c = 0; c < Z; c++) {
+        double mu = sum[c] / cnt, var = sq[c] / cnt - mu * mu;
+        mean[c] = (float)mu;
+        sd[c] = (float)sqrt(var > 1e-12 ? var : 1e-12);
+    }
+    m->has_stats = 1;
+    free(sum); free(sq);
+    ae_acts_free(&a);
+    return 0;
+}
+
+// ---- training ----------------------------------------------------------------------------
+void ae_train_defaults(AeTrainOpts *o) {
+    memset(o, 0, sizeof *o);
+    o->data = ".cache/corpus";
+    o->out = ".cache/ae/ae-train.rfc";
+    o->steps = 4000;
+    o->batch = 16;
+    o->crop = 256;
+    o->lr = 1e-3f;
+    o->lr_min = 5e-5f;
+    o->kl_weight = 1e-3f;
+    o->warmup = 200;
+    o->val_every = 250;
+    o->ckpt_minutes = 5;
+    o->seed = RNG_DEFAULT_SEED;
+    o->stats_crops = 1024;
+}
+
+// Mean loss on fixed validation crops (no sampling noise), with weights p.
+static int validate(const Ae *m, const ParamSet *p, AeActs *a, const AeSongs *v, const int *songs,
+                    const long *starts, int n, int B, int T, AeLoss *out) {
+    double rec = 0, kl = 0;
+    for (int i = 0; i < n; i += B) {
+        int nb = n - i < B ? n - i : B;
+        for (int b = 0; b < nb; b++) load_crop(m, a, b, v, songs[i + b], starts[i + b], T);
+        AeLoss L;
+        if (ae_loss(m, p, a, NULL, nb, T, NULL, 0, &L)) return -1;
+        rec += L.rec * nb; kl += L.kl * nb;
+    }
+    out->rec = rec / n; out->kl = kl / n;
+    out->loss = out->rec + m->cfg.kl_weight * out->kl;
+    return 0;
+}
+
+static void fmt_time(char *buf, size_t cap, double s) {
+    if (s < 0 || !isfinite(s)) snprintf(buf, cap, "?");
+    else if (s < 3600) snprintf(buf, cap, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    else snprintf(buf, cap, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+}
+
+int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
+    AeConfig cfg = *cfg_in;
+    cfg.kl_weight = o->kl_weight;
+    if (o->crop % AE_DOWN) return err_set("train-ae: crop %d must be a multiple of %d", o->crop, AE_DOWN);
+    double t0 = now_seconds();
+    AeSongs tr, va;
+    if (ae_songs_load(&tr, o->data, SPLIT_TRAIN, 0)) return -1;
+    if (ae_songs_load(&va, o->data, SPLIT_VALID, 0)) { ae_songs_free(&tr); return -1; }
+    long frames = 0;
+    for (int i = 0; i < tr.n; i++) frames += tr.T[i];
+    fprintf(stderr, "train-ae: %d training songs (%.2f h, %ld frames), %d validation songs (%.2f h), loaded in %.1f s\n",
+            tr.n, tr.hours, frames, va.n, va.hours, now_seconds() - t0);
+
+    Ae m;
+    if (ae_create(&m, &cfg)) { ae_songs_free(&tr); ae_songs_free(&va); return -1; }
+    Hparams hp;
+    ae_config_to_hparams(&cfg, &hp);
+    hparams_set_int(&hp, "latent_stats", 0);
+    OptimConfig oc = optim_config_default();
+    oc.lr = o->lr; oc.lr_min = o->lr_min; oc.warmup_steps = o->warmup; oc.total_steps = o->steps;
+    oc.weight_decay = 0.01f; oc.clip_norm = 1.0f; oc.ema_decay = 0.999f; oc.ema_warmup = 1;
+    TrainState st;
+    Rng init;
+    rng_seed(&init, o->seed);
+    ae_init(&m, &init);
+    train_state_init(&st, &m.params, &oc, o->seed ^ 0x5eedULL);
+    const char *from = o->init ? o->init : (o->resume ? o->out : NULL);
+    if (from) {
+        if (checkpoint_load(from, AE_KIND, &hp, &m.params, &st)) goto fail;
+        if (st.cfg.total_steps != o->steps) {   // training longer (or shorter) than planned
+            fprintf(stderr, "train-ae: plan changed from %ld to %ld steps (the run is no longer the uninterrupted one)\n",
+                    st.cfg.total_steps, o->steps);
+            st.cfg.total_steps = o->steps;
+        }
+        fprintf(stderr, "train-ae: resumed from %s at step %ld\n", from, st.step);
+    }
+    fprintf(stderr, "train-ae: model %ld parameters, z %d, widths %d/%d/%d, res %d/%d; batch %d x %d frames; "
+            "%ld steps; %.2f GFLOP per step; %d threads\n",
+            ae_param_count(&m), cfg.z, cfg.ch[0], cfg.ch[1], cfg.ch[2], cfg.enc_res, cfg.dec_res,
+            o->batch, o->crop, o->steps, 3e-9 * (double)ae_flops_forward(&m, o->crop) * o->batch, nn_threads());
+
+    // fixed validation crops: up to 4 per song, evenly spaced, at most 96
+    int nval = 0, *vsong = mallocCheck(sizeof(int) * 96);
+    long *vstart = mallocCheck(sizeof(long) * 96);
+    for (int k = 0; k < 4 && nval < 96; k++)
+        for (int i = 0; i < va.n && nval < 96; i++) {
+            long span = va.T[i] - o->crop;
+            vsong[nval] = i;
+            vstart[nval++] = span > 0 ? span * (2 * k + 1) / 8 : 0;
+        }
+
+    AeActs a;
+    ae_acts_alloc(&a, &m, o->batch, o->crop, 1);
+    float *grad = optim_arena_alloc(&m.params);
+    char tsv[4200];
+    snprintf(tsv, sizeof tsv, "%s.tsv", o->out);
+    FILE *log = fopen(tsv, from ? "a" : "w");
+    if (log && !from) fprintf(log, "step\tseconds\tloss\trec\tkl\tlr\tgnorm\tval_rec\tval_kl\n");
+    double tstart = now_seconds(), tlast_ckpt = tstart, tlast_prog = 0, ema_loss = -1;
+    long step0 = st.step;
+    int rc = 0, stopped = 0;
+    long Tl = o->crop / AE_DOWN;
+    while (st.step < o->steps) {
+        ae_sample_batch(&m, &a, &tr, &st.rng, o->batch, o->crop);
+        rng_fill_normal(&st.rng, a.eps, (long)o->batch * cfg.z * Tl, 1.0f);
+        memset(grad, 0, sizeof(float) * m.params.total);
+        AeLoss L;
+        if (ae_loss(&m, &m.params, &a, a.eps, o->batch, o->crop, grad, 0, &L)) { rc = -1; break; }
+        double gn = 0;
+        float lr = lr_schedule(&st.cfg, st.step);
+        if (optim_step(&m.params, grad, &st, (float)L.loss, &gn)) {
+            progress_done();
+            err_set("train-ae stopped: %s; nothing saved after the last checkpoint (%s); "
+                    "lower --lr or resume from that checkpoint", err_msg(), o->out);
+            rc = -1;
+            break;
+        }
+        ema_loss = ema_loss < 0 ? L.loss : 0.98 * ema_loss + 0.02 * L.loss;
+        double now = now_seconds(), el = now - tstart;
+        double sps = (st.step - step0) / (el > 1e-9 ? el : 1e-9);
+        int do_val = st.step % o->val_every == 0 || st.step == o->steps;
+        if (log) fprintf(log, "%ld\t%.2f\t%.5f\t%.5f\t%.4f\t%.3e\t%.4f", st.step, el, L.loss, L.rec, L.kl, lr, gn);
+        if (do_val) {
+            ParamSet pe = m.params;
+            pe.data = st.ema;
+            AeLoss V;
+            if (validate(&m, &pe, &a, &va, vsong, vstart, nval, o->batch, o->crop, &V)) { rc = -1; break; }
+            if (log) fprintf(log, "\t%.5f\t%.4f", V.rec, V.kl);
+            progress_done();
+            if (!g_quiet)
+                fprintf(stderr, "train-ae: step %ld: train loss %.4f (rec %.4f, kl %.3f), validation rec %.4f "
+                        "(= %.3f log-mel MAE, EMA weights), kl %.3f\n",
+                        st.step, ema_loss, L.rec, L.kl, V.rec, V.rec / cfg.in_scale, V.kl);
+        }
+        if (log) { fputc('\n', log); fflush(log); }
+        if (now - tlast_prog > 1.0) {
+            char left[32];
+            fmt_time(left, sizeof left, (o->steps - st.step) / (sps > 0 ? sps : 1e-9));
+            progress("train-ae: step %ld/%ld  loss %.4f  rec %.4f  kl %.3f  lr %.2e  |g| %.3f  %.2f steps/s  %s left",
+                     st.step, o->steps, ema_loss, L.rec, L.kl, lr, gn, sps, left);
+            tlast_prog = now;
+        }
+        int out_of_time = o->max_minutes > 0 && now - t0 > 60 * o->max_minutes;
+        if (now - tlast_ckpt > 60 * o->ckpt_minutes || st.step == o->steps || out_of_time) {
+            if (checkpoint_save(o->out, AE_KIND, &hp, &m.params, &st)) { rc = -1; break; }
+            tlast_ckpt = now;
+        }
+        if (out_of_time) {
+            progress_done();
+            fprintf(stderr, "train-ae: --max-minutes %.1f reached at step %ld; checkpoint %s (resume with --resume)\n",
+                    o->max_minutes, st.step, o->out);
+            stopped = 1;
+            break;
+        }
+    }
+    progress_done();
+    if (log) fclose(log);
+    if (!rc)
+        fprintf(stderr, "train-ae: %s at step %ld after %.1f min; checkpoint %s\n", stopped ? "stopped" : "done",
+                st.step, (now_seconds() - tstart) / 60, o->out);
+    if (!rc && o->export_path) {
+        // the EMA weights, with latent statistics over the training split
+        memcpy(m.params.data, st.ema, sizeof(float) * m.params.total);
+        if (ae_measure_latent_stats(&m, &m.params, &tr, o->stats_crops, o->seed + 2)) rc = -1;
+        else if (ae_save(&m, o->export_path)) rc = -1;
+        else {
+            const float *mean = params_get(&m.params, m.lat_mean), *sd = params_get(&m.params, m.lat_std);
+            fprintf(stderr, "train-ae: exported EMA weights to %s; latent mean/std per channel:", o->export_path);
+            for (int c = 0; c < cfg.z; c++) fprintf(stderr, " %.2f/%.2f", mean[c], sd[c]);
+            fprintf(stderr, "\n");
+        }
+    }
+    free(grad);
+    free(vsong); free(vstart);
+    ae_acts_free(&a);
+    train_state_free(&st);
+    ae_free(&m);
+    ae_songs_free(&tr); ae_songs_free(&va);
+    return rc;
+fail:
+    train_state_free(&st);
+    ae_free(&m);
+    ae_songs_free(&tr); ae_songs_free(&va);
+    return -1;
+}

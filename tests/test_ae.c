@@ -1,0 +1,358 @@
+// test_ae.c — the mel autoencoder (autoencoder/): the gradient of the whole
+// loss against central finite differences, shapes for any length, locality of
+// the windowed encoder, model files (round trip, wrong kind, wrong
+// configuration), latent files, exact resume of training steps, the Jacobi
+// eigensolver, and the shipped model (assets/ae.rfc) on a synthetic signal.
+//
+// Gradient method (as tests/test_nn_grad.c): for a sample of coordinates of
+// every parameter tensor, numeric = (L(w+h) - L(w-h)) / (w+h - (w-h)) with L
+// summed in double from the float forward; error measure
+//     nerr = sum (a - n)^2 / (sum a^2 + sum n^2)
+// over the sampled coordinates (scale free, robust near zero). A self-test
+// shows the measure rejects an analytic gradient that is 5% off.
+#include "tests/check.h"
+#include "autoencoder/autoencoder.h"
+#include "audio/audio.h"
+#include "util/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static AeConfig tiny_config(void) {
+    AeConfig c = ae_config_default();
+    c.n_mels = 8; c.z = 4;
+    c.ch[0] = 8; c.ch[1] = 8; c.ch[2] = 12;
+    c.enc_res = 1; c.dec_res = 1; c.groups = 4;
+    c.in_shift = 0; c.in_scale = 1;
+    c.kl_weight = 0.05f;   // large enough that the KL path matters in the check
+    return c;
+}
+
+static double nerr_of(const double *a, const double *num, int m) {
+    double d2 = 0, a2 = 0, n2 = 0;
+    for (int i = 0; i < m; i++) { d2 += (a[i] - num[i]) * (a[i] - num[i]); a2 += a[i] * a[i]; n2 += num[i] * num[i]; }
+    return (a2 + n2) > 1e-30 ? d2 / (a2 + n2) : 0.0;
+}
+
+#define PER_TENSOR 6
+static void test_gradient(int mse) {
+    AeConfig c = tiny_config();
+    Ae m;
+    ae_create(&m, &c);
+    Rng rng;
+    rng_seed(&rng, 11);
+    ae_init(&m, &rng);
+    ParamSet *p = &m.params;
+    // perturb every tensor (biases and norm gains too) so no gradient is trivially zero
+    for (int i = 0; i < p->n; i++) {
+        if (i == m.lat_mean || i == m.lat_std) continue;
+        float *w = params_get(p, i);
+        for (long j = 0; j < p->specs[i].size; j++) w[j] += 0.1f * rng_normal(&rng);
+    }
+    int B = 2, T = 24;
+    AeActs a;
+    ae_acts_alloc(&a, &m, B, T, 1);
+    float *x = mallocCheck(sizeof(float) * B * c.n_mels * T);
+    rng_fill_normal(&rng, x, (long)B * c.n_mels * T, 1.0f);
+    float *eps = mallocCheck(sizeof(float) * B * c.z * (T / 4));
+    rng_fill_normal(&rng, eps, (long)B * c.z * (T / 4), 1.0f);
+    float *grad = optim_arena_alloc(p);
+    memcpy(a.x, x, sizeof(float) * B * c.n_mels * T);
+    AeLoss L;
+    ae_loss(&m, p, &a, eps, B, T, grad, mse, &L);
+    CHECK(isfinite(L.loss) && L.kl > 0, "%s loss finite (%.4f, rec %.4f, kl %.4f)", mse ? "MSE" : "L1", L.loss, L.rec, L.kl);
+
+    double ana[2048], num[2048];
+    int ns = 0, worst_t = -1;
+    double worst = 0;
+    float h = 1e-2f;
+    for (int i = 0; i < p->n && ns + PER_TENSOR <= 2048; i++) {
+        if (i == m.lat_mean || i == m.lat_std) continue;
+        float *w = params_get(p, i);
+        long n = p->specs[i].size;
+        double ta[PER_TENSOR], tn[PER_TENSOR];
+        int k = 0;
+        for (int s = 0; s < PER_TENSOR && s < n; s++, k++) {
+            long j = n <= PER_TENSOR ? s : (long)(rng_u64(&rng) % (uint64_t)n);
+            float w0 = w[j];
+            AeLoss lp, lm;
+            w[j] = w0 + h; double wp = w[j];
+            ae_loss(&m, p, &a, eps, B, T, NULL, mse, &lp);
+            w[j] = w0 - h; double wm = w[j];
+            ae_loss(&m, p, &a, eps, B, T, NULL, mse, &lm);
+            w[j] = w0;
+            tn[k] = (lp.loss - lm.loss) / (wp - wm);
+            ta[k] = grad[p->specs[i].offset + j];
+            ana[ns] = ta[k]; num[ns] = tn[k]; ns++;
+        }
+        double e = nerr_of(ta, tn, k);
+        if (e > worst) { worst = e; worst_t = i; }
+    }
+    double tol = mse ? 1e-4 : 2e-3;   // L1: a few residuals cross their kink within +-h
+    double e = nerr_of(ana, num, ns);
+    CHECK(e < tol, "%s: whole-loss gradient, %d coordinates over %d tensors: nerr %.2e (tol %.0e); "
+          "worst tensor %s %.2e", mse ? "MSE+KL" : "L1+KL", ns, p->n - 2, e, tol,
+          worst_t >= 0 ? p->specs[worst_t].name : "-", worst);
+    CHECK(worst < 50 * tol, "%s: every tensor's own nerr below %.0e (worst %.2e)", mse ? "MSE+KL" : "L1+KL", 50 * tol, worst);
+    if (mse) {   // the measure must reject a 5% error
+        double bad[2048];
+        for (int i = 0; i < ns; i++) bad[i] = ana[i] * (i % 2 ? 1.05 : 0.95);
+        CHECK(nerr_of(bad, num, ns) > tol, "self-test: a gradient 5%% off gives nerr %.2e > tol", nerr_of(bad, num, ns));
+    }
+    free(grad); free(x); free(eps);
+    ae_acts_free(&a);
+    ae_free(&m);
+}
+
+static float *synth_logmel(long T, int M, uint64_t seed) {
+    Rng r;
+    rng_seed(&r, seed);
+    float *lm = mallocCheck(sizeof(float) * T * M);
+    for (long t = 0; t < T; t++)
+        for (int k = 0; k < M; k++)
+            lm[t * M + k] = -5.0f + 2.0f * sinf(0.05f * t + 0.3f * k) + 0.3f * rng_normal(&r);
+    return lm;
+}
+
+static void test_shapes(void) {
+    AeConfig c = tiny_config();
+    Ae m;
+    ae_create(&m, &c);
+    Rng rng;
+    rng_seed(&rng, 5);
+    ae_init(&m, &rng);
+    long lens[] = {1, 2, 5, 37, 321, 330, 1001};
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+        long T = lens[i], Tl = ae_latent_frames(T);
+        float *lm = synth_logmel(T, c.n_mels, 100 + i);
+        float *lat = mallocCheck(sizeof(float) * (Tl + 1) * c.z);
+        float *out = mallocCheck(sizeof(float) * (T + 1) * c.n_mels);
+        lat[Tl * c.z] = 12345.f; out[T * c.n_mels] = 12345.f;   // guards past the end
+        int rc = ae_encode(&m, lm, T, lat, 1) | ae_decode(&m, lat, Tl, out, T, 1);
+        int finite = 1;
+        for (long j = 0; j < T * c.n_mels; j++) finite &= isfinite(out[j]) != 0;
+        CHECK(rc == 0 && finite && lat[Tl * c.z] == 12345.f && out[T * c.n_mels] == 12345.f,
+              "T %ld -> %ld latent frames -> %ld mel frames, all finite, nothing written past the end", T, Tl, T);
+        free(lm); free(lat); free(out);
+    }
+    CHECK(ae_decode(&m, NULL, 3, NULL, 20, 1) != 0, "decode refuses 3 latent frames for 20 mel frames: %s", err_msg());
+
+    // locality: the first windows' latents do not depend on audio far after them
+    long T1 = 1100, T2 = 700;
+    float *lm = synth_logmel(T1, c.n_mels, 7);
+    float *l1 = mallocCheck(sizeof(float) * ae_latent_frames(T1) * c.z);
+    float *l2 = mallocCheck(sizeof(float) * ae_latent_frames(T2) * c.z);
+    ae_encode(&m, lm, T1, l1, 1);
+    ae_encode(&m, lm, T2, l2, 1);
+    check_max_diff("windowed encode: latents of frames [0, 512) equal for a 1100- and a 700-frame song",
+                   l1, l2, (2 * AE_WIN / 4) * c.z, 1e-5);
+    float *d1 = mallocCheck(sizeof(float) * T1 * c.n_mels), *d2 = mallocCheck(sizeof(float) * T2 * c.n_mels);
+    ae_decode(&m, l1, ae_latent_frames(T1), d1, T1, 1);
+    ae_decode(&m, l1, ae_latent_frames(T2), d2, T2, 1);
+    check_max_diff("windowed decode: frames [0, 512) equal when decoding a prefix of the latents",
+                   d1, d2, 2 * AE_WIN * c.n_mels, 1e-4);
+    free(lm); free(l1); free(l2); free(d1); free(d2);
+    ae_free(&m);
+}
+
+static void test_files(void) {
+    AeConfig c = tiny_config();
+    Ae m, m2, m3;
+    ae_create(&m, &c);
+    Rng rng;
+    rng_seed(&rng, 9);
+    ae_init(&m, &rng);
+    float *mean = params_get(&m.params, m.lat_mean), *sd = params_get(&m.params, m.lat_std);
+    for (int i = 0; i < c.z; i++) { mean[i] = 0.1f * i; sd[i] = 1.0f + i; }
+    m.has_stats = 1;
+    char path[64], path2[64], lpath[64];
+    snprintf(path, sizeof path, "/tmp/test_ae_%d.rfc", (int)getpid());
+    snprintf(path2, sizeof path2, "/tmp/test_ae_%d_dit.rfc", (int)getpid());
+    snprintf(lpath, sizeof lpath, "/tmp/test_ae_%d.lat", (int)getpid());
+    CHECK(ae_save(&m, path) == 0, "save a model");
+    CHECK(ae_load(&m2, path, NULL) == 0, "load it back: %s", err_msg());
+    CHECK(m2.has_stats && m2.params.total == m.params.total &&
+          memcmp(m2.params.data, m.params.data, sizeof(float) * m.params.total) == 0,
+          "loaded weights and latent statistics are identical");
+    ae_free(&m2);
+
+    AeConfig other = c;
+    other.z = 6;
+    err_clear();
+    int rc = ae_load(&m3, path, &other);
+    CHECK(rc != 0 && strstr(err_msg(), "'z'") != NULL,
+          "a checkpoint of another configuration (z 4, expected 6) is refused: %s", err_msg());
+    other = c;
+    other.ch[2] = 16;
+    rc = ae_load(&m3, path, &other);
+    CHECK(rc != 0 && strstr(err_msg(), "ch2") != NULL, "another width is refused: %s", err_msg());
+
+    Hparams hp;
+    ae_config_to_hparams(&c, &hp);
+    checkpoint_save(path2, "dit", &hp, &m.params, NULL);
+    rc = ae_load(&m3, path2, NULL);
+    CHECK(rc != 0 && strstr(err_msg(), "autoencoder") != NULL, "a checkpoint of another kind is refused: %s", err_msg());
+    rc = ae_load(&m3, "/tmp/no/such/ae.rfc", NULL);
+    CHECK(rc != 0, "a missing file is refused: %s", err_msg());
+
+    float lat[3 * 4] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, *back = NULL;
+    long Tl = 0, T = 0;
+    int Z = 0;
+    CHECK(latents_write(lpath, lat, 3, 4, 11) == 0 && latents_read(lpath, &back, &Tl, &Z, &T) == 0 &&
+          Tl == 3 && Z == 4 && T == 11 && memcmp(back, lat, sizeof lat) == 0, "latent file round trip (3 x 4, T 11)");
+    free(back);
+    CHECK(latents_read(path, &back, &Tl, &Z, &T) != 0, "a model file is not a latent file: %s", err_msg());
+    unlink(path); unlink(path2); unlink(lpath);
+    ae_free(&m);
+}
+
+// Three steps, save, three more == six uninterrupted (bit-identical losses).
+static void test_resume(void) {
+    AeConfig c = tiny_config();
+    AeSongs s;
+    memset(&s, 0, sizeof s);
+    s.n = 2;
+    s.mel = callocCheck(2, sizeof(float *));
+    s.T = callocCheck(2, sizeof(long));
+    for (int i = 0; i < 2; i++) { s.T[i] = 200 + 50 * i; s.mel[i] = synth_logmel(s.T[i], c.n_mels, 40 + i); }
+    double la[6], lb[6];
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/test_ae_resume_%d.rfc", (int)getpid());
+    for (int run = 0; run < 2; run++) {
+        Ae m;
+        ae_create(&m, &c);
+        Rng init;
+        rng_seed(&init, 3);
+        ae_init(&m, &init);
+        OptimConfig oc = optim_config_default();
+        oc.lr = 1e-3f; oc.warmup_steps = 2; oc.total_steps = 6;
+        TrainState st;
+        train_state_init(&st, &m.params, &oc, 77);
+        AeActs a;
+        ae_acts_alloc(&a, &m, 3, 32, 1);
+        float *grad = optim_arena_alloc(&m.params);
+        Hparams hp;
+        ae_config_to_hparams(&c, &hp);
+        hparams_set_int(&hp, "latent_stats", 0);
+        for (int step = 0; step < 6; step++) {
+            if (run == 1 && step == 3) {   // reload everything from the file, as --resume does
+                train_state_free(&st);
+                ae_free(&m);
+                ae_create(&m, &c);
+                train_state_init(&st, &m.params, &oc, 1);
+                if (checkpoint_load(path, AE_KIND, &hp, &m.params, &st)) printf("%s\n", err_msg());
+            }
+            ae_sample_batch(&m, &a, &s, &st.rng, 3, 32);
+            rng_fill_normal(&st.rng, a.eps, 3L * c.z * 8, 1.0f);
+            memset(grad, 0, sizeof(float) * m.params.total);
+            AeLoss L;
+            ae_loss(&m, &m.params, &a, a.eps, 3, 32, grad, 0, &L);
+            optim_step(&m.params, grad, &st, (float)L.loss, NULL);
+            (run ? lb : la)[step] = L.loss;
+            if (run == 1 && step == 2) checkpoint_save(path, AE_KIND, &hp, &m.params, &st);
+        }
+        free(grad);
+        ae_acts_free(&a);
+        train_state_free(&st);
+        ae_free(&m);
+    }
+    CHECK(memcmp(la, lb, sizeof la) == 0, "resume after 3 steps: losses of steps 4-6 bit-identical "
+          "(%.9f %.9f %.9f vs %.9f %.9f %.9f)", la[3], la[4], la[5], lb[3], lb[4], lb[5]);
+    CHECK(la[5] < la[0], "six steps lower the loss (%.4f -> %.4f)", la[0], la[5]);
+    unlink(path);
+    for (int i = 0; i < 2; i++) free(s.mel[i]);
+    free(s.mel); free(s.T);
+}
+
+static void test_jacobi(void) {
+    // A = Q diag(5, 2, 1, 0.5) Q^T for a rotation Q: the eigenvalues come back
+    int n = 4;
+    double want[4] = {5, 2, 1, 0.5}, Q[16], A[16], ev[4], V[16];
+    Rng r;
+    rng_seed(&r, 4);
+    for (int i = 0; i < 16; i++) Q[i] = rng_normal(&r);
+    for (int i = 0; i < n; i++) {   // Gram-Schmidt on rows
+        for (int j = 0; j < i; j++) {
+            double d = 0;
+            for (int k = 0; k < n; k++) d += Q[i * n + k] * Q[j * n + k];
+            for (int k = 0; k < n; k++) Q[i * n + k] -= d * Q[j * n + k];
+        }
+        double nn = 0;
+        for (int k = 0; k < n; k++) nn += Q[i * n + k] * Q[i * n + k];
+        for (int k = 0; k < n; k++) Q[i * n + k] /= sqrt(nn);
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int k = 0; k < n; k++) s += Q[k * n + i] * want[k] * Q[k * n + j];
+            A[i * n + j] = s;
+        }
+    jacobi_eigen(A, n, ev, V);
+    double e = 0, align = 0;
+    for (int i = 0; i < n; i++) {
+        e = fmax(e, fabs(ev[i] - want[i]));
+        double d = 0;
+        for (int k = 0; k < n; k++) d += V[i * n + k] * Q[i * n + k];
+        align = fmax(align, 1 - fabs(d));
+    }
+    CHECK(e < 1e-10 && align < 1e-10, "Jacobi eigen: eigenvalues within %.1e, eigenvectors aligned within %.1e", e, align);
+}
+
+// The shipped model on a synthetic test signal: three chords with vibrato and
+// a noise burst, 3 s.
+#define SHIPPED_MAE_TOL 0.60
+static void test_shipped(void) {
+    const char *path = "assets/ae.rfc";
+    if (access(path, R_OK) != 0) {
+        CHECK(0, "shipped model %s is missing (train with 'refrain train-ae --export %s')", path, path);
+        return;
+    }
+    Ae m;
+    CHECK(ae_load(&m, path, NULL) == 0, "assets/ae.rfc loads: %s", err_msg());
+    if (!m.params.data) return;
+    AeConfig d = ae_config_default();
+    CHECK(m.cfg.n_mels == N_MELS && m.cfg.z == d.z && m.has_stats, "shipped model: %d mels, %d latent channels, latent statistics present",
+          m.cfg.n_mels, m.cfg.z);
+    long n = 3 * SAMPLE_RATE;
+    float *x = mallocCheck(sizeof(float) * n);
+    Rng r;
+    rng_seed(&r, 1);
+    const double f0[3] = {220.0, 261.63, 329.63};
+    for (long i = 0; i < n; i++) {
+        double t = (double)i / SAMPLE_RATE, s = 0;
+        int seg = (int)(t / 1.0);
+        for (int h = 1; h <= 6; h++)
+            s += 0.15 / h * sin(2 * M_PI * f0[seg] * h * t + 0.3 * sin(2 * M_PI * 5 * t));
+        if (t > 1.4 && t < 1.6) s += 0.2 * rng_normal(&r);
+        x[i] = (float)s;
+    }
+    float *lm = NULL;
+    long T = 0;
+    logmel_from_audio(&lm, &T, x, n);
+    long Tl = ae_latent_frames(T);
+    float *lat = mallocCheck(sizeof(float) * Tl * m.cfg.z), *y = mallocCheck(sizeof(float) * T * N_MELS);
+    int rc = ae_encode(&m, lm, T, lat, 1) | ae_decode(&m, lat, Tl, y, T, 1);
+    double mae = 0, lsd = 0, lss = 0;
+    for (long i = 0; i < T * N_MELS; i++) mae += fabs((double)y[i] - lm[i]);
+    mae /= (double)(T * N_MELS);
+    for (long i = 0; i < Tl * m.cfg.z; i++) { lsd += lat[i]; lss += (double)lat[i] * lat[i]; }
+    double lmean = lsd / (Tl * m.cfg.z), lrms = sqrt(lss / (Tl * m.cfg.z));
+    CHECK(rc == 0 && mae < SHIPPED_MAE_TOL, "shipped model reconstructs a 3 s synthetic signal (%ld frames): "
+          "log-mel MAE %.3f (tol %.2f)", T, mae, SHIPPED_MAE_TOL);
+    CHECK(lrms > 0.2 && lrms < 5, "its unit-scale latents have RMS %.2f (mean %.2f)", lrms, lmean);
+    free(x); free(lm); free(lat); free(y);
+    ae_free(&m);
+}
+
+int main(int argc, char **argv) {
+    nn_set_threads(1);
+    test_gradient(1);
+    test_gradient(0);
+    test_shapes();
+    test_files();
+    test_resume();
+    test_jacobi();
+    if (!(argc > 1 && strcmp(argv[1], "--no-shipped") == 0)) test_shipped();
+    return check_summary("test_ae");
+}
