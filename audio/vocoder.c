@@ -45,6 +45,11 @@
 #ifndef PGHI_BLOCK
 #define PGHI_BLOCK 64             // frames integrated together (see init_pghi)
 #endif
+// mel_to_mag iterations in vocode_logmel. Measured on 10 s of music (log-mel
+// round trip after 64 GL iterations, mean |d logmel|): 0 (warm start only)
+// 0.157, 10: 0.073, 30: 0.069, 100: 0.068, 300: 0.068; 32 iterations cost
+// 0.2 s for three minutes.
+#define MEL_INV_ITERS 32
 #define PGHI_TOL 1e-5            // bins below tol * max(S) get phase 0 and are not integrated
 
 // ---- FFTW plans, made once per process -----------------------------------------------
@@ -526,7 +531,7 @@ int vocode_logmel(float **x, long *n, const float *logmel, long T, const Vocoder
         return err_set("vocode_logmel: out of memory for %ld frames", T);
     }
     for (long i = 0; i < T * N_MELS; i++) mel[i] = expf(logmel[i]);
-    mel_to_mag(mag, mel, T, 0);
+    mel_to_mag(mag, mel, T, MEL_INV_ITERS);
     int rc = griffin_lim(y, len, mag, T, o);
     free(mel); free(mag);
     if (rc) { free(y); return -1; }

@@ -121,27 +121,71 @@ int main(void) {
         check_close("sc_trace[7] == SC of the 8-iteration output", trace[7], sc[0], 1e-5, 1e-4);
     }
 
-    // 4. Fast Griffin-Lim (momentum 0.99) beats plain Griffin-Lim at equal iterations.
-    for (int i = 0; i < 2; i++) {
-        int it = i ? 64 : 16;
-        double fast = run_gl(mag, T, it, 0.99f, PHASE_RANDOM, x);
-        double plain = run_gl(mag, T, it, 0.0f, PHASE_RANDOM, x);
-        CHECK(fast < plain, "%d iters, random init: momentum 0.99 SC %.4f < plain GL SC %.4f", it, fast, plain);
+    // 4. Fast Griffin-Lim (momentum 0.99) beats plain Griffin-Lim at equal
+    //    iterations (SC after each iteration from sc_trace, checked in 3).
+    float fast[64], plain[64];
+    {
+        VocoderOpts o;
+        vocoder_defaults(&o);
+        o.iters = 64;
+        o.init = PHASE_RANDOM;
+        o.sc_trace = fast;
+        griffin_lim(x, n, mag, T, &o);
+        o.momentum = 0.0f;
+        o.sc_trace = plain;
+        griffin_lim(x, n, mag, T, &o);
+        for (int it = 16; it <= 64; it *= 2)
+            CHECK(fast[it - 1] < plain[it - 1], "%d iters, random init: momentum 0.99 SC %.4f < plain GL SC %.4f", it,
+                  fast[it - 1], plain[it - 1]);
     }
 
-    // 5. Phase initialisations compared (recorded; PGHI is the default only if it wins).
+    // 5. Phase initialisations compared (recorded; PGHI is the default because it wins).
     {
         PhaseInit inits[3] = {PHASE_RANDOM, PHASE_ZERO, PHASE_PGHI};
         const char *names[3] = {"random", "zero", "PGHI"};
         int iters[4] = {0, 16, 32, 64};
         double r[3][4];
-        for (int a = 0; a < 3; a++)
-            for (int b = 0; b < 4; b++) r[a][b] = run_gl(mag, T, iters[b], 0.99f, inits[a], x);
-        for (int a = 0; a < 3; a++)
+        for (int a = 0; a < 3; a++) {
+            float tr[64];
+            VocoderOpts o;
+            vocoder_defaults(&o);
+            o.iters = 64;
+            o.init = inits[a];
+            o.sc_trace = tr;
+            griffin_lim(x, n, mag, T, &o);
+            r[a][0] = run_gl(mag, T, 0, 0.99f, inits[a], y);
+            for (int b = 1; b < 4; b++) r[a][b] = tr[iters[b] - 1];
             printf("   init %-6s SC at 0/16/32/64 iters: %.4f %.4f %.4f %.4f\n", names[a], r[a][0], r[a][1], r[a][2], r[a][3]);
+        }
         CHECK(r[2][0] < 0.8 * r[0][0], "PGHI before any iteration SC %.4f < 0.8 x random init %.4f", r[2][0], r[0][0]);
         for (int b = 1; b < 4; b++)
             CHECK(r[2][b] < r[0][b], "%d iters: PGHI init SC %.4f < random init %.4f", iters[b], r[2][b], r[0][b]);
+    }
+
+    // 5b. PGHI alone (no iteration) on synthetic signals, where the phase
+    //     derivatives are known: a 440.3 Hz tone (time derivative), a chirp
+    //     200 -> 1800 Hz (both), a click train (frequency derivative). Measured
+    //     SC: 0.072, 0.030, 0.244 (zero phase: 0.78, 0.88, 0.99). With the sign
+    //     of the time-derivative term flipped: 0.67, 0.33, 0.31; frequency term
+    //     flipped: 0.066, 0.103, 0.52; without the pi per bin: 0.94, 0.77, 0.95.
+    {
+        long ns = 2 * SAMPLE_RATE / HOP * HOP, Ts = stft_frames(ns);
+        float *sig = malloc(sizeof(float) * ns), *ms = malloc(sizeof(float) * Ts * N_BINS);
+        const char *what[3] = {"tone", "chirp", "clicks"};
+        const double bound[3] = {0.1, 0.05, 0.3};
+        for (int kind = 0; kind < 3; kind++) {
+            for (long i = 0; i < ns; i++) {
+                double t = (double)i / SAMPLE_RATE;
+                sig[i] = kind == 0   ? (float)(0.5 * sin(2 * M_PI * 440.3 * t))
+                         : kind == 1 ? (float)(0.5 * sin(2 * M_PI * (200 * t + 400 * t * t)))
+                                     : (i % 5000 == 100 ? 1.0f : 0.0f);
+            }
+            stft_magnitude(st, ms, sig, ns);
+            double sc0 = run_gl(ms, Ts, 0, 0.99f, PHASE_PGHI, y);
+            CHECK(sc0 < bound[kind], "PGHI phase of a %s, no iteration: SC %.4f < %.2f", what[kind], sc0, bound[kind]);
+        }
+        free(sig);
+        free(ms);
     }
 
     // 6. Bit-identical results at 1 and 2 threads (fixed chunks, fixed sum order).
@@ -157,7 +201,13 @@ int main(void) {
     }
 #endif
 
-    // 7. Log-mel round trip: audio -> logmel -> vocode_logmel -> logmel.
+    // 7. Log-mel round trip: audio -> logmel -> vocode_logmel -> logmel, with
+    //    the default options (PGHI, 64 iterations). Measured mean |d logmel|
+    //    (nats) on this excerpt: 0.069. For scale: random phase with no
+    //    iteration 0.73, PGHI alone 0.35, PGHI + 16 iterations 0.080, and with
+    //    no mel inversion iterations (warm start only) 0.157. The residual is
+    //    what no phase can fix: a magnitude inverted from 80 bands is not the
+    //    magnitude of any signal (SC 0.18 after 64 iterations). Bound: 0.1.
     {
         float *lm = NULL, *lm2 = NULL, *v = NULL;
         long Tm = 0, Tm2 = 0, nv = 0;
@@ -172,7 +222,7 @@ int main(void) {
             for (long i = 0; i < Tm * N_MELS; i++) d += fabs(lm2[i] - lm[i]);
             d /= (double)(Tm * N_MELS);
             printf("   log-mel round trip: mean |d logmel| %.4f\n", d);
-            CHECK(d < 0.25, "log-mel round trip mean |d logmel| %.4f < 0.25", d);
+            CHECK(d < 0.1, "log-mel round trip mean |d logmel| %.4f < 0.1", d);
         }
         free(lm); free(lm2); free(v);
     }
