@@ -29,24 +29,29 @@
 // scaling by 2^n through the exponent bits; within 1.3 ulp of exp on
 // [-87, 88] (checked over every float there). Below -87 it returns 0 (the
 // subnormal range is flushed), above 88 +inf; NaN stays NaN.
-// Plain IEEE operations and explicit fmaf: the same bits whether a loop runs
-// vectorized or not.
+// Plain IEEE operations (fused multiply-adds where the target has them, see
+// NN_FMA): the same bits whether a loop runs vectorized or not.
+#ifdef FP_FAST_FMAF
+#define NN_FMA(a, b, c) fmaf((a), (b), (c))
+#else   // no hardware FMA (a build without -march=native): libm's fmaf is slow
+#define NN_FMA(a, b, c) ((a) * (b) + (c))
+#endif
 static inline float nn_expf(float x) {
     union { float f; uint32_t u; } r, s;
     float x0 = x;
     x = x < -87.0f ? -87.0f : x;
     x = x > 88.0f ? 88.0f : x;
-    r.f = fmaf(x, 1.44269504088896341f, 12582912.0f);   // 1.5*2^23: rounds x/ln2
+    r.f = NN_FMA(x, 1.44269504088896341f, 12582912.0f);   // 1.5*2^23: rounds x/ln2
     float n = r.f - 12582912.0f;
-    float f = fmaf(n, -0.693359375f, x);                 // ln2 in two parts
-    f = fmaf(n, 2.12194440e-4f, f);
+    float f = NN_FMA(n, -0.693359375f, x);                 // ln2 in two parts
+    f = NN_FMA(n, 2.12194440e-4f, f);
     float y = 1.9875691500e-4f;
-    y = fmaf(y, f, 1.3981999507e-3f);
-    y = fmaf(y, f, 8.3334519073e-3f);
-    y = fmaf(y, f, 4.1665795894e-2f);
-    y = fmaf(y, f, 1.6666665459e-1f);
-    y = fmaf(y, f, 5.0000001201e-1f);
-    y = fmaf(y, f * f, f + 1.0f);
+    y = NN_FMA(y, f, 1.3981999507e-3f);
+    y = NN_FMA(y, f, 8.3334519073e-3f);
+    y = NN_FMA(y, f, 4.1665795894e-2f);
+    y = NN_FMA(y, f, 1.6666665459e-1f);
+    y = NN_FMA(y, f, 5.0000001201e-1f);
+    y = NN_FMA(y, f * f, f + 1.0f);
     s.u = (r.u - 0x4B400000u + 127u) << 23;              // 2^n
     y *= s.f;
     y = x0 < -87.0f ? 0.0f : y;
