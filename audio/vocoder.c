@@ -425,7 +425,7 @@ int griffin_lim(float *x, long n, const float *mag, long T, const VocoderOpts *o
     VocoderOpts def;
     if (!o) { vocoder_defaults(&def); o = &def; }
     if (!x || !mag) return err_set("griffin_lim: NULL buffer");
-    if (T < 3) return err_set("griffin_lim: %ld frames; need at least 3", T);
+    if (T < 4) return err_set("griffin_lim: %ld frames; need at least 4 (reflect padding needs > %d samples)", T, N_FFT / 2);
     if (stft_frames(n) != T)
         return err_set("griffin_lim: %ld samples give %ld frames, not %ld (use n = (T-1)*HOP)", n,
                        stft_frames(n), T);
@@ -521,7 +521,7 @@ double spectral_convergence(const float *mag, long T, const float *x, long n) {
 
 int vocode_logmel(float **x, long *n, const float *logmel, long T, const VocoderOpts *o) {
     *x = NULL; *n = 0;
-    if (T < 3) return err_set("vocode_logmel: %ld frames; need at least 3", T);
+    if (T < 4) return err_set("vocode_logmel: %ld frames; need at least 4", T);
     float *mel = malloc(sizeof(float) * T * N_MELS);
     float *mag = malloc(sizeof(float) * T * N_BINS);
     long len = (T - 1) * HOP;

@@ -98,6 +98,14 @@ int main(void) {
         double e2 = 0, y2 = 0;
         for (long i = 0; i < n2; i++) { e2 += (double)(x[i] - y[i]) * (x[i] - y[i]); y2 += (double)y[i] * y[i]; }
         CHECK(sqrt(e2 / y2) < 3e-4, "fused == naive reference (8 iters): relative L2 %.3g < 3e-4", sqrt(e2 / y2));
+        // The shortest input (4 frames): every frame touches a reflected edge.
+        long n4 = 3 * HOP, T4 = stft_frames(n4);
+        stft_magnitude(st, mag2, audio + SAMPLE_RATE, n4);
+        ref_griffin_lim(y, n4, mag2, T4, 3, 0.99f);
+        run_gl(mag2, T4, 3, 0.99f, PHASE_ZERO, x);
+        peak = 0;
+        for (long i = 0; i < n4; i++) peak = fabs(y[i]) > peak ? fabs(y[i]) : peak;
+        check_max_diff("4 frames: fused == naive reference (3 iters)", x, y, n4, 1e-4 * peak);
         free(mag2);
     }
 
@@ -233,6 +241,8 @@ int main(void) {
         vocoder_defaults(&o);
         CHECK(griffin_lim(x, n + HOP, mag, T, &o) == -1 && strstr(err_msg(), "frames"),
               "wrong length refused: \"%s\"", err_msg());
+        CHECK(griffin_lim(x, 2 * HOP, mag, 3, &o) == -1 && strstr(err_msg(), "at least 4"),
+              "3 frames refused: \"%s\"", err_msg());
         o.momentum = 1.0f;
         CHECK(griffin_lim(x, n, mag, T, &o) == -1 && strstr(err_msg(), "momentum"),
               "momentum 1 refused: \"%s\"", err_msg());
