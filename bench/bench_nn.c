@@ -72,8 +72,8 @@ int main(int argc, char **argv) {
     printf("threads %d\n", threads);
 
     // machine peak: sgemm on shapes of this model
-    double p1 = sgemm_rate(1024, 256, 256, 20), p2 = sgemm_rate(2048, 768, 256, 10);
-    double p3 = sgemm_rate(2048, 1024, 256, 10);
+    double p1 = sgemm_rate(1024, 256, 256, 40), p2 = sgemm_rate(2048, 768, 256, 20);
+    double p3 = sgemm_rate(2048, 1024, 256, 20);
     double peak = p1 > p2 ? p1 : p2;
     peak = peak > p3 ? peak : p3;
     printf("sgemm_1024x256x256 %.4g\nsgemm_2048x768x256 %.4g\nsgemm_2048x1024x256 %.4g\nsgemm_peak %.4g\n",

@@ -70,6 +70,14 @@ echo "reference), float32, \`torch.optim.AdamW\`, forward under \`torch.inferenc
 echo "FLOPs count the matmuls and attention products analytically"
 echo "(\`dit_flops_forward\`; a training step counts 3x the forward)."
 echo
+if awk -v l="${load0%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
+    echo "**The machine was busy** (1-minute load ${load0%% *} on $(nproc) CPUs): the wall-clock"
+    echo "tables measure the scheduler as much as the code — a process got a fraction of a"
+    echo "core, and two-thread runs suffer most (their threads wait for each other). The"
+    echo "one-thread CPU-time table below is the steady comparison; rerun on a quiet"
+    echo "machine for wall-clock and two-thread figures."
+    echo
+fi
 echo "## (a) Training step, batch 8 (forward, MSE, backward, AdamW)"
 echo
 echo "| run | step (ms) | tokens/s | GFLOP/s | of sgemm peak | PyTorch best / this |"
@@ -129,7 +137,7 @@ for r in r1 r2; do
     echo "## Where refrain's training step goes ($(label $r))"
     echo
     st=$(get $r train_step_s)
-    echo "| phase | ms | share |"
+    echo "| phase (wall clock) | ms | share |"
     echo "| --- | ---: | ---: |"
     for ph in zero fwd loss bwd adamw; do
         v=$(get $r step_${ph}_s)
