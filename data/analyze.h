@@ -6,10 +6,15 @@
 //
 // Method (data/analyze.c): coarse frames (~0.19 s) of chroma (12 pitch
 // classes from the STFT magnitude) and timbre (DCT of the 80-band log-mel);
-// time-delay-embedded cosine self-similarity matrices; Foote checkerboard
-// novelty on each, combined; peak picking with an adaptive threshold and a
-// minimum section length; segments clustered (average linkage on a
-// diagonal-path segment similarity) into repeat labels 'A', 'B', ...
+// time-delay-embedded cosine self-similarity matrices; novelty from Foote
+// checkerboard kernels on each plus structure features (lag matrix of the
+// mutual k-NN recurrence, Serra et al. 2014); peak picking with an adaptive
+// threshold and a minimum section length, each boundary then moved to the
+// nearby peak of a sharper structure novelty; segments clustered (average
+// linkage on a diagonal-path similarity of the path-enhanced recurrence)
+// into repeat labels 'A', 'B', ...; same-label neighbours merged, and runs
+// about k times a label's other occurrence split again.
+// Evaluation on MMA songs: notebooks_exports/analyzer.md.
 // Descriptors (data/descriptors.c) need only the samples and a time span.
 //
 // All audio is mono float at SAMPLE_RATE (22,050 Hz, audio/audio.h).
