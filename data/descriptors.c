@@ -147,7 +147,8 @@ static void spec_frame(void *vctx, long t, const float *mag) {
 
 // Onset frames: peaks of the flux that are the largest within +-3 frames
 // (35 ms), exceed the local mean over -10..+5 frames by delta (a fraction of the
-// section's largest flux), are at least 3 frames after the previous onset, and
+// section's largest flux) and by half of itself, are at least 3 frames after
+// the previous onset, and
 // come from frames above an absolute energy floor (so noise in silence is no onset).
 static int count_onsets(const float *flux, const float *energy, long T) {
     float fmax = 0, emax = 0;
@@ -169,7 +170,7 @@ static int count_onsets(const float *flux, const float *energy, long T) {
         double avg = 0; int m = 0;
         for (long k = t - 10; k <= t + 5; k++) if (k >= 0 && k < T) { avg += flux[k]; m++; }
         avg /= m;
-        if (v < avg + delta) continue;
+        if (v < avg + delta || v < 1.5 * avg) continue;   // and half again the local mean: steady noise has no onsets
         if (energy[t] < efloor && (t + 1 >= T || energy[t + 1] < efloor)) continue;
         if (t - last < 3) continue;
         count++;

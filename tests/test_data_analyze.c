@@ -178,6 +178,10 @@ static void test_descriptors(void) {
           "descriptors of sparse and dense clicks");
     check_close("sparse clicks onsets/s", d1.onset_density, 2.0, 0.25, 0);
     check_close("dense clicks onsets/s", d2.onset_density, 8.0, 0.25, 0);
+    // steady white noise: loud and bright, but no onsets
+    for (long i = 0; i < n; i++) x[i] = 0.3f * (2 * rng_uniform(&r) - 1);
+    rc = section_descriptors(&d1, x, n, 0.0, 10.0);
+    CHECK(rc == 0 && d1.onset_density < 0.3f, "steady noise: %.2f onsets/s (want < 0.3)", d1.onset_density);
     // silence: no onsets, floor loudness
     memset(x, 0, sizeof(float) * n);
     rc = section_descriptors(&d1, x, n, 1.0, 3.0);
