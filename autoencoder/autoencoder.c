@@ -19,7 +19,7 @@ AeConfig ae_config_default(void) {
     AeConfig c;
     memset(&c, 0, sizeof c);
     c.n_mels = 80;
-    c.z = 16;
+    c.z = 24;
     c.ch[0] = 64; c.ch[1] = 128; c.ch[2] = 256;
     c.enc_res = 1; c.dec_res = 1;
     c.groups = 16;

@@ -47,7 +47,7 @@ typedef struct {
     float kl_weight;           // KL weight in the loss (training only, stored)
 } AeConfig;
 
-// The shipped configuration: M 80, Z 16, widths 64/128/256, 1 encoder and
+// The shipped configuration: M 80, Z 24, widths 64/128/256, 1 encoder and
 // 1 decoder block per level, 16 groups, shift -5.0, scale 0.4, KL 1e-3.
 AeConfig ae_config_default(void);
 int ae_config_check(const AeConfig *c);   // 0 or -1 with err_set

@@ -216,6 +216,17 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
     if (ae_songs_load(&va, o->data, SPLIT_VALID, 0)) { ae_songs_free(&tr); return -1; }
     long frames = 0;
     for (int i = 0; i < tr.n; i++) frames += tr.T[i];
+    {   // exactly which songs this run sees (the corpus may still be growing)
+        char lp[4200];
+        snprintf(lp, sizeof lp, "%s.songs.tsv", o->out);
+        FILE *f = fopen(lp, "w");
+        if (f) {
+            fprintf(f, "split\tsource\tframes\tsong\n");
+            for (int i = 0; i < tr.n; i++) fprintf(f, "train\t%s\t%ld\t%s\n", corpus_source_name(tr.source[i]), tr.T[i], tr.song[i]);
+            for (int i = 0; i < va.n; i++) fprintf(f, "valid\t%s\t%ld\t%s\n", corpus_source_name(va.source[i]), va.T[i], va.song[i]);
+            fclose(f);
+        }
+    }
     fprintf(stderr, "train-ae: %d training songs (%.2f h, %ld frames), %d validation songs (%.2f h), loaded in %.1f s\n",
             tr.n, tr.hours, frames, va.n, va.hours, now_seconds() - t0);
 
