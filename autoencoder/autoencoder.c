@@ -575,8 +575,11 @@ int ae_load(Ae *m, const char *path, const AeConfig *want) {
     if (checkpoint_read_hparams(path, AE_KIND, &file)) return -1;
     AeConfig cfg;
     int64_t stats = 0;
-    if (hparams_get_int(&file, "latent_stats", &stats) || ae_config_from_hparams(&cfg, &file))
-        return err_set("'%s' is not a model this build can read: %s", path, err_msg());
+    if (hparams_get_int(&file, "latent_stats", &stats) || ae_config_from_hparams(&cfg, &file)) {
+        char why[512];   // err_set formats into the buffer err_msg() points at
+        snprintf(why, sizeof why, "%s", err_msg());
+        return err_set("'%s' is not a model this build can read: %s", path, why);
+    }
     const AeConfig *use = want ? want : &cfg;
     if (ae_create(m, use)) return -1;
     Hparams hp;

@@ -81,11 +81,14 @@ static double x_start = 0, x_duration = 0;
 static int v_iters = 64;
 
 static int load_model(Ae *m) {
-    if (ae_load(m, model_path, NULL))
-        return err_set("cannot use autoencoder model '%s': %s%s", model_path, err_msg(),
+    if (ae_load(m, model_path, NULL)) {
+        char why[1024];   // err_set formats into the buffer err_msg() points at
+        snprintf(why, sizeof why, "%s", err_msg());
+        return err_set("cannot use autoencoder model '%s': %s%s", model_path, why,
                        strcmp(model_path, DEFAULT_MODEL) == 0
                            ? " (the shipped model is assets/ae.rfc; make one with 'refrain train-ae --export assets/ae.rfc')"
                            : "");
+    }
     if (!m->has_stats)
         fprintf(stderr, "refrain: warning: %s has no latent statistics (a training checkpoint?); latents are not unit scale\n",
                 model_path);
