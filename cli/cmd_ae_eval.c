@@ -93,8 +93,8 @@ static int run(int argc, char **argv) {
     memset(pc_src, 0, sizeof pc_src);
     int fig_song[SRC_COUNT];
     for (int s = 0; s < SRC_COUNT; s++) fig_song[s] = -1;
-    double lat_s = 0, lat_ss = 0;
-    long lat_n = 0;
+    double lat_s = 0, lat_ss = 0, x_s = 0, x_ss = 0;
+    long lat_n = 0, x_n = 0;
     for (int i = 0; i < va.n; i++) {
         progress("ae-eval: validation song %d/%d", i + 1, va.n);
         long T = va.T[i], Tl = ae_latent_frames(T);
@@ -104,6 +104,8 @@ static int run(int argc, char **argv) {
         pca_reconstruct(&pca, va.mel[i], T, yp);
         for (long j = 0; j < Tl * Z; j++) { lat_s += lat[j]; lat_ss += (double)lat[j] * lat[j]; }
         lat_n += Tl * Z;
+        for (long j = 0; j < T * M; j++) { x_s += va.mel[i][j]; x_ss += (double)va.mel[i][j] * va.mel[i][j]; }
+        x_n += T * M;
         int src = va.source[i];
         acc_add(&ae_all, va.mel[i], y, T, M); acc_add(&pc_all, va.mel[i], yp, T, M);
         acc_add(&ae_src[src], va.mel[i], y, T, M); acc_add(&pc_src[src], va.mel[i], yp, T, M);
@@ -199,6 +201,12 @@ static int run(int argc, char **argv) {
     double lm = lat_s / lat_n, lsd = sqrt(lat_ss / lat_n - lm * lm);
     fprintf(o, "\nUnit-scale latents on the validation split: mean %.3f, standard deviation %.3f (statistics measured "
                "on the training split and stored in the model).\n", lm, lsd);
+    double xm = x_s / x_n, xsd = sqrt(x_ss / x_n - xm * xm);
+    fprintf(o, "\nInput normalisation (fixed, stored in the model): x = (log-mel - (%.2f)) * %.2f. The validation log-mel "
+               "has mean %.2f and standard deviation %.2f, so the network sees mean %.2f, standard deviation %.2f. "
+               "Divide the normalized-unit losses of the training log by %.2f to get log-mel units.\n",
+            m.cfg.in_shift, m.cfg.in_scale, xm, xsd, (xm - m.cfg.in_shift) * m.cfg.in_scale, xsd * m.cfg.in_scale,
+            m.cfg.in_scale);
     fprintf(o, "\n## Spectrograms\n\n20 s from the middle of one validation song per source: original, autoencoder "
                "reconstruction, PCA baseline (viridis, low bands at the bottom).\n\n");
     for (int s = 0; s < SRC_COUNT; s++) {
