@@ -379,7 +379,9 @@ int corpus_build(const CorpusOpts *o, int *built, int *fresh, int *skipped) {
             if (build_song(o, e, k, id, shard, name, size, mtime)) {
                 progress_done();
                 fprintf(stderr, "refrain corpus: skipping %s: %s\n", id, err_msg());
-                skip_record(skip, size, mtime, err_msg());
+                char line[1400];
+                snprintf(line, sizeof line, "%s: %s", id, err_msg());
+                skip_record(skip, size, mtime, line);
                 (*skipped)++;
                 continue;
             }

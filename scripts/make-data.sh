@@ -64,6 +64,7 @@ if ! cmp -s "$list" $OUT/sources.tsv; then mv "$list" $OUT/sources.tsv; else rm 
 stamp "$(wc -l < $OUT/sources.tsv) source files; building feature shards ($JOBS processes)"
 
 pids=""
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1   # parallel across processes, not inside them
 for k in $(seq 0 $((JOBS - 1))); do
     $REFRAIN corpus $OUT/sources.tsv --out $OUT --part $k --parts "$JOBS" &
     pids="$pids $!"
@@ -72,6 +73,17 @@ st=0
 for p in $pids; do wait $p || st=1; done
 [ $st -eq 0 ] || { echo "refrain: data: a corpus part failed" >&2; exit 1; }
 $REFRAIN corpus $OUT/sources.tsv --out $OUT --index-only > $OUT/summary.md.tmp.$$
+{
+    echo; echo "| package | split | songs | hours | sections |"; echo "| --- | --- | ---: | ---: | ---: |"
+    awk -F'\t' 'NR > 1 { k = $2 "\t" $4; if (!($1 in seen)) { seen[$1] = 1; n[k]++; h[k] += $5 } s[k]++ }
+        END { for (k in n) { split(k, a, "\t"); printf "| %s | %s | %d | %.2f | %d |\n", a[1], a[2], n[k], h[k] / 3600, s[k] } }' \
+        $OUT/index.tsv | LC_ALL=C sort
+    skips=$(ls $OUT/shards/*.skip 2>/dev/null | wc -l)
+    echo; echo "Skipped source files (unreadable, or shorter than the minimum): $skips"
+    for f in $OUT/shards/*.skip; do [ -f "$f" ] && echo "- $(cut -d' ' -f3- "$f")"; done | LC_ALL=C sort
+    echo; times | tail -1 | awk '{ printf "CPU of every command this run started (user, system): %s %s\n", $1, $2 }'
+    echo; echo "This run: $(( $(date +%s) - t0 )) s wall on $(getconf _NPROCESSORS_ONLN) cores; $(du -sh $OUT | cut -f1) in $OUT, $(du -sh $C | cut -f1) in $C."
+} >> $OUT/summary.md.tmp.$$
 mv $OUT/summary.md.tmp.$$ $OUT/summary.md
 cat $OUT/summary.md
 stamp "done: $(du -sh $OUT | cut -f1) in $OUT (shards + index), $(du -sh $C | cut -f1) in $C"
