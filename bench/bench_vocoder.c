@@ -239,8 +239,9 @@ static int cmd_report(const char *dir, const char *tsv, const char *md, const ch
         fprintf(o, "| %s | %d | %s | %d | %.3f | %.3f | %.4f |\n", rows[i].sys, rows[i].threads, rows[i].variant,
                 rows[i].iters, rows[i].wall, rows[i].cpu, rows[i].sc);
     fprintf(o, "\n## Equal iterations: refrain time / torchaudio time (torchaudio at its fastest variant)\n\n");
+    fprintf(o, "Ratios are refrain / torchaudio (below 1: refrain faster), wall time and, in brackets, process CPU time.\n\n");
     fprintf(o, "| threads | iters | refrain pghi s | refrain random s | torch s (variant) | ratio pghi | ratio random | "
-               "speed-up (random) | SC refrain pghi | SC refrain random | SC torch |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+               "speed-up (random, wall) | SC refrain pghi | SC refrain random | SC torch |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int th = 1; th <= 2; th++) {
         if (!tbest[th]) continue;
         for (int k = 0; k < 4; k++) {
@@ -248,9 +249,9 @@ static int cmd_report(const char *dir, const char *tsv, const char *md, const ch
             Row *rr = find(rows, nr, "refrain", th, "random", its[k]);
             Row *tt = find(rows, nr, "torch", th, tbest[th], its[k]);
             if (!rp || !rr || !tt) continue;
-            fprintf(o, "| %d | %d | %.3f | %.3f | %.2f (%s) | %.4f | %.4f | %.0fx | %.4f | %.4f | %.4f |\n", th,
-                    its[k], rp->wall, rr->wall, tt->wall, tbest[th], rp->wall / tt->wall, rr->wall / tt->wall,
-                    tt->wall / rr->wall, rp->sc, rr->sc, tt->sc);
+            fprintf(o, "| %d | %d | %.3f | %.3f | %.2f (%s) | %.4f (%.4f) | %.4f (%.4f) | %.0fx | %.4f | %.4f | %.4f |\n",
+                    th, its[k], rp->wall, rr->wall, tt->wall, tbest[th], rp->wall / tt->wall, rp->cpu / tt->cpu,
+                    rr->wall / tt->wall, rr->cpu / tt->cpu, tt->wall / rr->wall, rp->sc, rr->sc, tt->sc);
         }
     }
     fprintf(o, "\n## Equal time: the lowest SC each system reaches within torchaudio's time\n\n");
