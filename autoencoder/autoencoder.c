@@ -26,6 +26,7 @@ AeConfig ae_config_default(void) {
     c.in_shift = -5.0f;
     c.in_scale = 0.4f;
     c.kl_weight = 1e-3f;
+    c.linear = 1;
     return c;
 }
 
@@ -58,14 +59,15 @@ void ae_config_to_hparams(const AeConfig *c, Hparams *hp) {
     hparams_set_float(hp, "in_shift", c->in_shift);
     hparams_set_float(hp, "in_scale", c->in_scale);
     hparams_set_float(hp, "kl_weight", c->kl_weight);
+    hparams_set_int(hp, "linear_path", c->linear);
 }
 
 int ae_config_from_hparams(AeConfig *c, const Hparams *hp) {
-    int64_t v[9];
+    int64_t v[10];
     double f[3];
-    const char *ik[] = {"n_mels", "z", "ch0", "ch1", "ch2", "enc_res", "dec_res", "groups", "down"};
+    const char *ik[] = {"n_mels", "z", "ch0", "ch1", "ch2", "enc_res", "dec_res", "groups", "down", "linear_path"};
     const char *fk[] = {"in_shift", "in_scale", "kl_weight"};
-    for (int i = 0; i < 9; i++)
+    for (int i = 0; i < 10; i++)
         if (hparams_get_int(hp, ik[i], &v[i])) return -1;
     for (int i = 0; i < 3; i++)
         if (hparams_get_float(hp, fk[i], &f[i])) return -1;
@@ -76,6 +78,7 @@ int ae_config_from_hparams(AeConfig *c, const Hparams *hp) {
     c->ch[0] = (int)v[2]; c->ch[1] = (int)v[3]; c->ch[2] = (int)v[4];
     c->enc_res = (int)v[5]; c->dec_res = (int)v[6]; c->groups = (int)v[7];
     c->in_shift = (float)f[0]; c->in_scale = (float)f[1]; c->kl_weight = (float)f[2];
+    c->linear = (int)v[9];
     return ae_config_check(c);
 }
 
@@ -147,6 +150,13 @@ int ae_create(Ae *m, const AeConfig *cfg) {
     }
     add_op(m->dec, &m->n_dec, p, "dec", AE_NORMACT, ch[0], ch[0], 1);
     add_op(m->dec, &m->n_dec, p, "dec", AE_CONV, ch[0], c->n_mels, 1);
+    m->lin_ew = m->lin_eb = m->lin_dw = m->lin_db = -1;
+    if (c->linear) {
+        m->lin_ew = params_add(p, "enc.lin.w", 1, c->z, c->n_mels, AE_DOWN, 0);          // (Z, M, 4)
+        m->lin_eb = params_add(p, "enc.lin.b", 0, c->z, 0, 0, 0);                        // (Z)
+        m->lin_dw = params_add(p, "dec.lin.w", 1, AE_DOWN * c->n_mels, c->z, 1, 0);      // (4M, Z, 1)
+        m->lin_db = params_add(p, "dec.lin.b", 0, AE_DOWN * c->n_mels, 0, 0, 0);         // (4M)
+    }
     m->lat_mean = params_add(p, "latent.mean", 0, c->z, 0, 0, 0);   // (Z)
     m->lat_std = params_add(p, "latent.std", 0, c->z, 0, 0, 0);     // (Z)
     params_alloc(p);
@@ -192,9 +202,45 @@ void ae_init(Ae *m, Rng *rng) {
     // the last decoder conv starts small: the first reconstructions sit near the mean
     const AeOp *last = &m->dec[m->n_dec - 1];
     scale_inplace(params_get(p, last->w), 0.1f, p->specs[last->w].size);
+    if (m->cfg.linear) {
+        he_normal(params_get(p, m->lin_ew), p->specs[m->lin_ew].size, AE_DOWN * m->cfg.n_mels, 0.5f, rng);
+        he_normal(params_get(p, m->lin_dw), p->specs[m->lin_dw].size, m->cfg.z, 0.1f, rng);
+    }
     float *s = params_get(p, m->lat_std);
     for (int i = 0; i < m->cfg.z; i++) s[i] = 1.0f;
     m->has_stats = 0;
+}
+
+int ae_init_pca(Ae *m, const struct PcaBaseline *pca) {
+    const AeConfig *c = &m->cfg;
+    ParamSet *p = &m->params;
+    int M = c->n_mels, Z = c->z, D = AE_DOWN * M;
+    if (!c->linear || !pca->stacked || pca->M != M || pca->Z != Z)
+        return err_set("autoencoder: PCA init needs linear paths and a stacked PCA of %d bands to %d components", M, Z);
+    float *ew = params_get(p, m->lin_ew), *eb = params_get(p, m->lin_eb);
+    float *dw = params_get(p, m->lin_dw), *db = params_get(p, m->lin_db);
+    for (int z = 0; z < Z; z++) {
+        double b = 0;
+        for (int k = 0; k < AE_DOWN; k++)
+            for (int j = 0; j < M; j++) {
+                double w = pca->comp[(long)z * D + k * M + j];
+                double mean = (pca->mean[k * M + j] - c->in_shift) * c->in_scale;   // normalized units
+                ew[((long)z * M + j) * AE_DOWN + k] = (float)w;
+                dw[(long)(k * M + j) * Z + z] = (float)w;
+                b -= w * mean;
+            }
+        eb[z] = (float)b;
+    }
+    for (int d = 0; d < D; d++) db[d] = (float)((pca->mean[d] - c->in_shift) * c->in_scale);
+    // the convolutional paths start silent: decoder output conv 0, encoder mu rows 0,
+    // log-variance rows 0 with bias -8 (sd 0.02)
+    const AeOp *dl = &m->dec[m->n_dec - 1], *el = &m->enc[m->n_enc - 1];
+    memset(params_get(p, dl->w), 0, sizeof(float) * p->specs[dl->w].size);
+    memset(params_get(p, dl->b), 0, sizeof(float) * p->specs[dl->b].size);
+    float *w = params_get(p, el->w), *b = params_get(p, el->b);
+    memset(w, 0, sizeof(float) * p->specs[el->w].size);
+    for (int z = 0; z < Z; z++) { b[z] = 0; b[Z + z] = -8.0f; }
+    return 0;
 }
 
 static long ops_flops(const AeOp *ops, int n, long T) {
@@ -252,6 +298,11 @@ static long point_acts(AeActs *a, const Ae *m, int B, int T, int train, float *b
     off = point_ops(m->enc, m->n_enc, a->enc, B, T, c->groups, base, off, &maxct);
     TAKE(a->z, (long)B * c->z * Tl);                              // (B, Z, Tl)
     TAKE(a->eps, (long)B * c->z * Tl);
+    if (c->linear) {
+        TAKE(a->lin_e, (long)B * c->z * Tl);                      // (B, Z, Tl)
+        TAKE(a->lin_d, (long)B * AE_DOWN * c->n_mels * Tl);       // (B, 4M, Tl)
+        if (train) TAKE(a->dlin, (long)B * AE_DOWN * c->n_mels * Tl);
+    }
     off = point_ops(m->dec, m->n_dec, a->dec, B, Tl, c->groups, base, off, &maxct);
     if (train) {
         long n = (long)B * maxct;
@@ -374,16 +425,44 @@ static int check_cap(const AeActs *a, int B, int T) {
     return 0;
 }
 
+// encoder (and its linear path into the mu rows of the moments)
+static void enc_fwd(const Ae *m, const ParamSet *p, AeActs *a, int B, int T) {
+    const AeConfig *c = &m->cfg;
+    forward_ops(m->enc, m->n_enc, a->enc, p, a->x, B, T, c->groups);
+    if (!c->linear) return;
+    int Z = c->z, Tl = T / AE_DOWN;
+    conv1d_forward(a->lin_e, a->x, PW(m->lin_ew), PW(m->lin_eb), B, c->n_mels, T, Z, AE_DOWN, AE_DOWN, 0, 1);
+    float *mom = a->enc[m->n_enc - 1].out;                       // (B, 2Z, Tl)
+    for (int b = 0; b < B; b++) add_inplace(mom + (long)b * 2 * Z * Tl, a->lin_e + (long)b * Z * Tl, (long)Z * Tl);
+}
+
+// decoder from a->z (and its linear path added to the output)
+static void dec_fwd(const Ae *m, const ParamSet *p, AeActs *a, int B, int T) {
+    const AeConfig *c = &m->cfg;
+    int Tl = T / AE_DOWN, M = c->n_mels;
+    forward_ops(m->dec, m->n_dec, a->dec, p, a->z, B, Tl, c->groups);
+    if (!c->linear) return;
+    conv1d_forward(a->lin_d, a->z, PW(m->lin_dw), PW(m->lin_db), B, c->z, Tl, AE_DOWN * M, 1, 1, 0, 1);
+    float *y = a->dec[m->n_dec - 1].out;                         // (B, M, T)
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < AE_DOWN; k++)
+            for (int j = 0; j < M; j++) {
+                const float *src = a->lin_d + ((long)b * AE_DOWN * M + k * M + j) * Tl;   // (Tl)
+                float *dst = y + ((long)b * M + j) * T + k;
+                for (int t = 0; t < Tl; t++) dst[(long)t * AE_DOWN] += src[t];
+            }
+}
+
 int ae_encode_forward(const Ae *m, const ParamSet *p, AeActs *a, int B, int T) {
     if (check_cap(a, B, T)) return -1;
-    forward_ops(m->enc, m->n_enc, a->enc, p, a->x, B, T, m->cfg.groups);
+    enc_fwd(m, p, a, B, T);
     return 0;
 }
 const float *ae_moments(const Ae *m, const AeActs *a) { return a->enc[m->n_enc - 1].out; }
 
 int ae_decode_forward(const Ae *m, const ParamSet *p, AeActs *a, int B, int T) {
     if (check_cap(a, B, T)) return -1;
-    forward_ops(m->dec, m->n_dec, a->dec, p, a->z, B, T / AE_DOWN, m->cfg.groups);
+    dec_fwd(m, p, a, B, T);
     return 0;
 }
 const float *ae_output(const Ae *m, const AeActs *a) { return a->dec[m->n_dec - 1].out; }
@@ -413,7 +492,7 @@ int ae_loss(const Ae *m, const ParamSet *p, AeActs *a, const float *eps, int B, 
             }
         }
     kl /= (double)nlat;
-    forward_ops(m->dec, m->n_dec, a->dec, p, a->z, B, Tl, c->groups);
+    dec_fwd(m, p, a, B, T);
     const float *y = ae_output(m, a);                            // (B, M, T)
     long n = (long)B * M * T;
     double rec = 0;
@@ -434,7 +513,17 @@ int ae_loss(const Ae *m, const ParamSet *p, AeActs *a, const float *eps, int B, 
         float d = y[i] - a->x[i];
         dy[i] = mse ? 2.0f * k * d : (d > 0 ? k : (d < 0 ? -k : 0.0f));
     }
+    if (c->linear)   // gradient of the decoder's linear path output, (B, 4M, Tl), before d0 is reused
+        for (int b = 0; b < B; b++)
+            for (int q = 0; q < AE_DOWN; q++)
+                for (int j = 0; j < M; j++) {
+                    float *dst = a->dlin + ((long)b * AE_DOWN * M + q * M + j) * Tl;
+                    const float *src = dy + ((long)b * M + j) * T + q;
+                    for (int t = 0; t < Tl; t++) dst[t] = src[(long)t * AE_DOWN];
+                }
     backward_ops(m->dec, m->n_dec, a->dec, p, grad, a->z, dy, a->dz, a, B, Tl, c->groups);
+    if (c->linear)
+        conv1d_backward(a->dz, PG(m->lin_dw), PG(m->lin_db), a->dlin, a->z, PW(m->lin_dw), B, Z, Tl, AE_DOWN * M, 1, 1, 0, 1);
     // through the sample and the KL term into the moments
     float kw = (float)(c->kl_weight / (double)nlat);
     for (int b = 0; b < B; b++)
@@ -454,6 +543,11 @@ int ae_loss(const Ae *m, const ParamSet *p, AeActs *a, const float *eps, int B, 
                 dlv[t] = inside ? g : 0.0f;
             }
         }
+    if (c->linear) {   // the encoder's linear path gets the mu rows' gradient; dz is free now
+        for (int b = 0; b < B; b++)
+            memcpy(a->dz + (long)b * Z * Tl, a->dmom + (long)b * 2 * Z * Tl, sizeof(float) * Z * Tl);
+        conv1d_backward(NULL, PG(m->lin_ew), PG(m->lin_eb), a->dz, a->x, PW(m->lin_ew), B, M, T, Z, AE_DOWN, AE_DOWN, 0, 1);
+    }
     backward_ops(m->enc, m->n_enc, a->enc, p, grad, a->x, a->dmom, NULL, a, B, T, c->groups);
     return 0;
 }

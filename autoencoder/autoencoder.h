@@ -23,6 +23,13 @@
 //   down:     conv k=3, stride 2, pad 1 (T even -> T/2)
 //   loss = mean |x_hat - x| + kl_weight * mean KL(N(mu, e^logvar) || N(0, 1))
 //
+// Linear paths (cfg.linear): mu += conv k=4 stride 4 M->Z of x, and
+// x_hat += the 4 frames of a 1x1 conv Z->4M of z laid out in time. Training
+// starts them at the PCA of stacked 4-frame groups of the training split
+// (ae_init_pca) with the convolutional paths' last layers at zero, so the
+// model starts as the best linear autoencoder of its size and the
+// convolutional paths learn what is left.
+//
 // Shipped latents are unit scale: encode returns (mu - lat_mean) / lat_std per
 // channel, with lat_mean, lat_std measured over the training split after
 // training and stored in the model file (tensors "latent.mean", "latent.std").
@@ -45,6 +52,7 @@ typedef struct {
     int groups;                // GroupNorm groups (divides every width)
     float in_shift, in_scale;  // fixed input affine: x = (logmel - shift) * scale
     float kl_weight;           // KL weight in the loss (training only, stored)
+    int linear;                // 1: linear paths beside the convolutional ones (below)
 } AeConfig;
 
 // The shipped configuration: M 80, Z 24, widths 64/128/256, 1 encoder and
@@ -73,6 +81,8 @@ typedef struct {
     AeConfig cfg;
     AeOp enc[AE_MAX_OPS], dec[AE_MAX_OPS];
     int n_enc, n_dec;
+    int lin_ew, lin_eb;        // (Z, M, 4), (Z): encoder linear path (-1 without)
+    int lin_dw, lin_db;        // (4M, Z, 1), (4M): decoder linear path
     int lat_mean, lat_std;     // (Z) each: latent statistics (not trained)
     int has_stats;             // lat_mean/lat_std hold measured values
     ParamSet params;           // declared and allocated by ae_create
@@ -84,6 +94,10 @@ void ae_free(Ae *m);
 // He-normal convolutions, GroupNorm gains 1 and biases 0; the second
 // convolution of each residual block scaled by 0.25 (blocks start near identity).
 void ae_init(Ae *m, Rng *rng);
+struct PcaBaseline;
+// Linear paths from a stacked PCA (log-mel units, Z components); zeroes the
+// last layers of the convolutional paths (the log-variance rows get bias -8).
+int ae_init_pca(Ae *m, const struct PcaBaseline *pca);
 long ae_param_count(const Ae *m);
 long ae_flops_forward(const Ae *m, int T);   // encoder + decoder, one item, convs only
 
@@ -104,6 +118,9 @@ typedef struct {
     AeOpActs enc[AE_MAX_OPS], dec[AE_MAX_OPS];
     float *z;                  // (B, Z, Tl) sample (or mu)
     float *eps;                // (B, Z, Tl) noise used for z
+    float *lin_e;              // (B, Z, Tl) encoder linear path
+    float *lin_d;              // (B, 4M, Tl) decoder linear path
+    float *dlin;               // (B, 4M, Tl) its gradient (train)
     // backward scratch
     float *d0, *d1, *da, *dg, *dh;   // (B * max C*T) each
     float *dmom;               // (B, 2Z, Tl)
@@ -196,17 +213,22 @@ void ae_sample_batch(const Ae *m, AeActs *a, const AeSongs *s, Rng *rng, int B, 
 // Fills lat_mean / lat_std from the encoder's mu over n random training crops.
 int ae_measure_latent_stats(Ae *m, const ParamSet *p, const AeSongs *s, int n, uint64_t seed);
 
-// ---- linear baseline (autoencoder/baseline.c) -------------------------------------------
-// 4x average pooling in time, then PCA to Z components fitted on the training
-// split (covariance in double, eigenvectors by cyclic Jacobi); reconstruction
-// repeats each pooled frame 4 times.
-typedef struct {
-    int M, Z;
-    double *mean;              // (M)
-    double *comp;              // (Z, M) principal directions, by decreasing variance
-    double *eval;              // (M) all eigenvalues, decreasing
+// ---- linear baselines (autoencoder/baseline.c) -------------------------------------------
+// PCA to Z components per group of 4 frames, fitted on the training split
+// (covariance in double, eigenvectors by cyclic Jacobi). stacked 0: the issue's
+// baseline, 4x average pooling then PCA of the 80-band average, reconstruction
+// repeats each pooled frame 4 times. stacked 1: PCA of the 4 frames side by
+// side (320 numbers), which keeps some detail inside the group: the linear
+// autoencoder of the same size, and the autoencoder's linear path at init.
+typedef struct PcaBaseline {
+    int M, Z, D, stacked;      // D = M (pooled) or 4M (stacked)
+    double *mean;              // (D)
+    double *comp;              // (Z, D) principal directions, by decreasing variance;
+                               // stacked: index k*M + m is frame k of 4, band m
+    double *eval;              // (D) all eigenvalues, decreasing
 } PcaBaseline;
-int pca_fit(PcaBaseline *b, const AeSongs *train, int Z);
+// every: use every k-th group of 4 frames (1 = all).
+int pca_fit(PcaBaseline *b, const AeSongs *train, int Z, int stacked, int every);
 void pca_reconstruct(const PcaBaseline *b, const float *logmel, long T, float *out);
 void pca_free(PcaBaseline *b);
 // Symmetric eigendecomposition by cyclic Jacobi: A (n, n) is destroyed;

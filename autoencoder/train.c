@@ -244,6 +244,19 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
     ae_init(&m, &init);
     train_state_init(&st, &m.params, &oc, o->seed ^ 0x5eedULL);
     const char *from = o->init ? o->init : (o->resume ? o->out : NULL);
+    if (!from && cfg.linear) {   // the linear paths start at the stacked PCA of the training split
+        double tp = now_seconds();
+        PcaBaseline pca;
+        if (pca_fit(&pca, &tr, cfg.z, 1, 2)) goto fail;
+        double all = 0, kept = 0;
+        for (int k = 0; k < pca.D; k++) { all += pca.eval[k]; if (k < cfg.z) kept += pca.eval[k]; }
+        int rc_init = ae_init_pca(&m, &pca);
+        pca_free(&pca);
+        if (rc_init) goto fail;
+        fprintf(stderr, "train-ae: linear paths start at the PCA of stacked 4-frame groups (%d of %d components, "
+                "%.1f%% of the variance; %.1f s)\n", cfg.z, AE_DOWN * cfg.n_mels, 100 * kept / all, now_seconds() - tp);
+        memcpy(st.ema, m.params.data, sizeof(float) * m.params.total);   // EMA starts at the init
+    }
     if (from) {
         if (checkpoint_load(from, AE_KIND, &hp, &m.params, &st)) goto fail;
         if (st.cfg.total_steps != o->steps) {   // training longer (or shorter) than planned

@@ -83,14 +83,17 @@ static int run(int argc, char **argv) {
     if (ae_songs_load(&tr, e_data, SPLIT_TRAIN, e_max_train)) { ae_free(&m); return fail(); }
     if (ae_songs_load(&va, e_data, SPLIT_VALID, 0)) { ae_free(&m); ae_songs_free(&tr); return fail(); }
     progress("ae-eval: fitting the PCA baseline on %d training songs (%.2f h)", tr.n, tr.hours);
-    PcaBaseline pca;
-    if (pca_fit(&pca, &tr, m.cfg.z)) { ae_free(&m); return fail(); }
+    PcaBaseline pca, lin;
+    if (pca_fit(&pca, &tr, m.cfg.z, 0, 1)) { ae_free(&m); return fail(); }
+    progress("ae-eval: fitting the stacked PCA (linear autoencoder) on %d training songs", tr.n);
+    if (pca_fit(&lin, &tr, m.cfg.z, 1, 1)) { ae_free(&m); return fail(); }
     double evsum = 0, evz = 0;
     for (int k = 0; k < pca.M; k++) { evsum += pca.eval[k]; if (k < pca.Z) evz += pca.eval[k]; }
     int M = m.cfg.n_mels, Z = m.cfg.z;
-    Acc ae_all = {0}, pc_all = {0}, ae_src[SRC_COUNT], pc_src[SRC_COUNT];
+    Acc ae_all = {0}, pc_all = {0}, li_all = {0}, ae_src[SRC_COUNT], pc_src[SRC_COUNT], li_src[SRC_COUNT];
     memset(ae_src, 0, sizeof ae_src);
     memset(pc_src, 0, sizeof pc_src);
+    memset(li_src, 0, sizeof li_src);
     int fig_song[SRC_COUNT];
     for (int s = 0; s < SRC_COUNT; s++) fig_song[s] = -1;
     double lat_s = 0, lat_ss = 0, x_s = 0, x_ss = 0;
@@ -101,6 +104,8 @@ static int run(int argc, char **argv) {
         float *lat = mallocCheck(sizeof(float) * Tl * Z), *y = mallocCheck(sizeof(float) * T * M),
               *yp = mallocCheck(sizeof(float) * T * M);
         if (ae_encode(&m, va.mel[i], T, lat, 1) || ae_decode(&m, lat, Tl, y, T, 1)) { free(lat); free(y); free(yp); return fail(); }
+        pca_reconstruct(&lin, va.mel[i], T, yp);
+        acc_add(&li_all, va.mel[i], yp, T, M); acc_add(&li_src[va.source[i]], va.mel[i], yp, T, M);
         pca_reconstruct(&pca, va.mel[i], T, yp);
         for (long j = 0; j < Tl * Z; j++) { lat_s += lat[j]; lat_ss += (double)lat[j] * lat[j]; }
         lat_n += Tl * Z;
@@ -189,14 +194,23 @@ static int run(int argc, char **argv) {
     double gain = 1 - mae(&ae_all) / mae(&pc_all);
     fprintf(o, "**All validation songs: autoencoder MAE %.3f, PCA baseline MAE %.3f: %.1f%% lower (the issue asks for >= 25%%).**\n\n",
             mae(&ae_all), mae(&pc_all), 100 * gain);
-    fprintf(o, "| source | songs | hours | AE MAE | PCA MAE | AE vs PCA | AE log-mel SNR dB | PCA log-mel SNR dB | AE mel SNR dB | PCA mel SNR dB |\n");
-    fprintf(o, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    fprintf(o, "| source | songs | hours | AE MAE | PCA MAE | AE vs PCA | AE log-mel SNR dB | PCA log-mel SNR dB | AE mel SNR dB | PCA mel SNR dB | stacked-PCA MAE |\n");
+    fprintf(o, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (int s = 0; s <= SRC_COUNT; s++) {
-        const Acc *A = s < SRC_COUNT ? &ae_src[s] : &ae_all, *P = s < SRC_COUNT ? &pc_src[s] : &pc_all;
+        const Acc *A = s < SRC_COUNT ? &ae_src[s] : &ae_all, *P = s < SRC_COUNT ? &pc_src[s] : &pc_all,
+                  *Li = s < SRC_COUNT ? &li_src[s] : &li_all;
         if (!A->songs) continue;
-        fprintf(o, "| %s | %d | %.2f | %.3f | %.3f | %+.1f%% | %.2f | %.2f | %.2f | %.2f |\n",
+        fprintf(o, "| %s | %d | %.2f | %.3f | %.3f | %+.1f%% | %.2f | %.2f | %.2f | %.2f | %.3f |\n",
                 s < SRC_COUNT ? corpus_source_name(s) : "**all**", A->songs, A->frames * (double)HOP / SAMPLE_RATE / 3600,
-                mae(A), mae(P), -100 * (1 - mae(A) / mae(P)), snr_log(A), snr_log(P), snr_mel(A), snr_mel(P));
+                mae(A), mae(P), -100 * (1 - mae(A) / mae(P)), snr_log(A), snr_log(P), snr_mel(A), snr_mel(P), mae(Li));
+    }
+    {
+        double le = 0, ls = 0;
+        for (int k = 0; k < lin.D; k++) { ls += lin.eval[k]; if (k < lin.Z) le += lin.eval[k]; }
+        fprintf(o, "\nStacked PCA: the best linear map of each group of 4 frames (320 numbers) to %d and back, fitted "
+                   "the same way (%.1f%% of the variance): a stronger linear baseline than the issue's, and the point the "
+                   "autoencoder's linear paths start from when training begins (autoencoder.h). AE vs stacked PCA: %+.1f%% MAE.\n",
+                Z, 100 * le / ls, -100 * (1 - mae(&ae_all) / mae(&li_all)));
     }
     double lm = lat_s / lat_n, lsd = sqrt(lat_ss / lat_n - lm * lm);
     fprintf(o, "\nUnit-scale latents on the validation split: mean %.3f, standard deviation %.3f (statistics measured "
@@ -233,6 +247,7 @@ static int run(int argc, char **argv) {
     printf("ae_mae %.4f pca_mae %.4f gain %.4f bench_s %.4f\n", mae(&ae_all), mae(&pc_all), gain, best_enc + best_dec);
     free(song); free(lat); free(y);
     pca_free(&pca);
+    pca_free(&lin);
     ae_songs_free(&tr); ae_songs_free(&va);
     ae_free(&m);
     return 0;
