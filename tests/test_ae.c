@@ -299,6 +299,52 @@ static void test_jacobi(void) {
     CHECK(e < 1e-10 && align < 1e-10, "Jacobi eigen: eigenvalues within %.1e, eigenvectors aligned within %.1e", e, align);
 }
 
+// With the linear paths started at a stacked PCA, the untrained model
+// reconstructs exactly what that PCA reconstructs (the convolutional paths
+// start silent), for a crop aligned to the 4-frame grid.
+static void test_pca_init(void) {
+    AeConfig c = ae_config_default();
+    c.z = 6; c.ch[0] = 8; c.ch[1] = 8; c.ch[2] = 8; c.groups = 4;
+    AeSongs s;
+    memset(&s, 0, sizeof s);
+    s.n = 2;
+    s.mel = callocCheck(2, sizeof(float *));
+    s.T = callocCheck(2, sizeof(long));
+    for (int i = 0; i < 2; i++) { s.T[i] = 300 + 41 * i; s.mel[i] = synth_logmel(s.T[i], N_MELS, 60 + i); }
+    PcaBaseline pca;
+    int rc = pca_fit(&pca, &s, c.z, 1, 1);
+    CHECK(rc == 0 && pca.D == 4 * N_MELS, "stacked PCA fit (%d of %d components)", c.z, pca.D);
+    Ae m;
+    ae_create(&m, &c);
+    Rng rng;
+    rng_seed(&rng, 2);
+    ae_init(&m, &rng);
+    CHECK(ae_init_pca(&m, &pca) == 0, "ae_init_pca");
+    int T = 64;
+    AeActs a;
+    ae_acts_alloc(&a, &m, 1, T, 1);
+    const float *crop = s.mel[1] + 40L * N_MELS;   // frames [40, 104) of song 1
+    ae_load_input(&m, &a, 0, crop, T);
+    AeLoss L;
+    ae_loss(&m, &m.params, &a, NULL, 1, T, NULL, 0, &L);
+    float *want = mallocCheck(sizeof(float) * T * N_MELS), *got = mallocCheck(sizeof(float) * T * N_MELS);
+    pca_reconstruct(&pca, crop, T, want);
+    const float *y = ae_output(&m, &a);                           // (1, M, T), normalized
+    for (int t = 0; t < T; t++)
+        for (int k = 0; k < N_MELS; k++) got[t * N_MELS + k] = y[(long)k * T + t] / c.in_scale + c.in_shift;
+    check_max_diff("untrained model with PCA-initialised linear paths == stacked PCA reconstruction", got, want,
+                   (long)T * N_MELS, 2e-3);
+    double mae = 0;
+    for (long i = 0; i < (long)T * N_MELS; i++) mae += fabs((double)want[i] - crop[i]);
+    CHECK(mae / (T * N_MELS) < 0.3, "the PCA reconstruction itself is close to the input (MAE %.3f)", mae / (T * N_MELS));
+    free(want); free(got);
+    ae_acts_free(&a);
+    ae_free(&m);
+    pca_free(&pca);
+    for (int i = 0; i < 2; i++) free(s.mel[i]);
+    free(s.mel); free(s.T);
+}
+
 // The shipped model on a synthetic test signal: three chords with vibrato and
 // a noise burst, 3 s.
 #define SHIPPED_MAE_TOL 0.60
@@ -353,6 +399,7 @@ int main(int argc, char **argv) {
     test_files();
     test_resume();
     test_jacobi();
+    test_pca_init();
     if (!(argc > 1 && strcmp(argv[1], "--no-shipped") == 0)) test_shipped();
     return check_summary("test_ae");
 }
