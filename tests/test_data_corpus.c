@@ -114,6 +114,26 @@ static void test_mma(const MmaLibrary *lib) {
         }
         CHECK(ok && worst < 1e-3, "3/4 at 97 bpm: marker times = bars*3*60/97 (max err %.2g s), labels match", worst);
         free(mk);
+        // Every truncation of the MIDI file is read without crashing (run under
+        // `make debug` for ASan): refused, or fewer markers than the whole file.
+        FILE *f = fopen(mid3, "rb");
+        static unsigned char buf[1 << 16];
+        size_t len = f ? fread(buf, 1, sizeof buf, f) : 0;
+        if (f) fclose(f);
+        char cut[600];
+        snprintf(cut, sizeof cut, "%s.cut", mid3);
+        int nbad = 0, tries = 0;
+        for (size_t L = 0; L < len; L += 1 + L / 8, tries++) {
+            write_text(cut, (const char *)buf, L);
+            MidiMarker *m2 = NULL;
+            int k2 = 0;
+            double e2;
+            int r2 = midi_read_markers(cut, &m2, &k2, &e2);
+            if (r2 == 0 && k2 > nm) nbad++;
+            if (L < 14 && r2 == 0) nbad++;
+            free(m2);
+        }
+        CHECK(len > 100 && nbad == 0, "%d truncations of a %zu-byte MIDI file: refused or fewer markers", tries, len);
     }
     free(t3);
 }
