@@ -364,7 +364,10 @@ int mma_generate(FILE *f, MmaSongInfo *info, const MmaLibrary *lib, uint64_t see
     fprintf(f, "// refrain mmagen song, seed %llu. Regenerate with `refrain mmagen`.\n",
             (unsigned long long)seed);
     fprintf(f, "// groove file %s, %d/4, tempo %d, transpose %d\n", g->file, bpb, in.tempo, in.transpose);
-    fprintf(f, "Tempo %d\nTranspose %d\n\n", in.tempo, in.transpose);
+    // RndSeed: MMA's grooves jitter timing and velocity with Python's random;
+    // seeding it makes the MIDI (and fluidsynth's audio) bit-reproducible too.
+    fprintf(f, "RndSeed %u\nTempo %d\nTranspose %d\n\n", (unsigned)(seed % 2147483647u), in.tempo,
+            in.transpose);
     int bar = 1;
     double sec_per_bar = bpb * 60.0 / in.tempo;
     for (int i = 0; i < n; i++) {

@@ -133,6 +133,11 @@ static void test_mma(const MmaLibrary *lib) {
             if (L < 14 && r2 == 0) nbad++;
             free(m2);
         }
+        // RndSeed in the song: a second render gives the same MIDI bytes.
+        char mid3b[600];
+        snprintf(mid3b, sizeof mid3b, "%s.again.mid", mid3);
+        snprintf(cmd, sizeof cmd, "mma -f '%s' '%s' >/dev/null 2>&1 && cmp -s '%s' '%s'", mid3b, mma3, mid3, mid3b);
+        CHECK(system(cmd) == 0, "rendering the same .mma twice gives identical MIDI files");
         CHECK(len > 100 && nbad == 0, "%d truncations of a %zu-byte MIDI file: refused or fewer markers", tries, len);
     }
     free(t3);
