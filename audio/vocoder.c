@@ -25,6 +25,13 @@
 // split into fixed chunks of CHUNK frames so results do not depend on the
 // thread count (each chunk owns its output samples; the 3-hop spill past its
 // end goes to a side buffer added after a barrier).
+//
+// Speed (three minutes, 15,504 frames, bench/vocoder.sh, shared 2-core
+// machine): about 40 ms CPU per iteration on one thread (FFTW about half of
+// it, the rest mostly the memory stream of R_prev and S), PGHI 0.35 s; 52-78x
+// less wall time than torchaudio 0.13's GriffinLim at equal iterations.
+// FFTW_MEASURE plans are 16% faster than FFTW_ESTIMATE here but are chosen by
+// timing, so two processes may round differently (SC equal to 6 digits).
 #include "audio/audio.h"
 #include "util/rng.h"
 #include "util/util.h"
