@@ -30,9 +30,11 @@
 // machine): about 40 ms CPU per iteration on one thread (FFTW about half of
 // it, the rest mostly the memory stream of R_prev and S), PGHI 0.35 s; 52-78x
 // less wall time than torchaudio 0.13's GriffinLim at equal iterations.
-// FFTW_MEASURE plans are 16% faster than FFTW_ESTIMATE here but are chosen by
-// timing, so two processes may round differently (SC equal to 6 digits).
+// FFTW_ESTIMATE, not MEASURE: MEASURE plans were 16% faster here but are chosen
+// by timing, so two runs could round differently; generated audio must be
+// reproducible (same seed, model and threads -> same samples).
 #include "audio/audio.h"
+#include "audio/fft_lock.h"
 #include "util/rng.h"
 #include "util/util.h"
 
@@ -60,21 +62,19 @@
 #define PGHI_TOL 1e-5            // bins below tol * max(S) get phase 0 and are not integrated
 
 // ---- FFTW plans, made once per process -----------------------------------------------
-static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
 static fftwf_plan plan_r2c, plan_c2r;
 static float win[N_FFT];          // periodic Hann
 static float win_inv[N_FFT];      // win / N: FFTW's c2r is unnormalised
 
 static int plans_ready(void) {
     int ok = 1;
-    pthread_mutex_lock(&plan_lock);
+    fft_plan_lock();
     if (!plan_r2c) {
         float *in = fftwf_malloc(sizeof(float) * N_FFT);
         fftwf_complex *out = fftwf_malloc(sizeof(fftwf_complex) * N_BINS);
         if (in && out) {
-            // FFTW_MEASURE overwrites the arrays while it times candidates: scratch only.
-            plan_r2c = fftwf_plan_dft_r2c_1d(N_FFT, in, out, FFTW_MEASURE);
-            plan_c2r = fftwf_plan_dft_c2r_1d(N_FFT, out, in, FFTW_MEASURE);
+            plan_r2c = fftwf_plan_dft_r2c_1d(N_FFT, in, out, FFTW_ESTIMATE);
+            plan_c2r = fftwf_plan_dft_c2r_1d(N_FFT, out, in, FFTW_ESTIMATE);
         }
         fftwf_free(in);
         fftwf_free(out);
@@ -84,7 +84,7 @@ static int plans_ready(void) {
         }
         ok = plan_r2c && plan_c2r;
     }
-    pthread_mutex_unlock(&plan_lock);
+    fft_plan_unlock();
     return ok ? 0 : err_set("vocoder: FFTW could not plan a %d-point transform", N_FFT);
 }
 
