@@ -81,7 +81,8 @@ $REFRAIN corpus $OUT/sources.tsv --out $OUT --index-only > $OUT/summary.md.tmp.$
     skips=$(ls $OUT/shards/*.skip 2>/dev/null | wc -l)
     echo; echo "Skipped source files (unreadable, or shorter than the minimum): $skips"
     for f in $OUT/shards/*.skip; do [ -f "$f" ] && echo "- $(cut -d' ' -f3- "$f")"; done | LC_ALL=C sort
-    echo; times | tail -1 | awk '{ printf "CPU of every command this run started (user, system): %s %s\n", $1, $2 }'
+    times > $OUT/.times   # the builtin, in this shell: its second line is the children's CPU
+    echo; tail -1 $OUT/.times | awk '{ printf "CPU of every command this run started (user, system): %s %s\n", $1, $2 }'
     echo; echo "This run: $(( $(date +%s) - t0 )) s wall on $(getconf _NPROCESSORS_ONLN) cores; $(du -sh $OUT | cut -f1) in $OUT, $(du -sh $C | cut -f1) in $C."
 } >> $OUT/summary.md.tmp.$$
 mv $OUT/summary.md.tmp.$$ $OUT/summary.md
