@@ -2,7 +2,8 @@
 # demo.sh (`make demo`): what refrain does today, on real music. Takes a 30 s
 # excerpt of a warzone2100 soundtrack track (Debian's warzone2100-music,
 # fetched by scripts/fetch-music.sh), round-trips it through refrain's 80-band
-# log-mel features and Griffin-Lim vocoder, and draws spectrograms of the
+# log-mel features and Griffin-Lim vocoder and through the shipped mel
+# autoencoder (assets/ae.rfc), and draws spectrograms of the
 # original and the vocoded audio with an example timeline; then finds the whole
 # track's sections with `refrain analyze` and draws them. Everything goes to out/.
 set -eu
@@ -25,6 +26,8 @@ echo "== excerpt: $SECONDS_LONG s from $START s"
 "$REFRAIN" convert out/track.wav --start "$START" --duration "$SECONDS_LONG" -o out/original.wav
 echo "== vocode: log-mel -> Griffin-Lim (PGHI init, 64 fast iterations)"
 "$REFRAIN" vocode out/original.wav -o out/vocoded.wav
+echo "== reconstruct: audio -> shipped autoencoder (assets/ae.rfc) latents -> log-mel -> vocoder"
+"$REFRAIN" reconstruct out/original.wav -o out/reconstructed.wav --png out/reconstructed.png
 echo "== spectrograms with the example timeline $TIMELINE"
 "$REFRAIN" spectrogram out/original.wav -o out/original.png --timeline "$TIMELINE"
 "$REFRAIN" spectrogram out/vocoded.wav -o out/vocoded.png --timeline "$TIMELINE"
@@ -38,8 +41,9 @@ echo "== vocoded"
 echo
 echo "wrote:"
 for f in out/track.wav out/track-timeline.json out/track.png out/original.wav out/vocoded.wav \
-         out/original.png out/vocoded.png; do
+         out/original.png out/vocoded.png out/reconstructed.wav out/reconstructed.png; do
     printf '  %-26s %s\n' "$f" "$(du -h "$f" | cut -f1)"
 done
-echo "listen to out/original.wav and out/vocoded.wav; look at their PNGs side by side;"
+echo "listen to out/original.wav, out/vocoded.wav (features + vocoder) and out/reconstructed.wav"
+echo "(also through the autoencoder's 24-channel latents); look at their PNGs side by side;"
 echo "out/track.png shows the whole track with the sections refrain analyze found."

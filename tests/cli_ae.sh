@@ -5,49 +5,12 @@
 # (assets/ae.rfc): a 3 s tone -> latents of the right size -> audio of the
 # same length, and a reconstruction with a PNG.
 set -u
-REFRAIN=${REFRAIN:-./refrain}
-case $REFRAIN in /*) ;; *) REFRAIN="$PWD/$REFRAIN" ;; esac
+source "$(dirname "$0")/lib_cli.sh"
 MODEL=${REFRAIN_AE_MODEL:-$PWD/assets/ae.rfc}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-checks=0; failed=0
-ok()  { checks=$((checks + 1)); echo "  ok   $*"; }
-bad() { checks=$((checks + 1)); failed=$((failed + 1)); echo "  FAIL $*"; }
 
-le16() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $((($1 >> 8) & 255)))"; }
-le32() { le16 $(($1 & 65535)); le16 $((($1 >> 16) & 65535)); }
-# make_wav PATH FRAMES: 16-bit mono 22,050 Hz, a 441 Hz square wave at -18 dBFS
-make_wav() {
-    local bytes=$(($2 * 2)) half="" period
-    for ((i = 0; i < 25; i++)); do half+='\x00\x10'; done
-    period="$half${half//\\x10/\\xf0}"
-    {
-        printf 'RIFF'; le32 $((36 + bytes)); printf 'WAVEfmt '; le32 16
-        le16 1; le16 1; le32 22050; le32 44100; le16 2; le16 16
-        printf 'data'; le32 "$bytes"
-        for ((i = 0; i < $2 / 50; i++)); do printf "$period"; done
-    } >"$1"
-}
 make_wav "$tmp/tone.wav" 66150                 # 3 s
 echo "this is not a model" >"$tmp/text.rfc"
 
-expect_fail() {   # STATUS FRAGMENT OUTPUT ARGS...
-    local want=$1 frag=$2 out=$3; shift 3
-    "$REFRAIN" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
-    local rc=$? lines what="refrain $*"
-    lines=$(wc -l <"$tmp/stderr")
-    if [ "$want" = nz ] && [ $rc -eq 0 ] || [ "$want" != nz ] && [ $rc -ne "$want" ]; then
-        bad "$what: exit $rc, want $want: $(cat "$tmp/stderr")"
-    elif [ "$lines" -ne 1 ]; then
-        bad "$what: $lines lines on stderr, want 1:"; sed 's/^/       /' "$tmp/stderr"
-    elif ! grep -q '^refrain: ' "$tmp/stderr" || ! grep -qF -- "$frag" "$tmp/stderr"; then
-        bad "$what: stderr lacks '$frag': $(cat "$tmp/stderr")"
-    elif [ "$out" != - ] && ls "$out"* >/dev/null 2>&1; then
-        bad "$what: left output behind: $(ls "$out"*)"
-    else
-        ok "$what -> $rc: $(cat "$tmp/stderr")"
-    fi
-}
 
 echo "bad inputs:"
 expect_fail nz "cannot open checkpoint '$tmp/none.rfc'" "$tmp/o1.bin" encode "$tmp/tone.wav" -o "$tmp/o1.bin" --model "$tmp/none.rfc"
@@ -78,5 +41,4 @@ else
 fi
 ls "$tmp" | grep -q '\.tmp\.' && bad "temporary files left: $(ls "$tmp" | grep '\.tmp\.')" || ok "no temporary files left"
 
-echo "cli_ae: $checks checks, $failed failed"
-[ "$failed" -eq 0 ]
+finish cli_ae

@@ -5,29 +5,8 @@
 # Happy paths: info on a generated WAV, spectrogram with a timeline, a vocode
 # round trip to .wav. Inputs are made here (a square wave written with printf).
 set -u
-REFRAIN=${REFRAIN:-./refrain}
-case $REFRAIN in /*) ;; *) REFRAIN="$PWD/$REFRAIN" ;; esac
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-checks=0; failed=0
-ok()  { checks=$((checks + 1)); echo "  ok   $*"; }
-bad() { checks=$((checks + 1)); failed=$((failed + 1)); echo "  FAIL $*"; }
+source "$(dirname "$0")/lib_cli.sh"
 
-# ---- inputs -----------------------------------------------------------------------
-le16() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $((($1 >> 8) & 255)))"; }
-le32() { le16 $(($1 & 65535)); le16 $((($1 >> 16) & 65535)); }
-# make_wav PATH FRAMES: 16-bit mono 22,050 Hz, a 441 Hz square wave at -18 dBFS
-make_wav() {
-    local bytes=$(($2 * 2)) half="" period
-    for ((i = 0; i < 25; i++)); do half+='\x00\x10'; done
-    period="$half${half//\\x10/\\xf0}"
-    {
-        printf 'RIFF'; le32 $((36 + bytes)); printf 'WAVEfmt '; le32 16
-        le16 1; le16 1; le32 22050; le32 44100; le16 2; le16 16
-        printf 'data'; le32 "$bytes"
-        for ((i = 0; i < $2 / 50; i++)); do printf "$period"; done
-    } >"$1"
-}
 make_wav "$tmp/tone.wav" 44100                 # 2 s
 make_wav "$tmp/zero.wav" 0                     # a valid header with 0 frames
 : >"$tmp/empty.wav"
@@ -36,26 +15,6 @@ printf '{"sections":[{"label":"intro","start":0,"end":0.8},{"label":"verse","sta
 printf '{"sections":[{"label":"a","start":0,"end":1.2},{"label":"b","start":1.0,"end":2}]}' >"$tmp/overlap.json"
 printf '{"sections":[{"label":"a","start":-0.5,"end":1}]}' >"$tmp/negative.json"
 
-# expect_fail STATUS FRAGMENT OUTPUT ARGS...: STATUS is the exit status wanted
-# ("nz" for any nonzero); stderr must be one line holding FRAGMENT; OUTPUT
-# (if not "-") must not exist afterwards, nor any temporary file beside it.
-expect_fail() {
-    local want=$1 frag=$2 out=$3; shift 3
-    "$REFRAIN" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
-    local rc=$? lines what="refrain $*"
-    lines=$(wc -l <"$tmp/stderr")
-    if [ "$want" = nz ] && [ $rc -eq 0 ] || [ "$want" != nz ] && [ $rc -ne "$want" ]; then
-        bad "$what: exit $rc, want $want"
-    elif [ "$lines" -ne 1 ]; then
-        bad "$what: $lines lines on stderr, want 1:"; sed 's/^/       /' "$tmp/stderr"
-    elif ! grep -q '^refrain: ' "$tmp/stderr" || ! grep -qF -- "$frag" "$tmp/stderr"; then
-        bad "$what: stderr lacks '$frag': $(cat "$tmp/stderr")"
-    elif [ "$out" != - ] && ls "$out"* >/dev/null 2>&1; then
-        bad "$what: left output behind: $(ls "$out"*)"
-    else
-        ok "$what -> $rc: $(cat "$tmp/stderr")"
-    fi
-}
 
 echo "bad inputs:"
 expect_fail nz "No such file" "$tmp/o1.png" spectrogram "$tmp/missing.wav" -o "$tmp/o1.png"
@@ -133,5 +92,4 @@ if "$REFRAIN" -q convert "$tmp/tone.wav" --start 0.5 --duration 1 -o "$tmp/cut.f
 else bad "convert excerpt"; fi
 ls "$tmp" | grep -q '\.tmp\.' && bad "temporary files left in $tmp: $(ls "$tmp" | grep '\.tmp\.')" || ok "no temporary files left"
 
-echo "cli_audio: $checks checks, $failed failed"
-[ "$failed" -eq 0 ]
+finish cli_audio
