@@ -114,7 +114,7 @@ demo: $(DEPS_STAMP) $(REFRAIN) fetch-music
 
 debug:
 	$(MAKE) BUILD=build-debug REFRAIN=build-debug/refrain \
-	        OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined" test
+	        OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" test
 
 clean:
 	rm -rf build build-debug refrain
