@@ -34,7 +34,7 @@ TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 
 REFRAIN ?= refrain
-.PHONY: all deps test bench demo debug clean help data fetch-music
+.PHONY: all deps test bench demo debug clean help data fetch-music model
 all: $(REFRAIN)
 
 help:
@@ -45,6 +45,7 @@ help:
 	@echo "make data       fetch Debian music, render MMA songs, build corpus shards + index"
 	@echo "make demo       vocoder round trip of a real excerpt + spectrogram PNG in out/"
 	@echo "make debug      build with ASan and UBSan into build-debug/ and run the tests"
+	@echo "make model      retrain the shipped autoencoder assets/ae.rfc (runs make data first; long)"
 	@echo "make clean      remove build outputs"
 
 deps: $(DEPS_STAMP)
@@ -111,6 +112,9 @@ bench: $(DEPS_STAMP) $(REFRAIN) $(BENCHES) fetch-music
 
 demo: $(DEPS_STAMP) $(REFRAIN) fetch-music
 	@bash scripts/demo.sh
+
+model: data
+	@bash scripts/train-model.sh
 
 debug:
 	$(MAKE) BUILD=build-debug REFRAIN=build-debug/refrain \
