@@ -38,6 +38,10 @@ int audio_info(const char *path, AudioInfo *info);
 // (libsamplerate, SRC_SINC_MEDIUM_QUALITY: ample for 80 mel bands, 3x faster than BEST). *out is malloc'd, *n its length.
 // Refuses missing, unreadable, empty or zero-length files with a clear message.
 int audio_read(const char *path, int target_sr, float **out, long *n);
+// ITU-R BS.1770-4 integrated loudness of mono x at sr (K-weighting, 400 ms
+// blocks every 100 ms, -70 LUFS absolute and -10 LU relative gates); a clip
+// under 400 ms is one block. -INFINITY when everything is gated out.
+double loudness_lufs(const float *x, long n, int sr);
 int audio_resample(float **out, long *nout, const float *in, long n, int sr_in, int sr_out);
 // Writes mono audio; the format follows the extension: .wav (16-bit PCM, or
 // 32-bit float when float32 != 0), .flac, .ogg (Vorbis). Written atomically.

@@ -262,26 +262,31 @@ static void k_weighting(Biquad *shelf, Biquad *hp, int sr) {
 }
 
 // Integrated loudness of x (mono) at sr: K-weighting, 400 ms blocks every
-// 100 ms, absolute gate -70 LUFS, relative gate -10 LU. -INFINITY when no
-// block passes the gates (silence, or less than 400 ms of audio).
-static double integrated_loudness(const float *x, long n, int sr) {
+// 100 ms, absolute gate -70 LUFS, relative gate -10 LU. A clip shorter than
+// one block is measured as one block of all it has (section descriptors need
+// short sections too). -INFINITY when no block passes the gates (silence).
+double loudness_lufs(const float *x, long n, int sr) {
+    long step = lround(0.1 * sr);     // 100 ms
+    if (n <= 0 || step <= 0) return -INFINITY;
+    int whole = n < 4 * step;         // shorter than one 400 ms block
+    long seglen = whole ? n : step;
+    long nseg = n / seglen;           // complete segments; a tail under 100 ms is left out
     Biquad shelf, hp;
     k_weighting(&shelf, &hp, sr);
-    long step = lround(0.1 * sr);     // 100 ms
-    long nseg = n / step;             // complete 100 ms segments
-    if (nseg < 4) return -INFINITY;
     double *seg = callocCheck(nseg, sizeof(double));   // (nseg) sum of squares per segment
     for (long s = 0; s < nseg; s++) {
         double acc = 0;
-        for (long i = s * step; i < (s + 1) * step; i++) {
+        for (long i = s * seglen; i < (s + 1) * seglen; i++) {
             double y = biquad_run(&hp, biquad_run(&shelf, x[i]));
             acc += y * y;
         }
         seg[s] = acc;
     }
-    long nblk = nseg - 3;
+    long nblk = whole ? 1 : nseg - 3;
     double *z = mallocCheck(sizeof(double) * nblk);    // (nblk) block mean squares
-    for (long j = 0; j < nblk; j++) z[j] = (seg[j] + seg[j + 1] + seg[j + 2] + seg[j + 3]) / (4.0 * step);
+    if (whole) z[0] = seg[0] / n;
+    for (long j = 0; !whole && j < nblk; j++)
+        z[j] = (seg[j] + seg[j + 1] + seg[j + 2] + seg[j + 3]) / (4.0 * step);
     free(seg);
     double abs_gate = pow(10.0, (-70.0 + 0.691) / 10.0);   // mean square of -70 LUFS
     double sum = 0;
@@ -333,7 +338,7 @@ int audio_info(const char *path, AudioInfo *ai) {
     double ss = 0;
     for (long i = 0; i < n; i++) ss += (double)mono[i] * mono[i];
     ai->rms_dbfs = ss > 0 ? 10.0 * log10(ss / n) : -INFINITY;
-    ai->loudness_lufs = integrated_loudness(mono, n, info.samplerate);
+    ai->loudness_lufs = loudness_lufs(mono, n, info.samplerate);
     free(mono);
     return 0;
 }

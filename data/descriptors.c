@@ -1,5 +1,5 @@
 // descriptors.c — per-section descriptors computed from audio: loudness
-// (ITU-R BS.1770 K-weighted and gated, plus plain RMS), brightness (mean
+// (ITU-R BS.1770 loudness from audio/io.c, plus plain RMS), brightness (mean
 // spectral centroid) and onset density (spectral-flux peaks per second).
 // Also the chunked STFT walker that analyze.c shares. It owns no
 // segmentation (analyze.c) and no file decoding (audio/io.c).
@@ -50,73 +50,6 @@ int stft_walk(const float *x, long n, void (*fn)(void *ctx, long t, const float 
     free(mag);
     stft_free(s);
     return 0;
-}
-
-// ---- loudness: ITU-R BS.1770-4 --------------------------------------------------
-// K-weighting as two biquads whose coefficients are derived for any sample
-// rate from the analogue prototypes (the same derivation as libebur128).
-typedef struct { double b[3], a[3]; } Biquad;
-static void k_weighting(Biquad *shelf, Biquad *hp, double fs) {
-    double f0 = 1681.974450955533, G = 3.999843853973347, Q = 0.7071752369554196;
-    double K = tan(M_PI * f0 / fs);
-    double Vh = pow(10.0, G / 20.0), Vb = pow(Vh, 0.4996667741545416);
-    double a0 = 1.0 + K / Q + K * K;
-    shelf->b[0] = (Vh + Vb * K / Q + K * K) / a0;
-    shelf->b[1] = 2.0 * (K * K - Vh) / a0;
-    shelf->b[2] = (Vh - Vb * K / Q + K * K) / a0;
-    shelf->a[0] = 1.0;
-    shelf->a[1] = 2.0 * (K * K - 1.0) / a0;
-    shelf->a[2] = (1.0 - K / Q + K * K) / a0;
-    f0 = 38.13547087602444; Q = 0.5003270373238773;
-    K = tan(M_PI * f0 / fs);
-    a0 = 1.0 + K / Q + K * K;
-    hp->b[0] = 1.0; hp->b[1] = -2.0; hp->b[2] = 1.0;
-    hp->a[0] = 1.0;
-    hp->a[1] = 2.0 * (K * K - 1.0) / a0;
-    hp->a[2] = (1.0 - K / Q + K * K) / a0;
-}
-
-// Gated integrated loudness of x (n) in LUFS; -70 when everything is gated out.
-static double loudness_lufs(const float *x, long n, double fs) {
-    Biquad sh, hp;
-    k_weighting(&sh, &hp, fs);
-    long step = (long)(0.1 * fs);          // 400 ms blocks, 75 % overlap
-    long nsub = n / step;                  // 100 ms sub-blocks of K-weighted energy
-    if (nsub < 1) nsub = 1;
-    double *sub = callocCheck(nsub, sizeof(double));
-    double s1 = 0, s2 = 0, h1 = 0, h2 = 0;  // direct form I state
-    double x1 = 0, x2 = 0, y1 = 0, y2 = 0;
-    for (long i = 0; i < n; i++) {
-        double v = x[i];
-        double y = sh.b[0] * v + sh.b[1] * x1 + sh.b[2] * x2 - sh.a[1] * y1 - sh.a[2] * y2;
-        x2 = x1; x1 = v; y2 = y1; y1 = y;
-        double z = hp.b[0] * y + hp.b[1] * s1 + hp.b[2] * s2 - hp.a[1] * h1 - hp.a[2] * h2;
-        s2 = s1; s1 = y; h2 = h1; h1 = z;
-        long k = i / step;
-        if (k < nsub) sub[k] += z * z;
-    }
-    long nblk = nsub >= 4 ? nsub - 3 : 1;
-    double *blk = mallocCheck(sizeof(double) * nblk);
-    for (long b = 0; b < nblk; b++) {
-        double e = 0;
-        long m = nsub >= 4 ? 4 : nsub;
-        for (long k = 0; k < m; k++) e += sub[b + k];
-        blk[b] = e / (double)(m * step < n ? m * step : n);
-    }
-    // absolute gate -70 LUFS, then relative gate 10 LU below the gated mean
-    double thr_abs = pow(10.0, (-70.0 + 0.691) / 10.0);
-    double sum = 0; long cnt = 0;
-    for (long b = 0; b < nblk; b++) if (blk[b] > thr_abs) { sum += blk[b]; cnt++; }
-    double out = -70.0;
-    if (cnt > 0) {
-        double thr_rel = sum / cnt * pow(10.0, -10.0 / 10.0);
-        sum = 0; cnt = 0;
-        for (long b = 0; b < nblk; b++) if (blk[b] > thr_abs && blk[b] > thr_rel) { sum += blk[b]; cnt++; }
-        if (cnt > 0) out = -0.691 + 10.0 * log10(sum / cnt);
-    }
-    free(blk);
-    free(sub);
-    return out;
 }
 
 // ---- spectral centroid and onsets ----------------------------------------------
@@ -194,7 +127,8 @@ int section_descriptors(SectionDescriptors *d, const float *x, long n, double st
     for (long i = 0; i < ns; i++) ss += (double)xs[i] * xs[i];
     d->rms_db = ss > 0 ? (float)(10.0 * log10(ss / ns)) : -120.0f;
     if (d->rms_db < -120.0f) d->rms_db = -120.0f;
-    d->loudness_lufs = (float)loudness_lufs(xs, ns, SAMPLE_RATE);
+    double lufs = loudness_lufs(xs, ns, SAMPLE_RATE);   // audio/io.c, BS.1770-4
+    d->loudness_lufs = isfinite(lufs) ? (float)lufs : -70.0f;   // -70 when gated out
 
     SpecCtx c;
     c.T = stft_frames(ns);
