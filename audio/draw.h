@@ -1,7 +1,8 @@
-// draw — a tiny RGB canvas shared by the spectrogram and plot writers:
+// draw — a tiny RGB canvas shared by the image writers (spectrogram and plot
+// in audio/, the self-similarity matrix in data/analyze.c):
 // filled rectangles, lines, text (stb_easy_font's segment font, rasterized
 // here), and atomic PNG output (stb_image_write via tmp_path_for/commit_tmp).
-// Private to audio/: not part of the public header. It owns no audio logic.
+// Internal to the library: not part of a public header. It owns no audio logic.
 #ifndef REFRAIN_AUDIO_DRAW_H
 #define REFRAIN_AUDIO_DRAW_H
 #include <stdint.h>

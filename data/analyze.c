@@ -14,9 +14,9 @@
 #include <string.h>
 
 #include "audio/audio.h"
+#include "audio/draw.h"
 #include "util/util.h"
 
-#include <stb_image_write.h>
 
 #define N_CHROMA 12
 #define N_MFCC 20
@@ -706,44 +706,17 @@ static void ramp(unsigned char *rgb, float v) {
     for (int c = 0; c < 3; c++) rgb[c] = (unsigned char)(cp[i][c] + fr * (cp[i + 1][c] - cp[i][c]) + 0.5f);
 }
 
-static const unsigned char LABEL_RGB[8][3] = {
-    {31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40},
-    {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {23, 190, 207}};
-
-// 5x7 glyphs for 'A'..'Z', one byte per row, bit 4 = leftmost column.
-static const unsigned char GLYPH[26][7] = {
-    {14, 17, 17, 31, 17, 17, 17}, {30, 17, 17, 30, 17, 17, 30}, {14, 17, 16, 16, 16, 17, 14},
-    {30, 17, 17, 17, 17, 17, 30}, {31, 16, 16, 30, 16, 16, 31}, {31, 16, 16, 30, 16, 16, 16},
-    {14, 17, 16, 23, 17, 17, 15}, {17, 17, 17, 31, 17, 17, 17}, {14, 4, 4, 4, 4, 4, 14},
-    {7, 2, 2, 2, 2, 18, 12},      {17, 18, 20, 24, 20, 18, 17}, {16, 16, 16, 16, 16, 16, 31},
-    {17, 27, 21, 21, 17, 17, 17}, {17, 17, 25, 21, 19, 17, 17}, {14, 17, 17, 17, 17, 17, 14},
-    {30, 17, 17, 30, 16, 16, 16}, {14, 17, 17, 17, 21, 18, 13}, {30, 17, 17, 30, 20, 18, 17},
-    {15, 16, 16, 14, 1, 1, 30},   {31, 4, 4, 4, 4, 4, 4},       {17, 17, 17, 17, 17, 17, 14},
-    {17, 17, 17, 17, 17, 10, 4},  {17, 17, 17, 21, 21, 21, 10}, {17, 17, 10, 4, 10, 17, 17},
-    {17, 17, 10, 4, 4, 4, 4},     {31, 1, 2, 4, 8, 16, 31}};
-
-static void draw_glyph(unsigned char *img, int W, int H, int x0, int y0, char ch, int scale) {
-    if (ch < 'A' || ch > 'Z') return;
-    const unsigned char *g = GLYPH[ch - 'A'];
-    for (int r = 0; r < 7; r++)
-        for (int c = 0; c < 5; c++)
-            if (g[r] & (16 >> c))
-                for (int dy = 0; dy < scale; dy++)
-                    for (int dx = 0; dx < scale; dx++) {
-                        int x = x0 + c * scale + dx, y = y0 + r * scale + dy;
-                        if (x < 0 || y < 0 || x >= W || y >= H) continue;
-                        unsigned char *p = img + 3 * ((size_t)y * W + x);
-                        p[0] = p[1] = p[2] = 255;
-                    }
-}
+static const uint32_t LABEL_RGB[8] = {
+    RGB(31, 119, 180), RGB(255, 127, 14), RGB(44, 160, 44), RGB(214, 39, 40),
+    RGB(148, 103, 189), RGB(140, 86, 75), RGB(227, 119, 194), RGB(23, 190, 207)};
 
 int analysis_ssm_png(const char *path, const Analysis *a) {
     if (!a->ssm || a->T <= 0) return err_set("analysis has no self-similarity matrix to draw");
     int T = a->T;
-    int N = T < 480 ? T : 480;            // matrix side in pixels
-    int band = 18, pad = 2;               // label strip above and left
-    int W = band + pad + N, H = band + pad + N;
-    unsigned char *img = callocCheck((size_t)W * H * 3, 1);
+    int N = T < SSM_MAX ? T : SSM_MAX;    // matrix side in pixels
+    int o = SSM_BAND + SSM_PAD;           // matrix origin (x and y)
+    Canvas cv;
+    canvas_init(&cv, o + N, o + N, RGB(0, 0, 0));
     // contrast stretch between the 2nd and 98th percentile of a sample
     int ns = 4096;
     float *smp = mallocCheck(sizeof(float) * ns);
@@ -764,7 +737,7 @@ int analysis_ssm_png(const char *path, const Analysis *a) {
                 for (int j = j0; j < j1; j++) acc += a->ssm[(size_t)i * T + j];
             float v = (float)(acc / ((i1 - i0) * (j1 - j0)));
             v = roundf((v - lo) / (hi - lo) * 31.0f) / 31.0f;   // 32 levels: a third of the file size
-            ramp(img + 3 * ((size_t)(y + band + pad) * W + x + band + pad), v);
+            ramp(cv.px + 3 * ((size_t)(y + o) * cv.w + x + o), v);
         }
     }
     double px_per_s = N / (T * a->frame_s);
@@ -773,29 +746,23 @@ int analysis_ssm_png(const char *path, const Analysis *a) {
         int p0 = (int)((s->start - a->t0) * px_per_s), p1 = (int)((s->end - a->t0) * px_per_s);
         if (p0 < 0) p0 = 0;
         if (p1 > N) p1 = N;
-        const unsigned char *col = LABEL_RGB[(s->label - 'A') % 8];
-        for (int p = p0; p < p1; p++)
-            for (int q = 0; q < band; q++) {
-                memcpy(img + 3 * ((size_t)q * W + p + band + pad), col, 3);
-                memcpy(img + 3 * ((size_t)(p + band + pad) * W + q), col, 3);
-            }
+        uint32_t col = LABEL_RGB[(s->label - 'A') % 8];
+        canvas_rect(&cv, o + p0, 0, o + p1, SSM_BAND, col);      // strip above
+        canvas_rect(&cv, 0, o + p0, SSM_BAND, o + p1, col);      // strip left
+        char lab[2] = {s->label, 0};
         if (p1 - p0 >= 12) {
-            draw_glyph(img, W, H, band + pad + (p0 + p1) / 2 - 5, 2, s->label, 2);
-            draw_glyph(img, W, H, 4, band + pad + (p0 + p1) / 2 - 7, s->label, 2);
+            int mid = o + (p0 + p1) / 2;
+            canvas_text(&cv, mid - text_width(lab, 2) / 2, 1, lab, 2, RGB(255, 255, 255));
+            canvas_text(&cv, 4, mid - TEXT_HEIGHT(2) / 2, lab, 2, RGB(255, 255, 255));
         }
-        if (k > 0)
-            for (int q = 0; q < N; q++) {
-                unsigned char *h = img + 3 * ((size_t)(p0 + band + pad) * W + q + band + pad);
-                unsigned char *v = img + 3 * ((size_t)(q + band + pad) * W + p0 + band + pad);
-                h[0] = v[0] = 0; h[1] = v[1] = 230; h[2] = v[2] = 255;
-            }
+        if (k > 0) {   // boundary: one row and one column across the matrix
+            canvas_rect(&cv, o, o + p0, o + N, o + p0 + 1, SSM_LINE_RGB);
+            canvas_rect(&cv, o + p0, o, o + p0 + 1, o + N, SSM_LINE_RGB);
+        }
     }
-    char tmp[4200];
-    if (tmp_path_for(tmp, sizeof tmp, path)) { free(img); return -1; }
-    int ok = stbi_write_png(tmp, W, H, 3, img, W * 3);
-    free(img);
-    if (!ok) { remove(tmp); return err_set("cannot write PNG %s", path); }
-    return commit_tmp(tmp, path);
+    int rc = canvas_write_png(&cv, path);
+    canvas_free(&cv);
+    return rc;
 }
 
 // ---- evaluation measures ---------------------------------------------------------------------

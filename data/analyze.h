@@ -90,10 +90,17 @@ void analysis_free(Analysis *a);
 int analysis_write_json(FILE *f, const Analysis *a);
 // Human-readable table.
 void analysis_print(FILE *f, const Analysis *a);
-// Self-similarity matrix as a greyscale-to-colour PNG (time runs down and
-// right), section boundaries drawn as lines, labels coloured along the
-// diagonal. Written atomically.
+// Self-similarity matrix as a PNG (dark-to-light ramp; time runs down and
+// right), section boundaries drawn as lines, labels in coloured strips above
+// and left. Written atomically.
 int analysis_ssm_png(const char *path, const Analysis *a);
+// Geometry of the SSM image (analysis_ssm_png): a label strip SSM_BAND px wide
+// above and left, SSM_PAD px of gap, then the N x N matrix, N = min(T, SSM_MAX)
+// (frames box-averaged); boundaries are one row and one column of SSM_LINE_RGB.
+#define SSM_BAND 18
+#define SSM_PAD 2
+#define SSM_MAX 480
+#define SSM_LINE_RGB 0x00e6ffu   // (0, 230, 255)
 
 // ---- evaluation helpers (used by tests and scripts/eval-analyzer.sh) -----------------
 // Boundary hit rate with tolerance tol seconds (standard: one-to-one matching,

@@ -10,6 +10,7 @@
 #include "audio/audio.h"
 #include "data/analyze.h"
 #include "tests/check.h"
+#include <stb_image.h>
 #include "util/rng.h"
 #include "util/util.h"
 
@@ -132,11 +133,25 @@ static void test_song(const char *form, int write_files) {
     // PNG of the self-similarity matrix
     char png[] = "/tmp/refrain_test_analyze_ssm.png";
     rc = analysis_ssm_png(png, &a);
-    FILE *pf = fopen(png, "rb");
-    unsigned char sig[8] = {0};
-    if (pf) { if (fread(sig, 1, 8, pf) != 8) sig[0] = 0; fclose(pf); }
-    CHECK(rc == 0 && sig[1] == 'P' && sig[2] == 'N' && sig[3] == 'G', "SSM PNG written");
-    remove(png);
+    int pw = 0, ph = 0, pc = 0;
+    unsigned char *im = rc == 0 ? stbi_load(png, &pw, &ph, &pc, 3) : NULL;
+    int side = SSM_BAND + SSM_PAD + (a.T < SSM_MAX ? a.T : SSM_MAX);
+    CHECK(im && pw == side && ph == side, "SSM PNG decodes to %dx%d (want %dx%d)", pw, ph, side, side);
+    if (im && a.n > 1) {
+        // the second section's start: a line-coloured column through the matrix,
+        // and the column two pixels before it is not the line colour
+        int N = side - SSM_BAND - SSM_PAD, org = SSM_BAND + SSM_PAD;
+        double px_per_s = N / (a.T * a.frame_s);   // as analysis_ssm_png maps seconds to pixels
+        int p0 = (int)((a.sections[1].start - a.t0) * px_per_s);
+        int y = org + N / 2, on = 1, off = 1;
+        const unsigned char *q = im + 3 * ((size_t)y * pw + org + p0);
+        on = q[0] == 0 && q[1] == 230 && q[2] == 255;
+        q = im + 3 * ((size_t)y * pw + org + p0 - 2);
+        off = !(q[0] == 0 && q[1] == 230 && q[2] == 255);
+        CHECK(on && off, "SSM PNG: boundary line at column %d, not beside it", org + p0);
+    }
+    stbi_image_free(im);
+    if (getenv("KEEP_PNG") == NULL) remove(png);
     analysis_free(&a);
     free(x);
 }
