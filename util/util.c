@@ -109,21 +109,41 @@ void atomic_abort(AtomicFile *af) {
     if (af->tmp[0]) remove(af->tmp);
 }
 
+// On a terminal every call redraws one line. In a log file (CI, nohup) a line
+// per call would flood it (a vocoder iteration, a training step), so lines are
+// written at most once per PROGRESS_LOG_S; the latest skipped one waits in
+// g_pending for progress_done(), so the final state is always logged.
+#define PROGRESS_LOG_S 1.0
+static char g_pending[512];
+static double g_last_line = -1e9;
+
 void progress(const char *fmt, ...) {
     if (g_quiet) return;
     va_list ap;
     va_start(ap, fmt);
-    int tty = isatty(fileno(stderr));   // a log file gets plain lines, no \r or erase codes
-    if (tty) fputc('\r', stderr);
-    vfprintf(stderr, fmt, ap);
-    if (tty) fputs("\033[K", stderr);
+    if (isatty(fileno(stderr))) {
+        fputc('\r', stderr);
+        vfprintf(stderr, fmt, ap);
+        fputs("\033[K", stderr);
+        g_progress_open = 1;
+    } else {
+        vsnprintf(g_pending, sizeof g_pending, fmt, ap);
+        double t = now_seconds();
+        if (t - g_last_line >= PROGRESS_LOG_S) {
+            fprintf(stderr, "%s\n", g_pending);
+            g_pending[0] = 0;
+            g_last_line = t;
+        }
+    }
     va_end(ap);
-    if (!tty) fputc('\n', stderr); else g_progress_open = 1;
     fflush(stderr);
 }
 void progress_done(void) {
-    if (g_quiet || !g_progress_open) return;
-    fputc('\n', stderr);
+    if (g_quiet) return;
+    if (g_pending[0]) fprintf(stderr, "%s\n", g_pending);   // the last state, if it was skipped
+    g_pending[0] = 0;
+    g_last_line = -1e9;   // the next task's first line is written at once
+    if (g_progress_open) fputc('\n', stderr);
     g_progress_open = 0;
 }
 

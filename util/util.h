@@ -47,8 +47,9 @@ const char *path_ext(const char *path); // lower-case-insensitive extension with
 
 // ---- progress and time -------------------------------------------------------
 extern int g_quiet;                  // --quiet silences progress
-void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2))); // stderr, "\r"-style
-void progress_done(void);            // ends a progress line with "\n"
+// stderr: a redrawn line on a terminal; in a log, at most one line a second.
+void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void progress_done(void);            // ends the line; in a log, writes the last skipped state
 double now_seconds(void);            // monotonic clock
 
 #endif
