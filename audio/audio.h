@@ -35,14 +35,18 @@ typedef struct {
 
 int audio_info(const char *path, AudioInfo *info);
 // Reads any libsndfile format, downmixes to mono, resamples to target_sr
-// (libsamplerate, SRC_SINC_MEDIUM_QUALITY: ample for 80 mel bands, 3x faster than BEST). *out is malloc'd, *n its length.
+// (audio_resample: the half-band FIR for 2:1, else libsamplerate SRC_SINC_MEDIUM_QUALITY). *out is malloc'd, *n its length.
 // Refuses missing, unreadable, empty or zero-length files with a clear message.
 int audio_read(const char *path, int target_sr, float **out, long *n);
 // ITU-R BS.1770-4 integrated loudness of mono x at sr (K-weighting, 400 ms
 // blocks every 100 ms, -70 LUFS absolute and -10 LU relative gates); a clip
 // under 400 ms is one block. -INFINITY when everything is gated out.
 double loudness_lufs(const float *x, long n, int sr);
+// Exact 2:1 ratios (44.1 -> 22.05 kHz) take audio_decimate2; others libsamplerate.
 int audio_resample(float **out, long *nout, const float *in, long n, int sr_in, int sr_out);
+// Linear-phase half-band FIR, 255 taps (Kaiser 8): -6 dB at the new Nyquist,
+// flat to ~10 kHz, below -70 dB above ~12 kHz. *nout = (n + 1) / 2, no delay.
+int audio_decimate2(float **out, long *nout, const float *x, long n);
 // Writes mono audio; the format follows the extension: .wav (16-bit PCM, or
 // 32-bit float when float32 != 0), .flac, .ogg (Vorbis). Written atomically.
 int audio_write(const char *path, const float *x, long n, int sr, int float32);

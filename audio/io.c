@@ -97,6 +97,72 @@ static int read_mono(SNDFILE *sf, const SF_INFO *info, const char *path, float *
     return 0;
 }
 
+// ---- exact 2:1 decimation (44.1 -> 22.05 kHz) ---------------------------------------------
+// Most music is 44,100 Hz; libsamplerate's SRC_SINC_MEDIUM_QUALITY took 55%
+// of the corpus build's CPU (perf, this machine). For the exact 2:1 ratio a linear-phase half-band FIR does the same
+// job in a fraction of the time: 255 taps, Kaiser beta 8 windowed sinc, cutoff
+// 11,025 Hz; every other tap is zero. -6 dB at 11,025 Hz (the top of the mel
+// range), passband flat to ~10 kHz, stopband below -70 dB above ~12 kHz.
+#define HB_TAPS 255
+
+static double bessel_i0(double x) {
+    double s = 1, t = 1;
+    for (int k = 1; k < 50; k++) {
+        t *= (x / (2 * k)) * (x / (2 * k));
+        s += t;
+        if (t < 1e-12 * s) break;
+    }
+    return s;
+}
+
+static void halfband_taps(float *h) {
+    const int M = HB_TAPS / 2;
+    const double beta = 8.0;
+    double sum = 0, tmp[HB_TAPS];
+    for (int i = 0; i < HB_TAPS; i++) {
+        int k = i - M;
+        double sinc = k == 0 ? 0.5 : sin(M_PI * 0.5 * k) / (M_PI * k);
+        double r = (double)k / M;
+        tmp[i] = sinc * bessel_i0(beta * sqrt(1 - r * r)) / bessel_i0(beta);
+        sum += tmp[i];
+    }
+    for (int i = 0; i < HB_TAPS; i++) h[i] = (float)(tmp[i] / sum);
+}
+
+int audio_decimate2(float **out, long *nout, const float *x, long n) {
+    const int M = HB_TAPS / 2;
+    float h[HB_TAPS];
+    halfband_taps(h);
+    // Non-zero taps only: the centre and the odd offsets from it.
+    int nt = 0, off[HB_TAPS];
+    float w[HB_TAPS];
+    for (int i = 0; i < HB_TAPS; i++)
+        if (i == M || ((i - M) & 1)) { off[nt] = i - M; w[nt] = h[i]; nt++; }
+    long m = (n + 1) / 2;
+    float *y = callocCheck((size_t)(m ? m : 1), sizeof *y);
+    // Interior outputs (every tap inside x): tap-outer loop, so the inner loop
+    // over outputs vectorizes. Edges: the plain, bounds-checked sum.
+    long k0 = (M + 1) / 2, k1 = (n - 1 - M) / 2;   // 2k - M >= 0 and 2k + M <= n - 1
+    if (k1 < k0) k1 = k0 - 1;
+    for (int t = 0; t < nt; t++) {
+        const float wt = w[t];
+        const float *xs = x + off[t];
+        for (long k = k0; k <= k1; k++) y[k] += wt * xs[2 * k];
+    }
+    for (long k = 0; k < m; k++) {
+        if (k >= k0 && k <= k1) { k = k1; continue; }
+        double acc = 0;
+        for (int t = 0; t < nt; t++) {
+            long j = 2 * k + off[t];
+            if (j >= 0 && j < n) acc += w[t] * x[j];
+        }
+        y[k] = (float)acc;
+    }
+    *out = y;
+    *nout = m;
+    return 0;
+}
+
 int audio_resample(float **out, long *nout, const float *in, long n, int sr_in, int sr_out) {
     *out = NULL;
     *nout = 0;
@@ -111,6 +177,7 @@ int audio_resample(float **out, long *nout, const float *in, long n, int sr_in, 
         *nout = n;
         return 0;
     }
+    if (sr_in == 2 * sr_out) return audio_decimate2(out, nout, in, n);   // one path for corpus and users
     long cap = (long)ceil(n * ratio) + 16;
     float *o = mallocCheck(sizeof(float) * cap);
     SRC_DATA d = {0};

@@ -205,88 +205,6 @@ static int recording_sections(CorpusSection **out, int *nout, const float *x, lo
     return 0;
 }
 
-// ---- 2:1 decimation for 44.1 kHz sources -----------------------------------------------
-// Most recordings are 44,100 Hz; libsamplerate's SRC_SINC_MEDIUM_QUALITY
-// (audio_read's resampler) took 55% of the corpus build's CPU (perf, this
-// machine). For the exact 2:1 ratio a linear-phase half-band FIR does the same
-// job in a fraction of the time: 255 taps, Kaiser beta 8 windowed sinc, cutoff
-// 11,025 Hz; every other tap is zero. -6 dB at 11,025 Hz (the top of the mel
-// range), passband flat to ~10 kHz, stopband below -70 dB above ~12 kHz.
-#define HB_TAPS 255
-
-static double bessel_i0(double x) {
-    double s = 1, t = 1;
-    for (int k = 1; k < 50; k++) {
-        t *= (x / (2 * k)) * (x / (2 * k));
-        s += t;
-        if (t < 1e-12 * s) break;
-    }
-    return s;
-}
-
-static void halfband_taps(float *h) {
-    const int M = HB_TAPS / 2;
-    const double beta = 8.0;
-    double sum = 0, tmp[HB_TAPS];
-    for (int i = 0; i < HB_TAPS; i++) {
-        int k = i - M;
-        double sinc = k == 0 ? 0.5 : sin(M_PI * 0.5 * k) / (M_PI * k);
-        double r = (double)k / M;
-        tmp[i] = sinc * bessel_i0(beta * sqrt(1 - r * r)) / bessel_i0(beta);
-        sum += tmp[i];
-    }
-    for (int i = 0; i < HB_TAPS; i++) h[i] = (float)(tmp[i] / sum);
-}
-
-int corpus_decimate2(float **out, long *nout, const float *x, long n) {
-    const int M = HB_TAPS / 2;
-    float h[HB_TAPS];
-    halfband_taps(h);
-    // Non-zero taps only: the centre and the odd offsets from it.
-    int nt = 0, off[HB_TAPS];
-    float w[HB_TAPS];
-    for (int i = 0; i < HB_TAPS; i++)
-        if (i == M || ((i - M) & 1)) { off[nt] = i - M; w[nt] = h[i]; nt++; }
-    long m = (n + 1) / 2;
-    float *y = callocCheck((size_t)(m ? m : 1), sizeof *y);
-    // Interior outputs (every tap inside x): tap-outer loop, so the inner loop
-    // over outputs vectorizes. Edges: the plain, bounds-checked sum.
-    long k0 = (M + 1) / 2, k1 = (n - 1 - M) / 2;   // 2k - M >= 0 and 2k + M <= n - 1
-    if (k1 < k0) k1 = k0 - 1;
-    for (int t = 0; t < nt; t++) {
-        const float wt = w[t];
-        const float *xs = x + off[t];
-        for (long k = k0; k <= k1; k++) y[k] += wt * xs[2 * k];
-    }
-    for (long k = 0; k < m; k++) {
-        if (k >= k0 && k <= k1) { k = k1; continue; }
-        double acc = 0;
-        for (int t = 0; t < nt; t++) {
-            long j = 2 * k + off[t];
-            if (j >= 0 && j < n) acc += w[t] * x[j];
-        }
-        y[k] = (float)acc;
-    }
-    *out = y;
-    *nout = m;
-    return 0;
-}
-
-// audio_read at SAMPLE_RATE, with the half-band path for 44,100 Hz files.
-static int read_source(const char *path, float **x, long *n) {
-    SF_INFO si;
-    memset(&si, 0, sizeof si);
-    SNDFILE *f = sf_open(path, SFM_READ, &si);
-    int sr = f ? si.samplerate : 0;
-    if (f) sf_close(f);
-    if (sr != 2 * SAMPLE_RATE) return audio_read(path, SAMPLE_RATE, x, n);
-    float *full;
-    long nf;
-    if (audio_read(path, sr, &full, &nf)) return -1;
-    corpus_decimate2(x, n, full, nf);
-    free(full);
-    return 0;
-}
 
 // Builds one song's shard. Returns 0, or -1 with err_set() (the caller skips it).
 static int build_song(const CorpusOpts *o, const ListEntry *e, int subsong, const char *id,
@@ -299,7 +217,7 @@ static int build_song(const CorpusOpts *o, const ListEntry *e, int subsong, cons
     memset(&song, 0, sizeof song);
     if (e->source == SRC_MODULE) {
         if (module_render(e->path, subsong, o->max_seconds, &x, &n, &spans, &nspans)) goto done;
-    } else if (read_source(e->path, &x, &n)) goto done;
+    } else if (audio_read(e->path, SAMPLE_RATE, &x, &n)) goto done;   // 44.1 kHz: audio_decimate2
     if (n > (long)(o->max_seconds * SAMPLE_RATE)) n = (long)(o->max_seconds * SAMPLE_RATE);
     if (n < (long)(o->min_seconds * SAMPLE_RATE)) {
         err_set("too short: %.1f s (the corpus keeps songs of %.0f s or more)", (double)n / SAMPLE_RATE, o->min_seconds);

@@ -164,10 +164,6 @@ int module_render(const char *path, int subsong, double max_seconds, float **x, 
 int module_sections(CorpusSection **sections, int *nsec, const ModuleSpan *spans, int nspans,
                     int n_frames);
 
-// 2:1 decimation (44,100 -> 22,050 Hz) with a 255-tap half-band FIR; the build
-// uses it for 44.1 kHz recordings instead of audio_read's libsamplerate path
-// (5x less CPU). *out malloc'd, *nout = (n + 1) / 2.
-int corpus_decimate2(float **out, long *nout, const float *x, long n);
 
 // ---- the corpus build (data/corpus.c) ---------------------------------------------------
 // A source list has one line per file: "kind<TAB>package<TAB>path[<TAB>aux]", kind one

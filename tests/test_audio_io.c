@@ -161,25 +161,57 @@ static void test_roundtrips(void) {
     free(x);
 }
 
+// The half-band 2:1 decimator audio_resample uses for 44.1 -> 22.05 kHz:
+// passband flat, -6 dB band edge region, stopband rejected.
+static void test_decimate(void) {
+    const long n = 44100;
+    float *x = malloc(sizeof(float) * n), *y = NULL;
+    long m = 0;
+    const double freqs[4] = {1000, 5000, 9000, 15000}, lo[4] = {-0.05, -0.05, -0.2, -200}, hi[4] = {0.05, 0.05, 0.2, -60};
+    for (int f = 0; f < 4; f++) {
+        for (long i = 0; i < n; i++) x[i] = (float)sin(2 * M_PI * freqs[f] * i / 44100.0);
+        audio_decimate2(&y, &m, x, n);
+        double e = 0;
+        long cnt = 0;
+        for (long k = 2000; k < m - 2000; k++, cnt++) e += (double)y[k] * y[k];
+        double gain_db = 10 * log10(e / cnt / 0.5 + 1e-30);
+        CHECK(m == (n + 1) / 2 && gain_db >= lo[f] && gain_db <= hi[f], "decimate 2:1: %.0f Hz -> %.2f dB (want %.2f..%.2f)",
+              freqs[f], gain_db, lo[f], hi[f]);
+        free(y);
+    }
+    free(x);
+}
+
+// One rate conversion of a 1 kHz sine to 22.05 kHz: length, frequency,
+// amplitude, and no delay against the ideal sine.
+static void check_resample(int sr) {
+    long n = 2L * sr, m, want = (long)((double)n * 22050 / sr);
+    const double f[] = {1000.0}, a[] = {0.8};
+    float *x = sines(n, sr, f, a, 1), *y;
+    CHECK(audio_resample(&y, &m, x, n, sr, 22050) == 0, "resample %d -> 22050 Hz", sr);
+    CHECK(labs(m - want) <= 1, "length %ld ~ %ld", m, want);
+    double fr, am;
+    sine_fit(y, 2000, m - 2000, 22050, 1000, &fr, &am);
+    CHECK(fabs(fr - 1000) < 0.05, "frequency kept: %.3f Hz", fr);
+    CHECK(fabs(am - 0.8) < 0.8 * 1e-3, "amplitude kept: %.5f (0.8)", am);
+    float *ideal = sines(m, 22050, f, a, 1);
+    double s = snr_db(y + 1000, ideal + 1000, m - 2000);
+    CHECK(s > 60, "resampled sine matches the ideal one (SNR %.1f dB, so no delay)", s);
+    free(ideal);
+    free(y);
+    free(x);
+}
+
 static void test_resample(void) {
+    check_resample(44100);   // exact 2:1: the half-band FIR
+    check_resample(48000);   // libsamplerate
     int sr = 44100;
     long n = 2 * sr;
     const double f[] = {1000.0}, a[] = {0.8};
     float *x = sines(n, sr, f, a, 1);
     float *y;
     long m;
-    CHECK(audio_resample(&y, &m, x, n, sr, 22050) == 0, "resample 44.1 -> 22.05 kHz");
-    CHECK(labs(m - n / 2) <= 1, "length %ld ~ %ld", m, n / 2);
     double fr, am;
-    sine_fit(y, 2000, m - 2000, 22050, 1000, &fr, &am);
-    CHECK(fabs(fr - 1000) < 0.05, "frequency kept: %.3f Hz", fr);
-    CHECK(fabs(am - 0.8) < 0.8 * 1e-3, "amplitude kept: %.5f (0.8)", am);
-    // Alignment: no delay — compare to the ideal 22.05 kHz sine in the middle.
-    float *ideal = sines(m, 22050, f, a, 1);
-    double s = snr_db(y + 1000, ideal + 1000, m - 2000);
-    CHECK(s > 60, "resampled sine matches the ideal one (SNR %.1f dB, so no delay)", s);
-    free(ideal);
-    free(y);
 
     // Through a file: stereo 44.1 kHz -> mono 22.05 kHz, mono = (L + R) / 2.
     float *st = malloc(sizeof(float) * 2 * n);
@@ -346,6 +378,7 @@ int main(void) {
     if (!mkdtemp(g_dir)) { CHECK(0, "mkdtemp"); return check_summary("test_audio_io"); }
     test_roundtrips();
     test_resample();
+    test_decimate();
     test_loudness();
     test_bad_input();
     test_real_music();
