@@ -82,9 +82,7 @@ static int v_iters = 64;
 
 static int load_model(Ae *m) {
     if (ae_load(m, model_path, NULL)) {
-        char why[1024];   // err_set formats into the buffer err_msg() points at
-        snprintf(why, sizeof why, "%s", err_msg());
-        return err_set("cannot use autoencoder model '%s': %s%s", model_path, why,
+        return err_set("cannot use autoencoder model '%s': %s%s", model_path, err_msg(),
                        strcmp(model_path, DEFAULT_MODEL) == 0
                            ? " (the shipped model is assets/ae.rfc; make one with 'refrain train-ae --export assets/ae.rfc')"
                            : "");

@@ -14,11 +14,15 @@ static _Thread_local char g_err[1024];
 int g_quiet = 0;
 static int g_progress_open = 0;
 
+// Formats into a local buffer first, so err_set("context: %s", err_msg())
+// (wrapping the previous message) is safe.
 int err_set(const char *fmt, ...) {
+    char tmp[sizeof g_err];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(g_err, sizeof g_err, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    memcpy(g_err, tmp, sizeof g_err);
     return -1;
 }
 const char *err_msg(void) { return g_err; }

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 // ---- errors ---------------------------------------------------------------
-int err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2))); // returns -1
+int err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2))); // returns -1; may take err_msg() as an argument
 const char *err_msg(void);   // last message, "" if none
 void err_clear(void);
 
