@@ -670,9 +670,7 @@ int ae_load(Ae *m, const char *path, const AeConfig *want) {
     AeConfig cfg;
     int64_t stats = 0;
     if (hparams_get_int(&file, "latent_stats", &stats) || ae_config_from_hparams(&cfg, &file)) {
-        char why[512];   // err_set formats into the buffer err_msg() points at
-        snprintf(why, sizeof why, "%s", err_msg());
-        return err_set("'%s' is not a model this build can read: %s", path, why);
+        return err_set("'%s' is not a model this build can read: %s", path, err_msg());
     }
     const AeConfig *use = want ? want : &cfg;
     if (ae_create(m, use)) return -1;

@@ -302,10 +302,8 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
         float lr = lr_schedule(&st.cfg, st.step);
         if (optim_step(&m.params, grad, &st, (float)L.loss, &gn)) {
             progress_done();
-            char why[512];   // err_set formats into the buffer err_msg() points at
-            snprintf(why, sizeof why, "%s", err_msg());
             err_set("train-ae stopped: %s; nothing saved after the last checkpoint (%s); "
-                    "lower --lr or resume from that checkpoint", why, o->out);
+                    "lower --lr or resume from that checkpoint", err_msg(), o->out);
             rc = -1;
             break;
         }
