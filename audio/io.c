@@ -216,11 +216,7 @@ int audio_read(const char *path, int target_sr, float **out, long *n) {
     }
     rc = audio_resample(out, n, mono, len, info.samplerate, target_sr);
     free(mono);
-    if (rc) {
-        char why[1024];
-        snprintf(why, sizeof why, "%s", err_msg());
-        return err_set("cannot read %s: %s", path, why);
-    }
+    if (rc) return err_set("cannot read %s: %s", path, err_msg());
     return 0;
 }
 
@@ -245,11 +241,8 @@ int audio_write(const char *path, const float *x, long n, int sr, int float32) {
     if (!sf_format_check(&info)) return err_set("cannot write %s: libsndfile refuses this format at %d Hz", path, sr);
 
     char tmp[4096];
-    if (tmp_path_for(tmp, sizeof tmp, path)) {   // names the missing folder
-        char why[1024];
-        snprintf(why, sizeof why, "%s", err_msg());
-        return err_set("cannot write %s: %s", path, why);
-    }
+    if (tmp_path_for(tmp, sizeof tmp, path))   // names the missing folder
+        return err_set("cannot write %s: %s", path, err_msg());
     SNDFILE *sf = sf_open(tmp, SFM_WRITE, &info);
     if (!sf) {
         char why[256];

@@ -266,10 +266,8 @@ int checkpoint_save(const char *path, const char *kind, const Hparams *hp,
     Writer w;
     memset(&w, 0, sizeof w);
     if (atomic_open(&w.af, path)) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", err_msg());
         free(head);
-        return err_set("cannot save checkpoint: %s", why);
+        return err_set("cannot save checkpoint: %s", err_msg());
     }
     w.crc = 0;
     w_bytes(&w, head, HEADER_BYTES + table_bytes);
