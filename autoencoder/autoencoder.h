@@ -192,6 +192,8 @@ typedef struct {
     uint64_t seed;
     double max_minutes;        // stop (and save) after this wall time; 0 = no limit
     int stats_crops;           // crops of the training split for the latent statistics
+    float gain_db;             // augmentation: each crop's gain uniform in +-gain_db dB (0: none)
+    float mix;                 // augmentation: probability a crop is summed with a second one
 } AeTrainOpts;
 void ae_train_defaults(AeTrainOpts *o);
 int ae_train(const AeTrainOpts *o, const AeConfig *cfg);
@@ -209,7 +211,13 @@ typedef struct {
 int ae_songs_load(AeSongs *s, const char *corpus_dir, int split, int max_songs);
 void ae_songs_free(AeSongs *s);
 // One batch of B random crops of T frames (song chosen in proportion to length).
-void ae_sample_batch(const Ae *m, AeActs *a, const AeSongs *s, Rng *rng, int B, int T);
+// With gain_db > 0 or mix > 0 (training augmentation, ae_augment_crop) each crop
+// gets a random gain and is, with probability mix, summed with a second crop.
+void ae_sample_batch(const Ae *m, AeActs *a, const AeSongs *s, Rng *rng, int B, int T, float gain_db, float mix);
+// In place over a (T, M) log-mel crop: gain g (linear mel magnitude factor) and,
+// when other is not NULL, the sum with other (gain g2) in mel magnitude;
+// values at the floor count as silence. Result is log(max(., LOG_FLOOR)).
+void ae_augment_crop(float *x, const float *other, long n, float g, float g2);
 // Fills lat_mean / lat_std from the encoder's mu over n random training crops.
 int ae_measure_latent_stats(Ae *m, const ParamSet *p, const AeSongs *s, int n, uint64_t seed);
 

@@ -112,25 +112,60 @@ static void pick_crop(const AeSongs *s, Rng *rng, int T, int *song, long *start)
     *start = span > 0 ? (long)(rng_u64(rng) % (uint64_t)(span + 1)) : 0;
 }
 
+// Copies T frames of a song from start into dst (T, M); past the end the
+// last frame repeats.
+static void copy_crop(float *dst, const AeSongs *s, int song, long start, int T, int M) {
+    for (int t = 0; t < T; t++) {
+        long src = start + t < s->T[song] ? start + t : s->T[song] - 1;
+        memcpy(dst + (long)t * M, s->mel[song] + src * M, sizeof(float) * M);
+    }
+}
+
 static void load_crop(const Ae *m, AeActs *a, int b, const AeSongs *s, int song, long start, int T) {
     int M = m->cfg.n_mels;
     if (start + T <= s->T[song]) { ae_load_input(m, a, b, s->mel[song] + start * M, T); return; }
     float *tmp = mallocCheck(sizeof(float) * T * M);
-    for (int t = 0; t < T; t++) {
-        long src = start + t < s->T[song] ? start + t : s->T[song] - 1;
-        memcpy(tmp + (long)t * M, s->mel[song] + src * M, sizeof(float) * M);
-    }
+    copy_crop(tmp, s, song, start, T, M);
     ae_load_input(m, a, b, tmp, T);
     free(tmp);
 }
 
-void ae_sample_batch(const Ae *m, AeActs *a, const AeSongs *s, Rng *rng, int B, int T) {
+void ae_augment_crop(float *x, const float *other, long n, float g, float g2) {
+    const float floor_log = logf(LOG_FLOOR);
+    for (long i = 0; i < n; i++) {
+        float p = x[i] > floor_log ? g * expf(x[i]) : 0.0f;
+        if (other && other[i] > floor_log) p += g2 * expf(other[i]);
+        x[i] = logf(p > LOG_FLOOR ? p : LOG_FLOOR);
+    }
+}
+
+static float random_gain(Rng *rng, float gain_db) {
+    return gain_db > 0 ? powf(10.0f, gain_db * (2.0f * (float)rng_uniform(rng) - 1.0f) / 20.0f) : 1.0f;
+}
+
+// Why augment: without it the training loss keeps falling while validation
+// flattens (train rec 3.5% above validation at step 1,000, 6% below at 8,000).
+void ae_sample_batch(const Ae *m, AeActs *a, const AeSongs *s, Rng *rng, int B, int T, float gain_db, float mix) {
+    int M = m->cfg.n_mels;
+    float *x = NULL, *y = NULL;
+    if (gain_db > 0 || mix > 0) { x = mallocCheck(sizeof(float) * T * M); y = mallocCheck(sizeof(float) * T * M); }
     for (int b = 0; b < B; b++) {
         int song;
         long start;
         pick_crop(s, rng, T, &song, &start);
-        load_crop(m, a, b, s, song, start, T);
+        if (!x) { load_crop(m, a, b, s, song, start, T); continue; }
+        copy_crop(x, s, song, start, T, M);
+        float g = random_gain(rng, gain_db), g2 = 0;
+        int mixed = mix > 0 && rng_uniform(rng) < mix;
+        if (mixed) {
+            pick_crop(s, rng, T, &song, &start);
+            copy_crop(y, s, song, start, T, M);
+            g2 = random_gain(rng, gain_db);
+        }
+        ae_augment_crop(x, mixed ? y : NULL, (long)T * M, g, g2);
+        ae_load_input(m, a, b, x, T);
     }
+    free(x); free(y);
 }
 
 int ae_measure_latent_stats(Ae *m, const ParamSet *p, const AeSongs *s, int n, uint64_t seed) {
@@ -143,7 +178,7 @@ int ae_measure_latent_stats(Ae *m, const ParamSet *p, const AeSongs *s, int n, u
     long cnt = 0;
     for (int done = 0; done < n; done += B) {
         int nb = n - done < B ? n - done : B;
-        ae_sample_batch(m, &a, s, &rng, nb, T);
+        ae_sample_batch(m, &a, s, &rng, nb, T, 0, 0);
         if (ae_encode_forward(m, p, &a, nb, T)) { ae_acts_free(&a); free(sum); free(sq); return -1; }
         const float *mom = ae_moments(m, &a);                      // (nb, 2Z, Tl)
         for (int b = 0; b < nb; b++)
@@ -266,10 +301,10 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
         }
         fprintf(stderr, "train-ae: resumed from %s at step %ld\n", from, st.step);
     }
-    fprintf(stderr, "train-ae: model %ld parameters, z %d, widths %d/%d/%d, res %d/%d; batch %d x %d frames; "
-            "%ld steps; %.2f GFLOP per step; %d threads\n",
+    fprintf(stderr, "train-ae: model %ld parameters, z %d, widths %d/%d/%d, res %d/%d; batch %d x %d frames "
+            "(gain +-%g dB, mix %g); %ld steps; %.2f GFLOP per step; %d threads\n",
             ae_param_count(&m), cfg.z, cfg.ch[0], cfg.ch[1], cfg.ch[2], cfg.enc_res, cfg.dec_res,
-            o->batch, o->crop, o->steps, 3e-9 * (double)ae_flops_forward(&m, o->crop) * o->batch, nn_threads());
+            o->batch, o->crop, (double)o->gain_db, (double)o->mix, o->steps, 3e-9 * (double)ae_flops_forward(&m, o->crop) * o->batch, nn_threads());
 
     // fixed validation crops: up to 4 per song, evenly spaced, at most 96
     int nval = 0, *vsong = mallocCheck(sizeof(int) * 96);
@@ -293,7 +328,7 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
     int rc = 0, stopped = 0;
     long Tl = o->crop / AE_DOWN;
     while (st.step < o->steps) {
-        ae_sample_batch(&m, &a, &tr, &st.rng, o->batch, o->crop);
+        ae_sample_batch(&m, &a, &tr, &st.rng, o->batch, o->crop, o->gain_db, o->mix);
         rng_fill_normal(&st.rng, a.eps, (long)o->batch * cfg.z * Tl, 1.0f);
         memset(grad, 0, sizeof(float) * m.params.total);
         AeLoss L;

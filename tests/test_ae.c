@@ -243,7 +243,7 @@ static void test_resume(void) {
                 train_state_init(&st, &m.params, &oc, 1);
                 if (checkpoint_load(path, AE_KIND, &hp, &m.params, &st)) printf("%s\n", err_msg());
             }
-            ae_sample_batch(&m, &a, &s, &st.rng, 3, 32);
+            ae_sample_batch(&m, &a, &s, &st.rng, 3, 32, 6, 0.5f);
             rng_fill_normal(&st.rng, a.eps, 3L * c.z * 8, 1.0f);
             memset(grad, 0, sizeof(float) * m.params.total);
             AeLoss L;
@@ -392,6 +392,25 @@ static void test_shipped(void) {
     ae_free(&m);
 }
 
+// Training augmentation in the mel magnitude domain: a gain g adds log g to
+// every value above the floor; summing a crop with itself adds log 2; silence
+// (the floor) is neutral in a sum and stays the floor under any gain.
+static void test_augment(void) {
+    const float fl = logf(LOG_FLOOR);
+    float x[4] = {-2.0f, 0.5f, fl, fl}, o[4] = {-2.0f, fl, 1.0f, fl};
+    ae_augment_crop(x, o, 4, 1.0f, 1.0f);
+    CHECK(fabsf(x[0] - (-2.0f + logf(2.0f))) < 1e-5f && fabsf(x[1] - 0.5f) < 1e-6f && fabsf(x[2] - 1.0f) < 1e-6f &&
+          x[3] == fl, "mix: x+x adds log 2 (%.5f), x+silence = x (%.5f, %.5f), silence+silence = floor (%.3f)",
+          x[0], x[1], x[2], x[3]);
+    float y[3] = {-3.0f, 2.0f, fl};
+    ae_augment_crop(y, NULL, 3, 0.5f, 0);
+    CHECK(fabsf(y[0] - (-3.0f + logf(0.5f))) < 1e-5f && fabsf(y[1] - (2.0f + logf(0.5f))) < 1e-5f && y[2] == fl,
+          "gain 0.5 (-6 dB) shifts by log 0.5 (%.5f, %.5f), floor stays (%.3f)", y[0], y[1], y[2]);
+    float z[1] = {fl + 1.0f};
+    ae_augment_crop(z, NULL, 1, 1e-3f, 0);
+    CHECK(z[0] == fl, "a gain that pushes a value under the floor clamps it to the floor (%.3f)", z[0]);
+}
+
 int main(int argc, char **argv) {
     nn_set_threads(1);
     test_gradient(1);
@@ -399,6 +418,7 @@ int main(int argc, char **argv) {
     test_shapes();
     test_files();
     test_resume();
+    test_augment();
     test_jacobi();
     test_pca_init();
     if (!(argc > 1 && strcmp(argv[1], "--no-shipped") == 0)) test_shipped();
