@@ -19,9 +19,9 @@ AeConfig ae_config_default(void) {
     AeConfig c;
     memset(&c, 0, sizeof c);
     c.n_mels = 80;
-    c.z = 24;
-    c.ch[0] = 64; c.ch[1] = 128; c.ch[2] = 256;
-    c.enc_res = 1; c.dec_res = 1;
+    c.z = 32;                  // the shipped model (assets/MODEL_CARD.md)
+    c.ch[0] = 96; c.ch[1] = 128; c.ch[2] = 256;
+    c.enc_res = 1; c.dec_res = 2;
     c.groups = 16;
     c.in_shift = -5.0f;
     c.in_scale = 0.4f;

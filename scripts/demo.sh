@@ -45,5 +45,5 @@ for f in out/track.wav out/track-timeline.json out/track.png out/original.wav ou
     printf '  %-26s %s\n' "$f" "$(du -h "$f" | cut -f1)"
 done
 echo "listen to out/original.wav, out/vocoded.wav (features + vocoder) and out/reconstructed.wav"
-echo "(also through the autoencoder's 24-channel latents); look at their PNGs side by side;"
+echo "(also through the autoencoder's 32-channel latents); look at their PNGs side by side;"
 echo "out/track.png shows the whole track with the sections refrain analyze found."
