@@ -38,6 +38,10 @@ int audio_info(const char *path, AudioInfo *info);
 // (audio_resample: the half-band FIR for 2:1, else libsamplerate SRC_SINC_MEDIUM_QUALITY). *out is malloc'd, *n its length.
 // Refuses missing, unreadable, empty or zero-length files with a clear message.
 int audio_read(const char *path, int target_sr, float **out, long *n);
+// The same for [start, start + duration) seconds only (duration 0 = to the
+// end), decoding only that window where the format seeks exactly; a start at
+// or past the end is refused.
+int audio_read_range(const char *path, int target_sr, double start, double duration, float **out, long *n);
 // ITU-R BS.1770-4 integrated loudness of mono x at sr (K-weighting, 400 ms
 // blocks every 100 ms, -70 LUFS absolute and -10 LU relative gates); a clip
 // under 400 ms is one block. -INFINITY when everything is gated out.

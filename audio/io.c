@@ -57,15 +57,19 @@ static SNDFILE *open_checked(const char *path, SF_INFO *info) {
 // Reads every frame (not trusting the header count, which MP3 only estimates)
 // and downmixes to mono by averaging the channels. peak (may be NULL) gets the
 // largest |sample| over all channels.
-static int read_mono(SNDFILE *sf, const SF_INFO *info, const char *path, float **out, long *n, float *peak) {
+// max > 0 stops after max frames (a window after sf_seek).
+static int read_mono(SNDFILE *sf, const SF_INFO *info, const char *path, long max, float **out, long *n, float *peak) {
     int C = info->channels;
     long cap = info->frames > 0 && info->frames < (1L << 31) ? (long)info->frames : READ_CHUNK;
+    if (max > 0 && max < cap) cap = max;
     float *mono = mallocCheck(sizeof(float) * cap);
     float *buf = mallocCheck(sizeof(float) * READ_CHUNK * C);   // (READ_CHUNK, C) interleaved
     long len = 0;
     float pk = 0;
     for (;;) {
-        sf_count_t got = sf_readf_float(sf, buf, READ_CHUNK);
+        sf_count_t want = max > 0 && max - len < READ_CHUNK ? max - len : READ_CHUNK;
+        if (want <= 0) break;
+        sf_count_t got = sf_readf_float(sf, buf, want);
         if (got <= 0) break;
         if (len + got > cap) {
             while (len + got > cap) cap *= 2;
@@ -206,7 +210,7 @@ int audio_read(const char *path, int target_sr, float **out, long *n) {
     if (!sf) return -1;
     float *mono;
     long len;
-    int rc = read_mono(sf, &info, path, &mono, &len, NULL);
+    int rc = read_mono(sf, &info, path, 0, &mono, &len, NULL);
     sf_close(sf);
     if (rc) return -1;
     if (info.samplerate == target_sr) {
@@ -218,6 +222,82 @@ int audio_read(const char *path, int target_sr, float **out, long *n) {
     free(mono);
     if (rc) return err_set("cannot read %s: %s", path, err_msg());
     return 0;
+}
+
+// Cuts [start, start + duration) (seconds; duration 0 = to the end) out of x
+// in place, at rate sr; offset is x's first sample's index in the whole file
+// at that rate, total the whole file's length (for the message).
+static int cut_window(float **x, long *n, long offset, double start, double duration, int sr, const char *path,
+                      double total) {
+    long a = (long)(start * sr + 0.5) - offset;
+    if (a < 0) a = 0;
+    if (a >= *n) {
+        free(*x);
+        *x = NULL;
+        *n = 0;
+        return err_set("--start %g s is at or past the end of %s (%.2f s long)", start, path, total);
+    }
+    long b = duration > 0 ? (long)(start * sr + 0.5) + (long)(duration * sr + 0.5) - offset : *n;
+    if (b > *n) b = *n;
+    memmove(*x, *x + a, (size_t)(b - a) * sizeof(float));
+    *n = b - a;
+    return 0;
+}
+
+static long gcd_long(long a, long b) {
+    while (b) { long t = a % b; a = b; b = t; }
+    return a;
+}
+
+// Seeks and decodes only the window (plus 0.25 s each side for the
+// resampler's filter), starting at a source frame whose time is a whole
+// output sample, so the result matches the whole-file read to float rounding
+// (tests/test_audio_io.c). MP3 (whose frame count is an estimate) and
+// unseekable streams decode the whole file.
+int audio_read_range(const char *path, int target_sr, double start, double duration, float **out, long *n) {
+    *out = NULL;
+    *n = 0;
+    if (start < 0 || duration < 0) return err_set("cannot read %s: negative start or duration", path);
+    SF_INFO info;
+    SNDFILE *sf = open_checked(path, &info);
+    if (!sf) return -1;
+    sf_close(sf);
+    int sr = info.samplerate;
+    int exact = info.seekable && (info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG && info.frames > 0;
+    if (!exact || (start == 0 && duration == 0)) {
+        if (audio_read(path, target_sr, out, n)) return -1;
+        return cut_window(out, n, 0, start, duration, target_sr, path, (double)*n / target_sr);
+    }
+    double total = (double)info.frames / sr;
+    long L = sr / gcd_long(sr, target_sr);          // source frames per whole number of output samples
+    long margin = sr == target_sr ? 0 : sr / 4;
+    long s0 = (long)(start * sr) - margin;
+    s0 = s0 > 0 ? s0 / L * L : 0;
+    long s1 = duration > 0 ? (long)((start + duration) * sr) + margin + L : (long)info.frames;
+    if (s1 > info.frames) s1 = (long)info.frames;
+    if (s0 >= s1) return err_set("--start %g s is at or past the end of %s (%.2f s long)", start, path, total);
+    sf = open_checked(path, &info);
+    if (!sf) return -1;
+    if (sf_seek(sf, s0, SEEK_SET) != s0) {
+        err_set("cannot read %s: seeking to %.2f s failed (%s)", path, (double)s0 / sr, sf_strerror(sf));
+        sf_close(sf);
+        return -1;
+    }
+    float *mono;
+    long len;
+    int rc = read_mono(sf, &info, path, s1 - s0, &mono, &len, NULL);
+    sf_close(sf);
+    if (rc) return -1;
+    long offset = s0 / L * (target_sr / gcd_long(sr, target_sr));   // output index of mono[0]
+    if (sr != target_sr) {
+        rc = audio_resample(out, n, mono, len, sr, target_sr);
+        free(mono);
+        if (rc) return err_set("cannot read %s: %s", path, err_msg());
+    } else {
+        *out = mono;
+        *n = len;
+    }
+    return cut_window(out, n, offset, start, duration, target_sr, path, total);
 }
 
 int audio_write(const char *path, const float *x, long n, int sr, int float32) {
@@ -387,7 +467,7 @@ int audio_info(const char *path, AudioInfo *ai) {
     float *mono;
     long n;
     float peak;
-    int rc = read_mono(sf, &info, path, &mono, &n, &peak);
+    int rc = read_mono(sf, &info, path, 0, &mono, &n, &peak);
     sf_close(sf);
     if (rc) return -1;
     ai->sample_rate = info.samplerate;

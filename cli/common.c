@@ -16,21 +16,7 @@ int fail(void) {
 }
 
 int read_excerpt(const char *path, double start, double duration, float **x, long *n) {
-    if (audio_read(path, SAMPLE_RATE, x, n)) return -1;
-    double total = (double)*n / SAMPLE_RATE;
-    long a = (long)(start * SAMPLE_RATE + 0.5);
-    if (a >= *n) {
-        free(*x);
-        *x = NULL;
-        return err_set("--start %g s is at or past the end of %s (%.2f s long)", start, path, total);
-    }
-    long b = duration > 0 ? a + (long)(duration * SAMPLE_RATE + 0.5) : *n;
-    if (b > *n) b = *n;
-    if (a > 0 || b < *n) {
-        memmove(*x, *x + a, (size_t)(b - a) * sizeof(float));
-        *n = b - a;
-    }
-    return 0;
+    return audio_read_range(path, SAMPLE_RATE, start, duration, x, n);
 }
 
 int check_output(const char *path, const char *exts) {

@@ -373,12 +373,51 @@ static void test_real_music(void) {
     free(y);
 }
 
+// audio_read_range decodes only the window where the format seeks exactly;
+// it must give what the whole-file read gives, cut at the same samples, at
+// every path: same rate (FLAC 22,050 Hz), the half-band FIR (44.1 kHz WAV),
+// libsamplerate (48 kHz stereo Ogg Vorbis).
+static void test_range(void) {
+    struct { const char *name; int sr, ch, format; } cases[] = {
+        {"r22.flac", 22050, 1, SF_FORMAT_FLAC | SF_FORMAT_PCM_16},
+        {"r44.wav", 44100, 1, SF_FORMAT_WAV | SF_FORMAT_FLOAT},
+        {"r48.ogg", 48000, 2, SF_FORMAT_OGG | SF_FORMAT_VORBIS},
+    };
+    for (int c = 0; c < 3; c++) {
+        int sr = cases[c].sr, ch = cases[c].ch;
+        long frames = 5L * sr;
+        const double f[3] = {220, 1234.5, 5000}, a[3] = {0.3, 0.2, 0.1};
+        float *mono = sines(frames * ch, sr * ch, f, a, 3);   // any signal; interleaved if stereo
+        const char *p = tpath(cases[c].name);
+        CHECK(write_raw(p, mono, frames, ch, sr, cases[c].format) == 0, "write %s", cases[c].name);
+        free(mono);
+        float *all = NULL, *win = NULL, *tail = NULL;
+        long n_all = 0, n_win = 0, n_tail = 0;
+        int rc = audio_read(p, SAMPLE_RATE, &all, &n_all) | audio_read_range(p, SAMPLE_RATE, 1.7, 1.3, &win, &n_win) |
+                 audio_read_range(p, SAMPLE_RATE, 3.25, 0, &tail, &n_tail);
+        long a0 = (long)(1.7 * SAMPLE_RATE + 0.5), t0 = (long)(3.25 * SAMPLE_RATE + 0.5);
+        long want = (long)(1.3 * SAMPLE_RATE + 0.5);
+        CHECK(rc == 0 && n_win == want && n_tail == n_all - t0, "%s: window 1.7 s + 1.3 s is %ld samples (want %ld), "
+              "3.25 s to the end %ld (want %ld)", cases[c].name, n_win, want, n_tail, n_all - t0);
+        if (rc == 0 && n_win == want && n_tail == n_all - t0) {
+            check_max_diff("  window equals the whole read, cut", win, all + a0, n_win, 1e-6);
+            check_max_diff("  to-the-end equals the whole read, cut", tail, all + t0, n_tail, 1e-6);
+        }
+        free(all); free(win); free(tail);
+        float *x = NULL;
+        long n = 0;
+        CHECK(audio_read_range(p, SAMPLE_RATE, 6, 1, &x, &n) == -1 && !x && strstr(err_msg(), "past the end"),
+              "%s: a start past the end is refused: %s", cases[c].name, err_msg());
+    }
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "/tmp/refrain_io_test.XXXXXX");
     if (!mkdtemp(g_dir)) { CHECK(0, "mkdtemp"); return check_summary("test_audio_io"); }
     test_roundtrips();
     test_resample();
     test_decimate();
+    test_range();
     test_loudness();
     test_bad_input();
     test_real_music();
