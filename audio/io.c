@@ -261,10 +261,10 @@ int audio_read_range(const char *path, int target_sr, double start, double durat
     SF_INFO info;
     SNDFILE *sf = open_checked(path, &info);
     if (!sf) return -1;
-    sf_close(sf);
     int sr = info.samplerate;
     int exact = info.seekable && (info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG && info.frames > 0;
     if (!exact || (start == 0 && duration == 0)) {
+        sf_close(sf);
         if (audio_read(path, target_sr, out, n)) return -1;
         return cut_window(out, n, 0, start, duration, target_sr, path, (double)*n / target_sr);
     }
@@ -275,9 +275,10 @@ int audio_read_range(const char *path, int target_sr, double start, double durat
     s0 = s0 > 0 ? s0 / L * L : 0;
     long s1 = duration > 0 ? (long)((start + duration) * sr) + margin + L : (long)info.frames;
     if (s1 > info.frames) s1 = (long)info.frames;
-    if (s0 >= s1) return err_set("--start %g s is at or past the end of %s (%.2f s long)", start, path, total);
-    sf = open_checked(path, &info);
-    if (!sf) return -1;
+    if (s0 >= s1) {
+        sf_close(sf);
+        return err_set("--start %g s is at or past the end of %s (%.2f s long)", start, path, total);
+    }
     if (sf_seek(sf, s0, SEEK_SET) != s0) {
         err_set("cannot read %s: seeking to %.2f s failed (%s)", path, (double)s0 / sr, sf_strerror(sf));
         sf_close(sf);
