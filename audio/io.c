@@ -201,27 +201,33 @@ int audio_resample(float **out, long *nout, const float *in, long n, int sr_in, 
     return 0;
 }
 
+// Decodes up to max frames (0: all) from sf's current position, downmixes to
+// mono, resamples to target_sr, and closes sf. Shared by audio_read and
+// audio_read_range.
+static int decode_at_rate(SNDFILE *sf, const SF_INFO *info, const char *path, long max, int target_sr, float **out,
+                          long *n) {
+    float *mono;
+    long len;
+    int rc = read_mono(sf, info, path, max, &mono, &len, NULL);
+    sf_close(sf);
+    if (rc) return -1;
+    if (info->samplerate == target_sr) {
+        *out = mono;
+        *n = len;
+        return 0;
+    }
+    rc = audio_resample(out, n, mono, len, info->samplerate, target_sr);
+    free(mono);
+    return rc ? err_set("cannot read %s: %s", path, err_msg()) : 0;
+}
+
 int audio_read(const char *path, int target_sr, float **out, long *n) {
     *out = NULL;
     *n = 0;
     if (target_sr <= 0) return err_set("cannot read %s: bad target rate %d Hz", path, target_sr);
     SF_INFO info;
     SNDFILE *sf = open_checked(path, &info);
-    if (!sf) return -1;
-    float *mono;
-    long len;
-    int rc = read_mono(sf, &info, path, 0, &mono, &len, NULL);
-    sf_close(sf);
-    if (rc) return -1;
-    if (info.samplerate == target_sr) {
-        *out = mono;
-        *n = len;
-        return 0;
-    }
-    rc = audio_resample(out, n, mono, len, info.samplerate, target_sr);
-    free(mono);
-    if (rc) return err_set("cannot read %s: %s", path, err_msg());
-    return 0;
+    return sf ? decode_at_rate(sf, &info, path, 0, target_sr, out, n) : -1;
 }
 
 // Cuts [start, start + duration) (seconds; duration 0 = to the end) out of x
@@ -257,6 +263,7 @@ static long gcd_long(long a, long b) {
 int audio_read_range(const char *path, int target_sr, double start, double duration, float **out, long *n) {
     *out = NULL;
     *n = 0;
+    if (target_sr <= 0) return err_set("cannot read %s: bad target rate %d Hz", path, target_sr);
     if (start < 0 || duration < 0) return err_set("cannot read %s: negative start or duration", path);
     SF_INFO info;
     SNDFILE *sf = open_checked(path, &info);
@@ -264,12 +271,12 @@ int audio_read_range(const char *path, int target_sr, double start, double durat
     int sr = info.samplerate;
     int exact = info.seekable && (info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG && info.frames > 0;
     if (!exact || (start == 0 && duration == 0)) {
-        sf_close(sf);
-        if (audio_read(path, target_sr, out, n)) return -1;
+        if (decode_at_rate(sf, &info, path, 0, target_sr, out, n)) return -1;
         return cut_window(out, n, 0, start, duration, target_sr, path, (double)*n / target_sr);
     }
     double total = (double)info.frames / sr;
-    long L = sr / gcd_long(sr, target_sr);          // source frames per whole number of output samples
+    long g = gcd_long(sr, target_sr);
+    long L = sr / g;                                 // source frames per whole number of output samples
     long margin = sr == target_sr ? 0 : sr / 4;
     long s0 = (long)(start * sr) - margin;
     s0 = s0 > 0 ? s0 / L * L : 0;
@@ -284,20 +291,8 @@ int audio_read_range(const char *path, int target_sr, double start, double durat
         sf_close(sf);
         return -1;
     }
-    float *mono;
-    long len;
-    int rc = read_mono(sf, &info, path, s1 - s0, &mono, &len, NULL);
-    sf_close(sf);
-    if (rc) return -1;
-    long offset = s0 / L * (target_sr / gcd_long(sr, target_sr));   // output index of mono[0]
-    if (sr != target_sr) {
-        rc = audio_resample(out, n, mono, len, sr, target_sr);
-        free(mono);
-        if (rc) return err_set("cannot read %s: %s", path, err_msg());
-    } else {
-        *out = mono;
-        *n = len;
-    }
+    if (decode_at_rate(sf, &info, path, s1 - s0, target_sr, out, n)) return -1;
+    long offset = s0 / L * (target_sr / g);          // output index of (*out)[0]
     return cut_window(out, n, offset, start, duration, target_sr, path, total);
 }
 
