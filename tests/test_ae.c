@@ -29,6 +29,14 @@ static AeConfig tiny_config(void) {
     return c;
 }
 
+// A model of configuration c, initialised from rng seeded with seed (rng
+// stays usable by the caller).
+static void seeded_model(Ae *m, const AeConfig *c, Rng *rng, uint64_t seed) {
+    ae_create(m, c);
+    rng_seed(rng, seed);
+    ae_init(m, rng);
+}
+
 static double nerr_of(const double *a, const double *num, int m) {
     double d2 = 0, a2 = 0, n2 = 0;
     for (int i = 0; i < m; i++) { d2 += (a[i] - num[i]) * (a[i] - num[i]); a2 += a[i] * a[i]; n2 += num[i] * num[i]; }
@@ -39,10 +47,8 @@ static double nerr_of(const double *a, const double *num, int m) {
 static void test_gradient(int mse) {
     AeConfig c = tiny_config();
     Ae m;
-    ae_create(&m, &c);
     Rng rng;
-    rng_seed(&rng, 11);
-    ae_init(&m, &rng);
+    seeded_model(&m, &c, &rng, 11);
     ParamSet *p = &m.params;
     // perturb every tensor (biases and norm gains too) so no gradient is trivially zero
     for (int i = 0; i < p->n; i++) {
@@ -118,10 +124,8 @@ static float *synth_logmel(long T, int M, uint64_t seed) {
 static void test_shapes(void) {
     AeConfig c = tiny_config();
     Ae m;
-    ae_create(&m, &c);
     Rng rng;
-    rng_seed(&rng, 5);
-    ae_init(&m, &rng);
+    seeded_model(&m, &c, &rng, 5);
     long lens[] = {1, 2, 5, 37, 321, 330, 1001};
     for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
         long T = lens[i], Tl = ae_latent_frames(T);
@@ -159,10 +163,8 @@ static void test_shapes(void) {
 static void test_files(void) {
     AeConfig c = tiny_config();
     Ae m, m2, m3;
-    ae_create(&m, &c);
     Rng rng;
-    rng_seed(&rng, 9);
-    ae_init(&m, &rng);
+    seeded_model(&m, &c, &rng, 9);
     float *mean = params_get(&m.params, m.lat_mean), *sd = params_get(&m.params, m.lat_std);
     for (int i = 0; i < c.z; i++) { mean[i] = 0.1f * i; sd[i] = 1.0f + i; }
     m.has_stats = 1;
@@ -221,10 +223,8 @@ static void test_resume(void) {
     snprintf(path, sizeof path, "/tmp/test_ae_resume_%d.rfc", (int)getpid());
     for (int run = 0; run < 2; run++) {
         Ae m;
-        ae_create(&m, &c);
         Rng init;
-        rng_seed(&init, 3);
-        ae_init(&m, &init);
+        seeded_model(&m, &c, &init, 3);
         OptimConfig oc = optim_config_default();
         oc.lr = 1e-3f; oc.warmup_steps = 2; oc.total_steps = 6;
         TrainState st;
@@ -315,10 +315,8 @@ static void test_pca_init(void) {
     int rc = pca_fit(&pca, &s, c.z, 1, 1);
     CHECK(rc == 0 && pca.D == 4 * N_MELS, "stacked PCA fit (%d of %d components)", c.z, pca.D);
     Ae m;
-    ae_create(&m, &c);
     Rng rng;
-    rng_seed(&rng, 2);
-    ae_init(&m, &rng);
+    seeded_model(&m, &c, &rng, 2);
     CHECK(ae_init_pca(&m, &pca) == 0, "ae_init_pca");
     int T = 64;
     AeActs a;
