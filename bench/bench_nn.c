@@ -23,14 +23,6 @@
 #include <string.h>
 #include <time.h>
 
-// Process CPU time (all threads): at 1 thread it is what the step costs even
-// while other processes share the cores; nn.sh reports it beside wall time.
-static double cpu_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
 static int cmp_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);

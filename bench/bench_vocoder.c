@@ -15,6 +15,7 @@
 //       writes the Markdown table and the SC-against-time plot.
 // RESULTS.tsv lines: SYSTEM THREADS VARIANT ITERS WALL_S CPU_S SC
 #include "audio/audio.h"
+#include "bench/bench_io.h"
 #include "util/util.h"
 
 #include <math.h>
@@ -26,36 +27,9 @@
 #include <omp.h>
 #endif
 
-static double cpu_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
 static void die(const char *what) {
     fprintf(stderr, "bench_vocoder: %s%s%s\n", what, err_msg()[0] ? ": " : "", err_msg());
     exit(1);
-}
-
-static float *read_f32(const char *path, long *count) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { fprintf(stderr, "bench_vocoder: cannot open %s\n", path); exit(1); }
-    fseek(f, 0, SEEK_END);
-    long bytes = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    float *x = mallocCheck(bytes);
-    if (fread(x, 1, bytes, f) != (size_t)bytes) { fprintf(stderr, "bench_vocoder: short read %s\n", path); exit(1); }
-    fclose(f);
-    *count = bytes / (long)sizeof(float);
-    return x;
-}
-
-static void write_f32(const char *path, const float *x, long count) {
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(x, sizeof(float), count, f) != (size_t)count || fclose(f) != 0) {
-        fprintf(stderr, "bench_vocoder: cannot write %s\n", path);
-        exit(1);
-    }
 }
 
 static float *load_mag(const char *dir, long *T, long *n) {

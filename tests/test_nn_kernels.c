@@ -477,12 +477,8 @@ static void test_determinism(void) {
 // (all threads). On a busy machine FLOP per CPU-second is closer to what an
 // idle one would show per core; at 2 threads it also counts OpenMP
 // spin-waiting, so it shows parallel efficiency rather than speed.
+// (cpu_seconds is util's.)
 static double g_cpu_best;
-static double cpu_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 static double time_it(void (*fn)(void *), void *ctx, int reps) {
     fn(ctx);   // warm up (scratch, thread pools)
     double best = 1e30;

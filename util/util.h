@@ -51,5 +51,6 @@ extern int g_quiet;                  // --quiet silences progress
 void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void progress_done(void);            // ends the line; in a log, writes the last skipped state
 double now_seconds(void);            // monotonic clock
+double cpu_seconds(void);            // CPU time of the process, all threads together
 
 #endif
