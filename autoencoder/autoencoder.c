@@ -676,6 +676,11 @@ int ae_load(Ae *m, const char *path, const AeConfig *want) {
     if (ae_create(m, use)) return -1;
     Hparams hp;
     full_hparams(m, use, (int)stats, &hp);
+    for (int i = 0; i < AE_N_AUG_KEYS; i++) {   // a training checkpoint's record (train.c)
+        double v;
+        if (!hparams_get_float(&file, AE_AUG_KEYS[i], &v)) hparams_set_float(&hp, AE_AUG_KEYS[i], v);
+    }
+    err_clear();
     // a training checkpoint: its EMA weights; a shipped model: its weights
     if (checkpoint_load_ema(path, AE_KIND, &hp, &m->params) && checkpoint_load(path, AE_KIND, &hp, &m->params, NULL)) {
         ae_free(m);

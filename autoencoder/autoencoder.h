@@ -177,6 +177,12 @@ int latents_write(const char *path, const float *lat, long Tl, int Z, long T);
 int latents_read(const char *path, float **lat, long *Tl, int *Z, long *T);
 
 // ---- training (autoencoder/train.c) ----------------------------------------------------
+// Training augmentation, all in the mel magnitude domain (ae_augment_crop).
+typedef struct {
+    float gain_db;             // each crop's gain uniform in +-gain_db dB (0: none)
+    float mix;                 // probability a crop is summed with a second one
+    float tilt_db;             // spectral tilt: top band +u dB, bottom band -u dB, u uniform in +-tilt_db
+} AeAugment;
 typedef struct {
     const char *data;          // corpus folder (index.rfi, or shards/ when no index yet)
     const char *out;           // training checkpoint path
@@ -192,9 +198,12 @@ typedef struct {
     uint64_t seed;
     double max_minutes;        // stop (and save) after this wall time; 0 = no limit
     int stats_crops;           // crops of the training split for the latent statistics
-    float gain_db;             // augmentation: each crop's gain uniform in +-gain_db dB (0: none)
-    float mix;                 // augmentation: probability a crop is summed with a second one
+    AeAugment aug;             // training augmentation (recorded in the checkpoint)
 } AeTrainOpts;
+// The hyperparameters only training checkpoints hold: the augmentation
+// (gain_db, mix, tilt_db), so a resume with other settings is refused.
+#define AE_N_AUG_KEYS 3
+extern const char *const AE_AUG_KEYS[AE_N_AUG_KEYS];
 void ae_train_defaults(AeTrainOpts *o);
 int ae_train(const AeTrainOpts *o, const AeConfig *cfg);
 
@@ -211,13 +220,14 @@ typedef struct {
 int ae_songs_load(AeSongs *s, const char *corpus_dir, int split, int max_songs);
 void ae_songs_free(AeSongs *s);
 // One batch of B random crops of T frames (song chosen in proportion to length).
-// With gain_db > 0 or mix > 0 (training augmentation, ae_augment_crop) each crop
-// gets a random gain and is, with probability mix, summed with a second crop.
-void ae_sample_batch(const Ae *m, AeActs *a, const AeSongs *s, Rng *rng, int B, int T, float gain_db, float mix);
-// In place over a (T, M) log-mel crop: gain g (linear mel magnitude factor) and,
-// when other is not NULL, the sum with other (gain g2) in mel magnitude;
-// values at the floor count as silence. Result is log(max(., LOG_FLOOR)).
-void ae_augment_crop(float *x, const float *other, long n, float g, float g2);
+// aug != NULL: each crop gets a random gain and tilt and is, with probability
+// aug->mix, summed with a second crop (its own gain and tilt).
+void ae_sample_batch(const Ae *m, AeActs *a, const AeSongs *s, Rng *rng, int B, int T, const AeAugment *aug);
+// In place over a (T, M) log-mel crop: per-band gains g (M, linear mel
+// magnitude factors) and, when other is not NULL, the sum with other (per-band
+// gains g2) in mel magnitude; values at the floor count as silence.
+// Result is log(max(., LOG_FLOOR)).
+void ae_augment_crop(float *x, const float *other, int T, int M, const float *g, const float *g2);
 // Fills lat_mean / lat_std from the encoder's mu over n random training crops.
 int ae_measure_latent_stats(Ae *m, const ParamSet *p, const AeSongs *s, int n, uint64_t seed);
 

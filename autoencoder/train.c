@@ -130,43 +130,56 @@ static void load_crop(const Ae *m, AeActs *a, int b, const AeSongs *s, int song,
     free(tmp);
 }
 
-void ae_augment_crop(float *x, const float *other, long n, float g, float g2) {
+void ae_augment_crop(float *x, const float *other, int T, int M, const float *g, const float *g2) {
     const float floor_log = logf(LOG_FLOOR);
-    for (long i = 0; i < n; i++) {
-        float p = x[i] > floor_log ? g * expf(x[i]) : 0.0f;
-        if (other && other[i] > floor_log) p += g2 * expf(other[i]);
-        x[i] = logf(p > LOG_FLOOR ? p : LOG_FLOOR);
-    }
+    for (long t = 0; t < T; t++)
+        for (int k = 0; k < M; k++) {
+            long i = t * M + k;
+            float p = x[i] > floor_log ? g[k] * expf(x[i]) : 0.0f;
+            if (other && other[i] > floor_log) p += g2[k] * expf(other[i]);
+            x[i] = logf(p > LOG_FLOOR ? p : LOG_FLOOR);
+        }
 }
 
-static float random_gain(Rng *rng, float gain_db) {
-    return gain_db > 0 ? powf(10.0f, gain_db * (2.0f * (float)rng_uniform(rng) - 1.0f) / 20.0f) : 1.0f;
+static float uniform_pm1(Rng *rng) { return 2.0f * (float)rng_uniform(rng) - 1.0f; }
+
+// g (M): a random gain times a random tilt, linear in dB across the bands.
+static void random_gains(Rng *rng, const AeAugment *aug, float *g, int M) {
+    float gain = aug->gain_db > 0 ? aug->gain_db * uniform_pm1(rng) : 0.0f;
+    float tilt = aug->tilt_db > 0 ? aug->tilt_db * uniform_pm1(rng) : 0.0f;
+    for (int k = 0; k < M; k++) {
+        float pos = M > 1 ? 2.0f * k / (M - 1) - 1.0f : 0.0f;   // -1 bottom band .. +1 top band
+        g[k] = powf(10.0f, (gain + tilt * pos) / 20.0f);
+    }
 }
 
 // Why augment: without it the training loss kept falling while validation
 // flattened (mean training L1 3.8% above validation over the first 1,000
 // steps, 5.8% below over the last 1,000 of 8,000; assets/MODEL_CARD.md).
-void ae_sample_batch(const Ae *m, AeActs *a, const AeSongs *s, Rng *rng, int B, int T, float gain_db, float mix) {
+void ae_sample_batch(const Ae *m, AeActs *a, const AeSongs *s, Rng *rng, int B, int T, const AeAugment *aug) {
     int M = m->cfg.n_mels;
-    float *x = NULL, *y = NULL;
-    if (gain_db > 0 || mix > 0) { x = mallocCheck(sizeof(float) * T * M); y = mallocCheck(sizeof(float) * T * M); }
+    float *x = NULL, *y = NULL, *g = NULL, *g2 = NULL;
+    if (aug && (aug->gain_db > 0 || aug->mix > 0 || aug->tilt_db > 0)) {
+        x = mallocCheck(sizeof(float) * T * M); y = mallocCheck(sizeof(float) * T * M);
+        g = mallocCheck(sizeof(float) * M); g2 = mallocCheck(sizeof(float) * M);
+    }
     for (int b = 0; b < B; b++) {
         int song;
         long start;
         pick_crop(s, rng, T, &song, &start);
         if (!x) { load_crop(m, a, b, s, song, start, T); continue; }
         copy_crop(x, s, song, start, T, M);
-        float g = random_gain(rng, gain_db), g2 = 0;
-        int mixed = mix > 0 && rng_uniform(rng) < mix;
+        random_gains(rng, aug, g, M);
+        int mixed = aug->mix > 0 && rng_uniform(rng) < aug->mix;
         if (mixed) {
             pick_crop(s, rng, T, &song, &start);
             copy_crop(y, s, song, start, T, M);
-            g2 = random_gain(rng, gain_db);
+            random_gains(rng, aug, g2, M);
         }
-        ae_augment_crop(x, mixed ? y : NULL, (long)T * M, g, g2);
+        ae_augment_crop(x, mixed ? y : NULL, T, M, g, g2);
         ae_load_input(m, a, b, x, T);
     }
-    free(x); free(y);
+    free(x); free(y); free(g); free(g2);
 }
 
 int ae_measure_latent_stats(Ae *m, const ParamSet *p, const AeSongs *s, int n, uint64_t seed) {
@@ -179,7 +192,7 @@ int ae_measure_latent_stats(Ae *m, const ParamSet *p, const AeSongs *s, int n, u
     long cnt = 0;
     for (int done = 0; done < n; done += B) {
         int nb = n - done < B ? n - done : B;
-        ae_sample_batch(m, &a, s, &rng, nb, T, 0, 0);
+        ae_sample_batch(m, &a, s, &rng, nb, T, NULL);
         if (ae_encode_forward(m, p, &a, nb, T)) { ae_acts_free(&a); free(sum); free(sq); return -1; }
         const float *mom = ae_moments(m, &a);                      // (nb, 2Z, Tl)
         for (int b = 0; b < nb; b++)
@@ -218,8 +231,9 @@ void ae_train_defaults(AeTrainOpts *o) {
     o->ckpt_minutes = 5;
     o->seed = RNG_DEFAULT_SEED;
     o->stats_crops = 1024;
-    o->gain_db = 6;            // augmentation of the shipped run: +-6 dB gain,
-    o->mix = 0.3f;             // 30% of crops summed with a second one
+    o->aug.gain_db = 6;        // augmentation of the shipped run: +-6 dB gain,
+    o->aug.mix = 0.3f;         // 30% of crops summed with a second one
+    o->aug.tilt_db = 0;
 }
 
 // Mean loss on fixed validation crops (no sampling noise), with weights p.
@@ -242,6 +256,44 @@ static void fmt_time(char *buf, size_t cap, double s) {
     if (s < 0 || !isfinite(s)) snprintf(buf, cap, "?");
     else if (s < 3600) snprintf(buf, cap, "%dm%02ds", (int)(s / 60), (int)s % 60);
     else snprintf(buf, cap, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+}
+
+// The augmentation is part of what a run trains on, so a training checkpoint
+// records it (AE_AUG_KEYS) and a resume with other settings is refused instead
+// of silently changing the data.
+static const char *from_checkpoint(const AeTrainOpts *o) { return o->init ? o->init : (o->resume ? o->out : NULL); }
+
+#define N_AUG AE_N_AUG_KEYS
+const char *const AE_AUG_KEYS[N_AUG] = {"aug_gain_db", "aug_mix", "aug_tilt_db"};
+static const char *const AUG_FLAG[N_AUG] = {"--gain-db", "--mix", "--tilt-db"};
+static void aug_values(const AeAugment *a, float v[N_AUG]) { v[0] = a->gain_db; v[1] = a->mix; v[2] = a->tilt_db; }
+
+static void record_augmentation(const AeTrainOpts *o, Hparams *hp) {
+    float v[N_AUG];
+    aug_values(&o->aug, v);
+    for (int i = 0; i < N_AUG; i++) hparams_set_float(hp, AE_AUG_KEYS[i], (double)v[i]);
+}
+
+// hp: the hyperparameters the checkpoint must hold; gains the file's record when it has one.
+static int check_augmentation(const char *from, const AeTrainOpts *o, Hparams *hp) {
+    Hparams file;
+    if (checkpoint_read_hparams(from, AE_KIND, &file)) return -1;
+    float want[N_AUG];
+    aug_values(&o->aug, want);
+    double have[N_AUG];
+    for (int i = 0; i < N_AUG; i++)
+        if (hparams_get_float(&file, AE_AUG_KEYS[i], &have[i])) {
+            err_clear();
+            fprintf(stderr, "train-ae: %s predates the augmentation record; continuing with --gain-db %g --mix %g "
+                    "--tilt-db %g\n", from, (double)want[0], (double)want[1], (double)want[2]);
+            return 0;
+        }
+    for (int i = 0; i < N_AUG; i++)
+        if ((float)have[i] != want[i])
+            return err_set("train-ae: %s was trained with %s %g, this run asks for %g; pass the checkpoint's "
+                           "setting to resume it, or train a new --out", from, AUG_FLAG[i], have[i], (double)want[i]);
+    record_augmentation(o, hp);
+    return 0;
 }
 
 int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
@@ -273,6 +325,7 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
     Hparams hp;
     ae_config_to_hparams(&cfg, &hp);
     hparams_set_int(&hp, "latent_stats", 0);
+    if (!from_checkpoint(o)) record_augmentation(o, &hp);
     OptimConfig oc = optim_config_default();
     oc.lr = o->lr; oc.lr_min = o->lr_min; oc.warmup_steps = o->warmup; oc.total_steps = o->steps;
     oc.weight_decay = 0.01f; oc.clip_norm = 1.0f; oc.ema_decay = 0.999f; oc.ema_warmup = 1;
@@ -281,7 +334,7 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
     rng_seed(&init, o->seed);
     ae_init(&m, &init);
     train_state_init(&st, &m.params, &oc, o->seed ^ 0x5eedULL);
-    const char *from = o->init ? o->init : (o->resume ? o->out : NULL);
+    const char *from = from_checkpoint(o);
     if (!from && cfg.linear) {   // the linear paths start at the stacked PCA of the training split
         double tp = now_seconds();
         PcaBaseline pca;
@@ -296,7 +349,9 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
         memcpy(st.ema, m.params.data, sizeof(float) * m.params.total);   // EMA starts at the init
     }
     if (from) {
+        if (check_augmentation(from, o, &hp)) goto fail;
         if (checkpoint_load(from, AE_KIND, &hp, &m.params, &st)) goto fail;
+        record_augmentation(o, &hp);   // older checkpoints gain the record at their next save
         if (st.cfg.total_steps != o->steps) {   // training longer (or shorter) than planned
             fprintf(stderr, "train-ae: plan changed from %ld to %ld steps (the run is no longer the uninterrupted one)\n",
                     st.cfg.total_steps, o->steps);
@@ -305,9 +360,9 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
         fprintf(stderr, "train-ae: resumed from %s at step %ld\n", from, st.step);
     }
     fprintf(stderr, "train-ae: model %ld parameters, z %d, widths %d/%d/%d, res %d/%d; batch %d x %d frames "
-            "(gain +-%g dB, mix %g); %ld steps; %.2f GFLOP per step; %d threads\n",
+            "(gain +-%g dB, mix %g, tilt +-%g dB); %ld steps; %.2f GFLOP per step; %d threads\n",
             ae_param_count(&m), cfg.z, cfg.ch[0], cfg.ch[1], cfg.ch[2], cfg.enc_res, cfg.dec_res,
-            o->batch, o->crop, (double)o->gain_db, (double)o->mix, o->steps, 3e-9 * (double)ae_flops_forward(&m, o->crop) * o->batch, nn_threads());
+            o->batch, o->crop, (double)o->aug.gain_db, (double)o->aug.mix, (double)o->aug.tilt_db, o->steps, 3e-9 * (double)ae_flops_forward(&m, o->crop) * o->batch, nn_threads());
 
     // fixed validation crops: up to 4 per song, evenly spaced, at most 96
     int nval = 0, *vsong = mallocCheck(sizeof(int) * 96);
@@ -331,7 +386,7 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
     int rc = 0, stopped = 0;
     long Tl = o->crop / AE_DOWN;
     while (st.step < o->steps) {
-        ae_sample_batch(&m, &a, &tr, &st.rng, o->batch, o->crop, o->gain_db, o->mix);
+        ae_sample_batch(&m, &a, &tr, &st.rng, o->batch, o->crop, &o->aug);
         rng_fill_normal(&st.rng, a.eps, (long)o->batch * cfg.z * Tl, 1.0f);
         memset(grad, 0, sizeof(float) * m.params.total);
         AeLoss L;

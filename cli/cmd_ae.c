@@ -21,7 +21,7 @@
 static const char *t_data, *t_out, *t_export = NULL, *t_init = NULL;
 static int t_steps, t_batch, t_crop, t_warmup, t_val, t_resume = 0, t_seed, t_z, t_ch0, t_ch1, t_ch2, t_eres, t_dres,
                                               t_stats;
-static double t_lr, t_lrmin, t_kl, t_ckpt, t_maxmin = 0, t_gain, t_mix;
+static double t_lr, t_lrmin, t_kl, t_ckpt, t_maxmin = 0, t_gain, t_mix, t_tilt;
 static const Opt TRAIN_OPTS[] = {
     {"data", 0, OPT_STRING, &t_data, 0, 0, NULL, "DIR", "corpus folder (index.rfi, or the shards built so far)", 0},
     {"steps", 0, OPT_INT, &t_steps, 1, 100000000, NULL, "N", "optimizer steps (the cosine schedule ends here)", 0},
@@ -47,6 +47,7 @@ static const Opt TRAIN_OPTS[] = {
     {"dec-res", 0, OPT_INT, &t_dres, 0, 16, NULL, "N", "decoder residual blocks per level", 0},
     {"gain-db", 0, OPT_FLOAT, &t_gain, 0, 40, NULL, "DB", "augmentation: each crop's gain uniform in +-DB dB; 0 = none", 0},
     {"mix", 0, OPT_FLOAT, &t_mix, 0, 1, NULL, "P", "augmentation: probability a crop is summed with a second one", 0},
+    {"tilt-db", 0, OPT_FLOAT, &t_tilt, 0, 40, NULL, "DB", "augmentation: spectral tilt, top band +U dB and bottom -U, U uniform in +-DB; 0 = none", 0},
     {"stats-crops", 0, OPT_INT, &t_stats, 16, 1000000, NULL, "N", "training crops measured for the latent statistics", 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0},
 };
@@ -59,7 +60,7 @@ static int run_train(int argc, char **argv) {
     t_data = o.data; t_out = o.out; t_steps = (int)o.steps; t_batch = o.batch; t_crop = o.crop;
     t_lr = o.lr; t_lrmin = o.lr_min; t_warmup = (int)o.warmup; t_kl = o.kl_weight; t_val = o.val_every;
     t_ckpt = o.ckpt_minutes; t_seed = (int)(o.seed & 0x7fffffff); t_stats = o.stats_crops;
-    t_gain = o.gain_db; t_mix = o.mix;
+    t_gain = o.aug.gain_db; t_mix = o.aug.mix; t_tilt = o.aug.tilt_db;
     t_z = c.z; t_ch0 = c.ch[0]; t_ch1 = c.ch[1]; t_ch2 = c.ch[2]; t_eres = c.enc_res; t_dres = c.dec_res;
     int st = opts_parse(&TRAIN_SPEC, argc, argv, NULL);
     if (st != OPTS_OK) return st;
@@ -73,7 +74,7 @@ static int run_train(int argc, char **argv) {
     o.steps = t_steps; o.batch = t_batch; o.crop = t_crop; o.lr = (float)t_lr; o.lr_min = (float)t_lrmin;
     o.warmup = t_warmup; o.kl_weight = (float)t_kl; o.val_every = t_val; o.ckpt_minutes = t_ckpt;
     o.max_minutes = t_maxmin; o.seed = (uint64_t)t_seed; o.stats_crops = t_stats;
-    o.gain_db = (float)t_gain; o.mix = (float)t_mix;
+    o.aug.gain_db = (float)t_gain; o.aug.mix = (float)t_mix; o.aug.tilt_db = (float)t_tilt;
     c.z = t_z; c.ch[0] = t_ch0; c.ch[1] = t_ch1; c.ch[2] = t_ch2; c.enc_res = t_eres; c.dec_res = t_dres;
     return ae_train(&o, &c) ? fail() : 0;
 }

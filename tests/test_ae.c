@@ -13,6 +13,7 @@
 #include "tests/check.h"
 #include "autoencoder/autoencoder.h"
 #include "audio/audio.h"
+#include "data/corpus.h"
 #include "util/util.h"
 
 #include <stdlib.h>
@@ -243,7 +244,8 @@ static void test_resume(void) {
                 train_state_init(&st, &m.params, &oc, 1);
                 if (checkpoint_load(path, AE_KIND, &hp, &m.params, &st)) printf("%s\n", err_msg());
             }
-            ae_sample_batch(&m, &a, &s, &st.rng, 3, 32, 6, 0.5f);
+            AeAugment aug = {6, 0.5f, 0};
+            ae_sample_batch(&m, &a, &s, &st.rng, 3, 32, &aug);
             rng_fill_normal(&st.rng, a.eps, 3L * c.z * 8, 1.0f);
             memset(grad, 0, sizeof(float) * m.params.total);
             AeLoss L;
@@ -263,6 +265,84 @@ static void test_resume(void) {
     unlink(path);
     for (int i = 0; i < 2; i++) free(s.mel[i]);
     free(s.mel); free(s.T);
+}
+
+// train-ae end to end on a tiny corpus written here (3 training and 2
+// validation songs of noise-plus-pattern log-mel): it trains, resumes, and
+// refuses a resume whose augmentation differs from the checkpoint's record.
+static int write_song_shard(const char *dir, const char *id, long T, uint64_t seed) {
+    CorpusSong s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.song, sizeof s.song, "%s", id);
+    snprintf(s.package, sizeof s.package, "test");
+    s.source = SRC_MMA;
+    s.split = corpus_split_for(id, CORPUS_VALID_PERCENT);
+    s.n_frames = (int32_t)T;
+    s.n_mels = N_MELS;
+    s.duration = T * (double)HOP / SAMPLE_RATE;
+    char path[512];
+    snprintf(path, sizeof path, "%s/shards/%s.rfs", dir, id);
+    float *mel = synth_logmel(T, N_MELS, seed);
+    int rc = shard_write(path, &s, mel);
+    free(mel);
+    return rc;
+}
+
+static void test_train_cli_resume(void) {
+    char dir[128], cmd[300], out[256];
+    snprintf(dir, sizeof dir, "/tmp/test_ae_train_%d", (int)getpid());
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/shards", dir);
+    if (system(cmd)) { CHECK(0, "cannot make %s", dir); return; }
+    int ntrain = 0, nvalid = 0;
+    for (int i = 0; i < 200 && (ntrain < 3 || nvalid < 2); i++) {   // the hash split picks the side
+        char id[32];
+        snprintf(id, sizeof id, "song%d", i);
+        int valid = corpus_split_for(id, CORPUS_VALID_PERCENT) == SPLIT_VALID;
+        if (valid ? nvalid >= 2 : ntrain >= 3) continue;
+        if (write_song_shard(dir, id, 300 + 20 * i, 500 + i)) { CHECK(0, "shard: %s", err_msg()); return; }
+        *(valid ? &nvalid : &ntrain) += 1;
+    }
+    AeConfig c = ae_config_default();   // 80 bands (the corpus's), tiny widths
+    c.z = 4; c.ch[0] = 8; c.ch[1] = 8; c.ch[2] = 8; c.groups = 4; c.enc_res = 1; c.dec_res = 1;
+    AeTrainOpts o;
+    ae_train_defaults(&o);
+    snprintf(out, sizeof out, "%s/ck.rfc", dir);
+    o.data = dir; o.out = out; o.export_path = NULL;
+    o.steps = 4; o.batch = 2; o.crop = 32; o.warmup = 1; o.val_every = 2;
+    int rc = ae_train(&o, &c);
+    CHECK(rc == 0 && ntrain == 3 && nvalid == 2, "train-ae runs 4 steps on a tiny corpus (%s)", rc ? err_msg() : "ok");
+    Hparams hp;
+    double g = -1, mx = -1;
+    rc = checkpoint_read_hparams(out, AE_KIND, &hp) || hparams_get_float(&hp, "aug_gain_db", &g) ||
+         hparams_get_float(&hp, "aug_mix", &mx);
+    CHECK(rc == 0 && (float)g == o.aug.gain_db && (float)mx == o.aug.mix,
+          "the checkpoint records the augmentation (gain %g dB, mix %g)", g, mx);
+    o.resume = 1; o.steps = 6;
+    float gain = o.aug.gain_db;
+    o.aug.gain_db = gain + 3;
+    rc = ae_train(&o, &c);
+    CHECK(rc != 0 && strstr(err_msg(), "--gain-db") && strstr(err_msg(), "ck.rfc"),
+          "a resume with another --gain-db is refused: %s", rc ? err_msg() : "it ran");
+    o.aug.gain_db = gain;
+    o.aug.tilt_db = 2;
+    rc = ae_train(&o, &c);
+    CHECK(rc != 0 && strstr(err_msg(), "--tilt-db"), "a resume with another --tilt-db is refused: %s", rc ? err_msg() : "it ran");
+    o.aug.tilt_db = 0;
+    rc = ae_train(&o, &c);
+    Ae m;
+    ae_create(&m, &c);
+    OptimConfig oc = optim_config_default();
+    TrainState st;
+    train_state_init(&st, &m.params, &oc, 1);
+    int loaded = rc == 0 && checkpoint_load(out, AE_KIND, NULL, &m.params, &st) == 0;
+    CHECK(loaded && st.step == 6, "the same settings resume it to step 6 (%s, step %ld)", loaded ? "ok" : err_msg(), st.step);
+    train_state_free(&st);
+    ae_free(&m);
+    rc = ae_load(&m, out, NULL);
+    CHECK(rc == 0, "a training checkpoint with the record still loads as a model (%s)", rc ? err_msg() : "ok");
+    if (!rc) ae_free(&m);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd)) printf("note: could not remove %s\n", dir);
 }
 
 static void test_jacobi(void) {
@@ -395,18 +475,60 @@ static void test_shipped(void) {
 // (the floor) is neutral in a sum and stays the floor under any gain.
 static void test_augment(void) {
     const float fl = logf(LOG_FLOOR);
+    const float one[4] = {1, 1, 1, 1};
     float x[4] = {-2.0f, 0.5f, fl, fl}, o[4] = {-2.0f, fl, 1.0f, fl};
-    ae_augment_crop(x, o, 4, 1.0f, 1.0f);
+    ae_augment_crop(x, o, 1, 4, one, one);
     CHECK(fabsf(x[0] - (-2.0f + logf(2.0f))) < 1e-5f && fabsf(x[1] - 0.5f) < 1e-6f && fabsf(x[2] - 1.0f) < 1e-6f &&
           x[3] == fl, "mix: x+x adds log 2 (%.5f), x+silence = x (%.5f, %.5f), silence+silence = floor (%.3f)",
           x[0], x[1], x[2], x[3]);
-    float y[3] = {-3.0f, 2.0f, fl};
-    ae_augment_crop(y, NULL, 3, 0.5f, 0);
-    CHECK(fabsf(y[0] - (-3.0f + logf(0.5f))) < 1e-5f && fabsf(y[1] - (2.0f + logf(0.5f))) < 1e-5f && y[2] == fl,
-          "gain 0.5 (-6 dB) shifts by log 0.5 (%.5f, %.5f), floor stays (%.3f)", y[0], y[1], y[2]);
-    float z[1] = {fl + 1.0f};
-    ae_augment_crop(z, NULL, 1, 1e-3f, 0);
+    float y[6] = {-3.0f, 2.0f, fl, -3.0f, 2.0f, 1.0f}, g[3] = {0.5f, 0.5f, 2.0f};   // 2 frames x 3 bands
+    ae_augment_crop(y, NULL, 2, 3, g, NULL);
+    CHECK(fabsf(y[0] - (-3.0f + logf(0.5f))) < 1e-5f && fabsf(y[1] - (2.0f + logf(0.5f))) < 1e-5f && y[2] == fl &&
+          fabsf(y[3] - y[0]) < 1e-6f && fabsf(y[5] - (1.0f + logf(2.0f))) < 1e-5f,
+          "per-band gains: 0.5 shifts by log 0.5 (%.5f, %.5f) in every frame, 2 by log 2 (%.5f), floor stays (%.3f)",
+          y[0], y[1], y[5], y[2]);
+    float z[1] = {fl + 1.0f}, tiny[1] = {1e-3f};
+    ae_augment_crop(z, NULL, 1, 1, tiny, NULL);
     CHECK(z[0] == fl, "a gain that pushes a value under the floor clamps it to the floor (%.3f)", z[0]);
+
+    // ae_sample_batch with tilt only, on a flat song: each crop's offset is a
+    // straight line over the bands, within +-tilt_db at the ends, and the
+    // crops do not all share one tilt.
+    AeConfig c = tiny_config();   // 8 bands, input x = log-mel (shift 0, scale 1)
+    Ae m;
+    Rng rng;
+    seeded_model(&m, &c, &rng, 9);
+    AeSongs s;
+    memset(&s, 0, sizeof s);
+    s.n = 1;
+    long T = 64;
+    s.T = &T;
+    float *flat = mallocCheck(sizeof(float) * T * c.n_mels);
+    for (long i = 0; i < T * c.n_mels; i++) flat[i] = -2.0f;
+    s.mel = &flat;
+    AeActs a;
+    ae_acts_alloc(&a, &m, 4, 16, 0);
+    AeAugment aug = {0, 0, 6};
+    ae_sample_batch(&m, &a, &s, &rng, 4, 16, &aug);
+    double worst_line = 0, worst_end = 0, lo = 1e9, hi = -1e9, lim = 6.0 / 20 * log(10.0);
+    int M = c.n_mels;
+    for (int b = 0; b < 4; b++) {
+        const float *xb = a.x + (long)b * M * 16;   // (M, T)
+        double bot = xb[0] + 2.0, top = xb[(long)(M - 1) * 16] + 2.0;
+        for (int k = 0; k < M; k++) {
+            double want = bot + (top - bot) * k / (M - 1);
+            for (int t = 0; t < 16; t++) worst_line = fmax(worst_line, fabs(xb[(long)k * 16 + t] + 2.0 - want));
+        }
+        worst_end = fmax(worst_end, fmax(fabs(bot), fabs(top)));
+        if (fabs(top + bot) > 1e-4) worst_line = fmax(worst_line, fabs(top + bot));   // antisymmetric about the middle
+        lo = fmin(lo, top); hi = fmax(hi, top);
+    }
+    CHECK(worst_line < 1e-4 && worst_end <= lim + 1e-5 && hi - lo > 0.05,
+          "tilt: a line through the middle band (off by %.1e), ends within +-%.3f (%.3f), differing per crop (top %.3f..%.3f)",
+          worst_line, lim, worst_end, lo, hi);
+    ae_acts_free(&a);
+    free(flat);
+    ae_free(&m);
 }
 
 int main(int argc, char **argv) {
@@ -416,6 +538,7 @@ int main(int argc, char **argv) {
     test_shapes();
     test_files();
     test_resume();
+    test_train_cli_resume();
     test_augment();
     test_jacobi();
     test_pca_init();
