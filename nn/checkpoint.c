@@ -613,3 +613,20 @@ int checkpoint_read_hparams(const char *path, const char *kind, Hparams *out) {
     ckpt_free(&c);
     return 0;
 }
+
+int checkpoint_info(const char *path, CkptInfo *out) {
+    Ckpt c;
+    if (ckpt_open(&c, path, NULL)) return -1;
+    memset(out, 0, sizeof *out);
+    snprintf(out->kind, sizeof out->kind, "%s", c.kind);
+    out->hp = c.hp;
+    out->n_tensors = (int)c.ntensor;
+    out->has_train = c.has_train;
+    out->step = out->total_steps = -1;
+    for (int f = 0; f < N_TRAIN_FIELDS && c.has_train; f++) {
+        if (strcmp(TRAIN_FIELDS[f].key, "train.step") == 0) out->step = c.train_i[f];
+        if (strcmp(TRAIN_FIELDS[f].key, "train.total_steps") == 0) out->total_steps = c.train_i[f];
+    }
+    ckpt_free(&c);
+    return 0;
+}

@@ -98,4 +98,16 @@ int checkpoint_load_ema(const char *path, const char *kind, const Hparams *hp, P
 // can build the right model before loading it. kind must match.
 int checkpoint_read_hparams(const char *path, const char *kind, Hparams *out);
 
+// What a file holds, for `refrain info` and scripts: its kind, the model's
+// hyperparameters, the tensor count and, for a training checkpoint, the step
+// and the planned total. Every check of checkpoint_load but kind and shapes.
+typedef struct {
+    char kind[CKPT_KIND_MAX];
+    Hparams hp;
+    int n_tensors;
+    int has_train;
+    int64_t step, total_steps;   // -1 without training state
+} CkptInfo;
+int checkpoint_info(const char *path, CkptInfo *out);
+
 #endif

@@ -18,11 +18,18 @@ expect_fail nz "is not a refrain checkpoint" "$tmp/o2.wav" reconstruct "$tmp/ton
 expect_fail nz "not a refrain latent file" "$tmp/o3.wav" decode "$tmp/tone.wav" -o "$tmp/o3.wav" --model "$MODEL"
 expect_fail nz "the name must end in .bin or .lat" "$tmp/o4.txt" encode "$tmp/tone.wav" -o "$tmp/o4.txt" --model "$MODEL"
 expect_fail 2 "unknown option '--bogus'" "$tmp/o5.wav" reconstruct "$tmp/tone.wav" -o "$tmp/o5.wav" --bogus
+[ -f "$MODEL" ] && head -c 6000 "$MODEL" >"$tmp/cut.rfc"
+[ -f "$MODEL" ] && expect_fail nz "cut.rfc" - info "$tmp/cut.rfc"
 
 echo "shipped model:"
 if [ ! -f "$MODEL" ]; then
     bad "the shipped model $MODEL is missing"
 else
+    "$REFRAIN" info "$MODEL" >"$tmp/info" 2>&1
+    if grep -q "^model     autoencoder" "$tmp/info" && grep -q "^training  none" "$tmp/info" &&
+       z=$(awk '$1 == "z" {print $2}' "$tmp/info") && [ "${z:-0}" -ge 16 ] && [ "$z" -le 32 ]; then
+        ok "info on the model: an autoencoder, weights only, z $z"
+    else bad "info on the model: $(head -4 "$tmp/info")"; fi
     if "$REFRAIN" -q encode "$tmp/tone.wav" -o "$tmp/tone.bin" --model "$MODEL"; then
         # header 24 bytes + Tl x Z floats; T = 1 + 66150/256 = 259 frames -> Tl = 65
         z=$(od -An -tu4 -j8 -N4 "$tmp/tone.bin" | tr -d ' ')
