@@ -296,6 +296,28 @@ static int check_augmentation(const char *from, const AeTrainOpts *o, Hparams *h
     return 0;
 }
 
+// The training log <out>.tsv, one row per step. A resumed run (resume_step
+// >= 0) first drops the rows after its checkpoint's step: those steps are
+// about to be redone, and the log should read as one uninterrupted run.
+static FILE *open_log(const char *path, long resume_step) {
+    FILE *in = resume_step >= 0 ? fopen(path, "r") : NULL;
+    AtomicFile af;
+    if (atomic_open(&af, path)) { if (in) fclose(in); err_clear(); return NULL; }   // no log is not fatal
+    char line[1024];
+    if (!in || !fgets(line, sizeof line, in)) fputs("step\tseconds\tloss\trec\tkl\tlr\tgnorm\tval_rec\tval_kl\n", af.f);
+    else {
+        fputs(line, af.f);   // the header
+        while (fgets(line, sizeof line, in)) {
+            char *end;
+            long step = strtol(line, &end, 10);
+            if (end != line && step <= resume_step) fputs(line, af.f);
+        }
+    }
+    if (in) fclose(in);
+    if (atomic_commit(&af)) { err_clear(); return NULL; }
+    return fopen(path, "a");
+}
+
 int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
     AeConfig cfg = *cfg_in;
     cfg.kl_weight = o->kl_weight;
@@ -379,8 +401,7 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
     float *grad = optim_arena_alloc(&m.params);
     char tsv[4200];
     snprintf(tsv, sizeof tsv, "%s.tsv", o->out);
-    FILE *log = fopen(tsv, from ? "a" : "w");
-    if (log && !from) fprintf(log, "step\tseconds\tloss\trec\tkl\tlr\tgnorm\tval_rec\tval_kl\n");
+    FILE *log = open_log(tsv, from ? st.step : -1);
     double tstart = now_seconds(), tlast_ckpt = tstart, tlast_prog = 0, ema_loss = -1;
     long step0 = st.step;
     int rc = 0, stopped = 0;

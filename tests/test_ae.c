@@ -288,6 +288,18 @@ static int write_song_shard(const char *dir, const char *id, long T, uint64_t se
     return rc;
 }
 
+// The step column of a train-ae log (<out>.tsv), header skipped; -1 when unreadable.
+static int log_steps(const char *path, long *steps, int cap) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[1024];
+    int n = 0;
+    if (fgets(line, sizeof line, f))
+        while (n < cap && fgets(line, sizeof line, f)) steps[n++] = strtol(line, NULL, 10);
+    fclose(f);
+    return n;
+}
+
 static void test_train_cli_resume(void) {
     char dir[128], cmd[300], out[256];
     snprintf(dir, sizeof dir, "/tmp/test_ae_train_%d", (int)getpid());
@@ -328,7 +340,17 @@ static void test_train_cli_resume(void) {
     rc = ae_train(&o, &c);
     CHECK(rc != 0 && strstr(err_msg(), "--tilt-db"), "a resume with another --tilt-db is refused: %s", rc ? err_msg() : "it ran");
     o.aug.tilt_db = 0;
+    // as if the first run had gone on past its last checkpoint (step 4) before it was killed
+    char tsv[300];
+    snprintf(tsv, sizeof tsv, "%s.tsv", out);
+    FILE *f = fopen(tsv, "a");
+    if (f) { fputs("5\t1.0\t0.5\t0.5\t1.0\t1e-4\t0.1\n6\t1.1\t0.5\t0.5\t1.0\t1e-4\t0.1\n", f); fclose(f); }
     rc = ae_train(&o, &c);
+    long steps[16];
+    int nrows = log_steps(tsv, steps, 16), in_order = nrows == 6;
+    for (int i = 0; i < nrows && in_order; i++) in_order = steps[i] == i + 1;
+    CHECK(in_order, "the resumed run's log holds steps 1..6 once each, the rows past the checkpoint dropped "
+          "(%d rows, last %ld)", nrows, nrows > 0 ? steps[nrows - 1] : -1L);
     Ae m;
     ae_create(&m, &c);
     OptimConfig oc = optim_config_default();
