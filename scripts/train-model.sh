@@ -24,6 +24,12 @@ CKPT=.cache/ae/ae-train.rfc
 THREADS=${THREADS:-2}
 PHASES=${PHASES:-8000}
 last=${PHASES##* }
+prev=0
+for end in $PHASES; do   # increasing step counts, or nothing runs
+    case $end in ''|*[!0-9]*) echo "model: PHASES=\"$PHASES\": '$end' is not a step count" >&2; exit 2 ;; esac
+    [ "$end" -gt "$prev" ] || { echo "model: PHASES=\"$PHASES\" must be increasing step counts above 0" >&2; exit 2; }
+    prev=$end
+done
 mkdir -p .cache/ae
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}   # shared machines: see tests/run.sh
 
