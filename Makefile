@@ -49,7 +49,7 @@ help:
 	@echo "make data       fetch Debian music, render MMA songs, build corpus shards + index"
 	@echo "make demo       vocoder round trip of a real excerpt + spectrogram PNG in out/"
 	@echo "make debug      build with ASan and UBSan into build-debug/ and run the tests"
-	@echo "make model      retrain the shipped autoencoder assets/ae.rfc (runs make data first; long)"
+	@echo "make model      retrain the shipped autoencoder assets/ae.rfc (runs make data first; ~3.2 h on 2 cores)"
 	@echo "make clean      remove build outputs"
 
 deps: $(DEPS_STAMP)

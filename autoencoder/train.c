@@ -220,7 +220,7 @@ void ae_train_defaults(AeTrainOpts *o) {
     memset(o, 0, sizeof *o);
     o->data = ".cache/corpus";
     o->out = ".cache/ae/ae-train.rfc";
-    o->steps = 8000;           // the shipped model's run (assets/MODEL_CARD.md)
+    o->steps = 8000;           // the first phase of the shipped model's run (scripts/train-model.sh)
     o->batch = 16;
     o->crop = 256;
     o->lr = 7e-4f;

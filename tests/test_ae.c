@@ -448,7 +448,9 @@ static void test_pca_init(void) {
 // The shipped model on a synthetic test signal, 3 s: three harmonic notes
 // (220, 262, 330 Hz; 6 partials; 5 Hz vibrato), one a second, and a 0.2 s
 // noise burst. Out of the training distribution on purpose (no instrument).
-#define SHIPPED_MAE_TOL 0.45   // measured 0.369 with the shipped assets/ae.rfc (0.452 with the first, z 24)
+// Measured: 0.339 with the shipped assets/ae.rfc (50,000 steps), 0.369 with
+// the 8,000-step model it replaced, 0.452 with the first (z 24).
+#define SHIPPED_MAE_TOL 0.40
 static void test_shipped(void) {
     const char *path = "assets/ae.rfc";
     if (access(path, R_OK) != 0) {
