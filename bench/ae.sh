@@ -12,6 +12,7 @@
 # Usage: bash bench/ae.sh      (REPEATS=3 best-of; START=60 DUR=180; MODEL=assets/ae.rfc)
 set -u
 cd "$(dirname "$0")/.."
+. bench/cpu.sh
 BIN=build/bench/bench_ae
 PY=/usr/bin/python3
 REPEATS=${REPEATS:-3}
@@ -74,7 +75,7 @@ best_torch=$(awk -F'\t' '$1 == "torch" { s = $3 + $4; if (b == "" || s < b) b = 
     echo
     echo "## Machine and conditions"
     echo
-    echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores visible"
+    echo "- CPU: $(cpu_desc)"
     echo "- torch $($PY -c 'import torch; print(torch.__version__)')"
     echo "- Load average before / after: $load0 / $load1 (the machine is shared; the runs are interleaved)."
     echo "- Whole benchmark: $((SECONDS - t_start)) s."

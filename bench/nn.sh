@@ -12,6 +12,7 @@
 # Usage: bash bench/nn.sh            (ITERS=10 WARMUP=3 by default)
 set -u
 cd "$(dirname "$0")/.."
+. bench/cpu.sh
 BIN=build/bench/bench_nn
 PY=/usr/bin/python3
 ITERS=${ITERS:-10}
@@ -65,7 +66,7 @@ B=8; T=256
 echo "# DiT block stack: refrain vs PyTorch 1.13"
 echo
 echo "Written by \`bash bench/nn.sh\` (ITERS=$ITERS, WARMUP=$WARMUP) on $(date -u '+%Y-%m-%d %H:%M UTC')."
-echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs;"
+echo "Machine: $(cpu_desc);"
 echo "load average $load0 before the run, $load1 after (other processes share the cores;"
 echo "every figure is a median, and the runs are interleaved so load falls on both sides)."
 echo

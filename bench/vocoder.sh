@@ -10,6 +10,7 @@
 # Usage: bash bench/vocoder.sh      (REPEATS=2 best-of for refrain; START=60 DUR=180)
 set -u
 cd "$(dirname "$0")/.."
+. bench/cpu.sh
 BIN=build/bench/bench_vocoder
 PY=/usr/bin/python3
 REPEATS=${REPEATS:-2}
@@ -87,7 +88,7 @@ load1=$(cut -d' ' -f1-3 /proc/loadavg)
     echo
     echo "## Machine and conditions"
     echo
-    echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores visible; $(grep -o -m1 'avx512f' /proc/cpuinfo >/dev/null && echo 'AVX-512' || echo 'AVX2')"
+    echo "- CPU: $(cpu_desc)"
     echo "- torch $($PY -c 'import torch; print(torch.__version__)'), torchaudio $($PY -c 'import torchaudio; print(torchaudio.__version__)'); FFTW $(dpkg-query -W -f '${Version}' libfftw3-single3 2>/dev/null)"
     echo "- Load average before / after: $load0 / $load1 (the machine is shared; wall times under load are"
     echo "  inflated for both systems alike, the runs being interleaved; CPU seconds are the steadier figure)."
