@@ -29,5 +29,12 @@ mkdir -p .cache/ae "$OUT"
 cp "$REFRAIN" .cache/ae/refrain-eval.bin   # a rebuild during the run must not change it
 args=(--model "$MODEL" --data "$DATA" -o "$OUT/autoencoder.md" --figs "$OUT")
 [ -f "$LOG" ] && args+=(--log "$LOG")
-note="Commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))."
+. bench/cpu.sh
+# the commit alone does not name the model when the tree has uncommitted changes
+# (a newly trained assets/ae.rfc is evaluated before it is committed): the
+# model file's checksum does
+dirty=
+[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && dirty=' with uncommitted changes'
+sum=$(sha256sum "$MODEL" 2>/dev/null | cut -c1-12)   # a missing model: ae-eval says so
+note="Commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$dirty, model sha256 $sum..., $(date -u +%Y-%m-%d), $(cpu_desc)."
 OMP_WAIT_POLICY=passive .cache/ae/refrain-eval.bin --threads "$THREADS" ae-eval "${args[@]}" --note "$note"
