@@ -12,6 +12,7 @@
 # Usage: bash bench/ae.sh      (REPEATS=3 best-of; START=60 DUR=180; MODEL=assets/ae.rfc)
 set -u
 cd "$(dirname "$0")/.."
+. scripts/cache.sh
 . bench/cpu.sh
 BIN=build/bench/bench_ae
 PY=/usr/bin/python3

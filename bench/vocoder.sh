@@ -10,6 +10,7 @@
 # Usage: bash bench/vocoder.sh      (REPEATS=2 best-of for refrain; START=60 DUR=180)
 set -u
 cd "$(dirname "$0")/.."
+. scripts/cache.sh
 . bench/cpu.sh
 BIN=build/bench/bench_vocoder
 PY=/usr/bin/python3

@@ -6,6 +6,7 @@
 # A second run redoes nothing. Never committed: .cache/ is git-ignored.
 set -u
 cd "$(dirname "$0")/.."
+. scripts/cache.sh
 SOUNDTRACKS="warzone2100-music nexuiz-music blobwars-data hedgewars-data supertux-data widelands-data"
 MODULES="pingus-data tecnoballz-data"
 missing=""

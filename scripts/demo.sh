@@ -8,6 +8,7 @@
 # track's sections with `refrain analyze` and draws them. Everything goes to out/.
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/cache.sh
 REFRAIN=${REFRAIN:-./refrain}
 case $REFRAIN in */*) ;; *) REFRAIN=./$REFRAIN ;; esac
 bash scripts/fetch-music.sh

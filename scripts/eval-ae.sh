@@ -18,6 +18,7 @@
 # steps 4x slower (0.57 vs 2.3 steps/s measured back to back); passive waits.
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/cache.sh
 REFRAIN=${REFRAIN:-./refrain}
 MODEL=${1:-assets/ae.rfc}
 DATA=${REFRAIN_DATA:-.cache/corpus}

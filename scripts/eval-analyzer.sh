@@ -18,6 +18,7 @@
 # the default is the fresh set 9101-9120, never looked at before.
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/cache.sh
 REFRAIN=${REFRAIN:-./refrain}
 OUT=${EVAL_OUT:-.cache/eval-analyzer}
 SF2=${REFRAIN_SF2:-/usr/share/sounds/sf2/FluidR3_GM.sf2}

@@ -4,6 +4,7 @@
 # Prints nothing when the cache is already there (a second run redoes nothing).
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/cache.sh
 PKG=${REFRAIN_MUSIC_PKG:-warzone2100-music}
 DEST=.cache/pkg/$PKG
 if [ -f "$DEST/.ok" ]; then exit 0; fi

@@ -15,6 +15,7 @@
 # REFRAIN_MMA_HOURS (3.2), REFRAIN_MMA_SEED (20261124), REFRAIN_CORPUS_PKGS.
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/cache.sh
 REFRAIN=${REFRAIN:-./refrain}
 case $REFRAIN in /*|./*) ;; *) REFRAIN=./$REFRAIN ;; esac
 JOBS=${REFRAIN_JOBS:-2}

@@ -18,6 +18,7 @@
 # than assets/ae.rfc.
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/cache.sh
 REFRAIN=${REFRAIN:-./refrain}
 case $REFRAIN in */*) ;; *) REFRAIN=./$REFRAIN ;; esac
 OUT=${OUT:-assets/ae.rfc}
