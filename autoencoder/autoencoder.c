@@ -319,10 +319,7 @@ void ae_acts_alloc(AeActs *a, const Ae *m, int B, int T, int train) {
     T = (T + AE_DOWN - 1) / AE_DOWN * AE_DOWN;
     a->B = B; a->T = T; a->train = train;
     a->total = point_acts(a, m, B, T, train, NULL);
-    size_t bytes = ((size_t)a->total * sizeof(float) + 63) & ~(size_t)63;
-    a->mem = aligned_alloc(64, bytes ? bytes : 64);
-    if (!a->mem) { fprintf(stderr, "refrain: out of memory for autoencoder activations (%zu bytes)\n", bytes); exit(1); }
-    memset(a->mem, 0, bytes);
+    a->mem = alignedCheck((size_t)a->total * sizeof(float));
     point_acts(a, m, B, T, train, a->mem);
 }
 

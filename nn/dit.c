@@ -207,10 +207,7 @@ void dit_acts_alloc(DitActs *a, const DitModel *m, int B, int T, int S, int trai
     a->B = B; a->T = T; a->S = S; a->train = train;
     a->total = dit_acts_size(&m->cfg, B, T, S, train);
     a->blk = callocCheck(m->cfg.L ? m->cfg.L : 1, sizeof *a->blk);
-    size_t bytes = ((size_t)a->total * sizeof(float) + 63) & ~(size_t)63;
-    a->mem = aligned_alloc(64, bytes ? bytes : 64);
-    if (!a->mem) { fprintf(stderr, "refrain: out of memory for %ld activations\n", a->total); exit(1); }
-    memset(a->mem, 0, bytes);
+    a->mem = alignedCheck((size_t)a->total * sizeof(float));
     point_acts(a, &m->cfg, B, T, S, train, a->mem);
 }
 

@@ -41,14 +41,7 @@ OptimConfig optim_config_default(void) {
 }
 
 float *optim_arena_alloc(const ParamSet *p) {
-    size_t bytes = ((size_t)p->total * sizeof(float) + 63) & ~(size_t)63;
-    float *a = aligned_alloc(64, bytes ? bytes : 64);
-    if (!a) {
-        fprintf(stderr, "refrain: out of memory for an arena of %ld floats\n", p->total);
-        exit(1);
-    }
-    memset(a, 0, bytes ? bytes : 64);
-    return a;
+    return alignedCheck((size_t)p->total * sizeof(float));
 }
 
 void train_state_init(TrainState *st, const ParamSet *params, const OptimConfig *cfg, uint64_t seed) {

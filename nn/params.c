@@ -29,10 +29,7 @@ int params_add(ParamSet *p, const char *name, int decay, int d0, int d1, int d2,
 }
 
 void params_alloc(ParamSet *p) {
-    size_t bytes = ((size_t)p->total * sizeof(float) + 63) & ~(size_t)63;
-    p->data = aligned_alloc(64, bytes ? bytes : 64);
-    if (!p->data) { fprintf(stderr, "refrain: out of memory for %ld parameters\n", p->total); exit(1); }
-    memset(p->data, 0, bytes);
+    p->data = alignedCheck((size_t)p->total * sizeof(float));
 }
 
 float *params_get(const ParamSet *p, int idx) { return p->data + p->specs[idx].offset; }

@@ -47,6 +47,14 @@ void *realloc_check(void *p, size_t size, const char *file, int line) {
     if (!q) die_oom(size, file, line);
     return q;
 }
+void *aligned_alloc_check(size_t align, size_t bytes, const char *file, int line) {
+    if (bytes > SIZE_MAX - align) die_oom(bytes, file, line);
+    size_t n = bytes ? (bytes + align - 1) / align * align : align;   // C11 wants a multiple
+    void *p = aligned_alloc(align, n);
+    if (!p) die_oom(n, file, line);
+    memset(p, 0, n);
+    return p;
+}
 
 int dir_exists_for(const char *path) {
     char dir[4096];

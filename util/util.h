@@ -23,9 +23,14 @@ void err_clear(void);
 void *malloc_check(size_t size, const char *file, int line);
 void *calloc_check(size_t n, size_t size, const char *file, int line);
 void *realloc_check(void *p, size_t size, const char *file, int line);
+// aligned_alloc of `bytes` rounded up to a multiple of `align` (a power of two),
+// zeroed; freed with free(). alignedCheck: 64-byte aligned (one cache line, an
+// AVX-512 register), what every arena of floats uses.
+void *aligned_alloc_check(size_t align, size_t bytes, const char *file, int line);
 #define mallocCheck(size) malloc_check((size), __FILE__, __LINE__)
 #define callocCheck(n, size) calloc_check((n), (size), __FILE__, __LINE__)
 #define reallocCheck(p, size) realloc_check((p), (size), __FILE__, __LINE__)
+#define alignedCheck(bytes) aligned_alloc_check(64, (bytes), __FILE__, __LINE__)
 
 // ---- atomic output ----------------------------------------------------------
 // Write to "<path>.tmp.<pid>" next to the target, then rename into place, so a
