@@ -260,58 +260,60 @@ long ae_flops_forward(const Ae *m, int T) {
 }
 
 // ---- activation arena -----------------------------------------------------------------
-// One function sizes (base NULL) and points (base set) the arena (llm.c style).
-static long point_ops(const AeOp *ops, int n, AeOpActs *acts, long B, long T, int G, float *base,
-                      long off, long *maxct) {
-#define TAKE(ptr, cnt)                              \
-    do {                                            \
-        if (base) (ptr) = base + off;               \
-        off += ((long)(cnt) + 15) & ~15L;           \
-    } while (0)
+// One function sizes (base NULL) and points (base set) the arena (nn/arena.h).
+static void point_ops(const AeOp *ops, int n, AeOpActs *acts, long B, long T, int G, Arena *ar,
+                      long *maxct) {
     long t = T;
     for (int i = 0; i < n; i++) {
         const AeOp *o = &ops[i];
-        AeOpActs dummy, *a = base ? &acts[i] : &dummy;
+        AeOpActs count, *a = ar->base ? &acts[i] : &count;
         long to = t * o->tmul_num / o->tmul_den;
-        if (base) memset(a, 0, sizeof *a);
-        TAKE(a->out, B * o->cout * to);                           // (B, cout, To)
+        memset(a, 0, sizeof *a);
+        a->out = arena_take(ar, B * o->cout * to);                // (B, cout, To)
         if (o->kind == AE_RES || o->kind == AE_NORMACT) {
-            TAKE(a->g1, B * o->cin * t);                          // (B, C, T)
-            TAKE(a->mean1, B * G); TAKE(a->rstd1, B * G);         // (B, G)
+            a->g1 = arena_take(ar, B * o->cin * t);               // (B, C, T)
+            a->mean1 = arena_take(ar, B * G);                     // (B, G)
+            a->rstd1 = arena_take(ar, B * G);                     // (B, G)
         }
         if (o->kind == AE_RES) {
-            TAKE(a->a1, B * o->cin * t); TAKE(a->h1, B * o->cin * t);
-            TAKE(a->g2, B * o->cin * t); TAKE(a->a2, B * o->cin * t);
-            TAKE(a->mean2, B * G); TAKE(a->rstd2, B * G);
+            a->a1 = arena_take(ar, B * o->cin * t);               // (B, C, T)
+            a->h1 = arena_take(ar, B * o->cin * t);               // (B, C, T)
+            a->g2 = arena_take(ar, B * o->cin * t);               // (B, C, T)
+            a->a2 = arena_take(ar, B * o->cin * t);               // (B, C, T)
+            a->mean2 = arena_take(ar, B * G);                     // (B, G)
+            a->rstd2 = arena_take(ar, B * G);                     // (B, G)
         }
         long ct = (long)(o->cin * t > o->cout * to ? o->cin * t : o->cout * to);
         if (ct > *maxct) *maxct = ct;
         t = to;
     }
-    return off;
 }
 
 static long point_acts(AeActs *a, const Ae *m, int B, int T, int train, float *base) {
     const AeConfig *c = &m->cfg;
-    long off = 0, maxct = 0, Tl = T / AE_DOWN;
-    TAKE(a->x, (long)B * c->n_mels * T);                          // (B, M, T)
-    off = point_ops(m->enc, m->n_enc, a->enc, B, T, c->groups, base, off, &maxct);
-    TAKE(a->z, (long)B * c->z * Tl);                              // (B, Z, Tl)
-    TAKE(a->eps, (long)B * c->z * Tl);
+    long maxct = 0, Tl = T / AE_DOWN;
+    Arena ar = {base, 0};
+    a->x = arena_take(&ar, (long)B * c->n_mels * T);                      // (B, M, T)
+    point_ops(m->enc, m->n_enc, a->enc, B, T, c->groups, &ar, &maxct);
+    a->z = arena_take(&ar, (long)B * c->z * Tl);                          // (B, Z, Tl)
+    a->eps = arena_take(&ar, (long)B * c->z * Tl);                        // (B, Z, Tl)
     if (c->linear) {
-        TAKE(a->lin_e, (long)B * c->z * Tl);                      // (B, Z, Tl)
-        TAKE(a->lin_d, (long)B * AE_DOWN * c->n_mels * Tl);       // (B, 4M, Tl)
-        if (train) TAKE(a->dlin, (long)B * AE_DOWN * c->n_mels * Tl);
+        a->lin_e = arena_take(&ar, (long)B * c->z * Tl);                  // (B, Z, Tl)
+        a->lin_d = arena_take(&ar, (long)B * AE_DOWN * c->n_mels * Tl);   // (B, 4M, Tl)
+        if (train) a->dlin = arena_take(&ar, (long)B * AE_DOWN * c->n_mels * Tl);   // (B, 4M, Tl)
     }
-    off = point_ops(m->dec, m->n_dec, a->dec, B, Tl, c->groups, base, off, &maxct);
+    point_ops(m->dec, m->n_dec, a->dec, B, Tl, c->groups, &ar, &maxct);
     if (train) {
         long n = (long)B * maxct;
-        TAKE(a->d0, n); TAKE(a->d1, n); TAKE(a->da, n); TAKE(a->dg, n); TAKE(a->dh, n);
-        TAKE(a->dmom, (long)B * 2 * c->z * Tl);                   // (B, 2Z, Tl)
-        TAKE(a->dz, (long)B * c->z * Tl);                         // (B, Z, Tl)
+        a->d0 = arena_take(&ar, n);                                       // (B * max C*T)
+        a->d1 = arena_take(&ar, n);
+        a->da = arena_take(&ar, n);
+        a->dg = arena_take(&ar, n);
+        a->dh = arena_take(&ar, n);
+        a->dmom = arena_take(&ar, (long)B * 2 * c->z * Tl);               // (B, 2Z, Tl)
+        a->dz = arena_take(&ar, (long)B * c->z * Tl);                     // (B, Z, Tl)
     }
-#undef TAKE
-    return off;
+    return ar.off;
 }
 
 void ae_acts_alloc(AeActs *a, const Ae *m, int B, int T, int train) {

@@ -7,6 +7,7 @@
 // Co output channels, Cm memory width, N = B*T rows, Ns = B*S memory rows.
 // Modulation chunks: mod + j*B*C, j = 0..8 = sh1 sc1 g1 sh2 sc2 g2 sh3 sc3 g3.
 #include "nn/dit.h"
+#include "nn/arena.h"
 #include "nn/layers.h"
 #include "util/util.h"
 
@@ -154,47 +155,68 @@ long dit_flops_forward(const DitConfig *c, int B, int T, int S) {
 
 // ---- activation arena ----------------------------------------------------------------
 // One function both sizes (base == NULL) and points (base != NULL) the arena,
-// so the two can never disagree (llm.c malloc_and_point_activations).
+// so the two can never disagree (nn/arena.h).
 static long point_acts(DitActs *a, const DitConfig *c, int B, int T, int S, int train, float *base) {
     long C = c->C, M = (long)c->mlp_ratio * C, H = c->H, N = (long)B * T, Ns = (long)B * S;
-    long off = 0;
-#define TAKE(ptr, n)                                 \
-    do {                                             \
-        if (base) (ptr) = base + off;                \
-        off += ((long)(n) + 15) & ~15L;              \
-    } while (0)
-    TAKE(a->c, (long)B * c->E);                      // (B, E)
-    TAKE(a->h0, N * C);                              // (N, C)
+    Arena ar = {base, 0};
+    a->c = arena_take(&ar, (long)B * c->E);                  // (B, E)
+    a->h0 = arena_take(&ar, N * C);                          // (N, C)
     for (int l = 0; l < c->L; l++) {
-        DitBlockActs *k = base ? &a->blk[l] : NULL;
-#define BT(field, n) TAKE(k->field, n)
-        BT(mod, 9 * B * C);                          // (9, B, C)
-        BT(ln1, N * C); BT(mean1, N); BT(rstd1, N); BT(x1, N * C);
-        BT(q, N * C); BT(k, N * C); BT(v, N * C);    // (N, C)
-        BT(att1, (long)B * H * T * T);               // (B, H, T, T)
-        BT(ao1, N * C); BT(y1, N * C); BT(h1, N * C);
-        BT(ln2, N * C); BT(mean2, N); BT(rstd2, N); BT(x2, N * C);
-        BT(cq, N * C); BT(ck, Ns * C); BT(cv, Ns * C);
-        BT(att2, (long)B * H * T * S);               // (B, H, T, S)
-        BT(ao2, N * C); BT(y2, N * C); BT(h2, N * C);
-        BT(ln3, N * C); BT(mean3, N); BT(rstd3, N); BT(x3, N * C);
-        BT(pre, N * M); BT(act, N * M);              // (N, M)
-        BT(y3, N * C); BT(h3, N * C);
-#undef BT
+        DitBlockActs count, *k = base ? &a->blk[l] : &count;
+        k->mod = arena_take(&ar, 9 * B * C);                 // (9, B, C)
+        k->ln1 = arena_take(&ar, N * C);                     // (N, C)
+        k->mean1 = arena_take(&ar, N);                       // (N)
+        k->rstd1 = arena_take(&ar, N);                       // (N)
+        k->x1 = arena_take(&ar, N * C);                      // (N, C)
+        k->q = arena_take(&ar, N * C);                       // (N, C)
+        k->k = arena_take(&ar, N * C);                       // (N, C)
+        k->v = arena_take(&ar, N * C);                       // (N, C)
+        k->att1 = arena_take(&ar, B * H * T * T);            // (B, H, T, T)
+        k->ao1 = arena_take(&ar, N * C);                     // (N, C)
+        k->y1 = arena_take(&ar, N * C);                      // (N, C)
+        k->h1 = arena_take(&ar, N * C);                      // (N, C)
+        k->ln2 = arena_take(&ar, N * C);                     // (N, C)
+        k->mean2 = arena_take(&ar, N);                       // (N)
+        k->rstd2 = arena_take(&ar, N);                       // (N)
+        k->x2 = arena_take(&ar, N * C);                      // (N, C)
+        k->cq = arena_take(&ar, N * C);                      // (N, C)
+        k->ck = arena_take(&ar, Ns * C);                     // (Ns, C)
+        k->cv = arena_take(&ar, Ns * C);                     // (Ns, C)
+        k->att2 = arena_take(&ar, B * H * T * S);            // (B, H, T, S)
+        k->ao2 = arena_take(&ar, N * C);                     // (N, C)
+        k->y2 = arena_take(&ar, N * C);                      // (N, C)
+        k->h2 = arena_take(&ar, N * C);                      // (N, C)
+        k->ln3 = arena_take(&ar, N * C);                     // (N, C)
+        k->mean3 = arena_take(&ar, N);                       // (N)
+        k->rstd3 = arena_take(&ar, N);                       // (N)
+        k->x3 = arena_take(&ar, N * C);                      // (N, C)
+        k->pre = arena_take(&ar, N * M);                     // (N, M)
+        k->act = arena_take(&ar, N * M);                     // (N, M)
+        k->y3 = arena_take(&ar, N * C);                      // (N, C)
+        k->h3 = arena_take(&ar, N * C);                      // (N, C)
     }
-    TAKE(a->fmod, 2L * B * C);                       // (2, B, C)
-    TAKE(a->lnf, N * C); TAKE(a->meanf, N); TAKE(a->rstdf, N); TAKE(a->xf, N * C);
-    TAKE(a->out, N * c->Cout);                       // (N, Co)
+    a->fmod = arena_take(&ar, 2 * B * C);                    // (2, B, C)
+    a->lnf = arena_take(&ar, N * C);                         // (N, C)
+    a->meanf = arena_take(&ar, N);                           // (N)
+    a->rstdf = arena_take(&ar, N);                           // (N)
+    a->xf = arena_take(&ar, N * C);                          // (N, C)
+    a->out = arena_take(&ar, N * c->Cout);                   // (N, Co)
     if (train) {
-        TAKE(a->dh, N * C); TAKE(a->dy, N * C); TAKE(a->dx, N * C); TAKE(a->dln, N * C);
-        TAKE(a->dq, N * C); TAKE(a->dk, N * C); TAKE(a->dv, N * C);
-        TAKE(a->dck, Ns * C); TAKE(a->dcv, Ns * C);
-        TAKE(a->dpre, N * M); TAKE(a->dact, N * M);
-        TAKE(a->dmod, 9L * B * C);
-        TAKE(a->dc, (long)B * c->E);
+        a->dh = arena_take(&ar, N * C);                      // (N, C)
+        a->dy = arena_take(&ar, N * C);                      // (N, C)
+        a->dx = arena_take(&ar, N * C);                      // (N, C)
+        a->dln = arena_take(&ar, N * C);                     // (N, C)
+        a->dq = arena_take(&ar, N * C);                      // (N, C)
+        a->dk = arena_take(&ar, N * C);                      // (N, C)
+        a->dv = arena_take(&ar, N * C);                      // (N, C)
+        a->dck = arena_take(&ar, Ns * C);                    // (Ns, C)
+        a->dcv = arena_take(&ar, Ns * C);                    // (Ns, C)
+        a->dpre = arena_take(&ar, N * M);                    // (N, M)
+        a->dact = arena_take(&ar, N * M);                    // (N, M)
+        a->dmod = arena_take(&ar, 9 * B * C);                // (9, B, C)
+        a->dc = arena_take(&ar, (long)B * c->E);             // (B, E)
     }
-#undef TAKE
-    return off;
+    return ar.off;
 }
 
 long dit_acts_size(const DitConfig *c, int B, int T, int S, int train) {

@@ -1,5 +1,6 @@
 // params.c — the named-tensor arena. See params.h.
 #include "nn/params.h"
+#include "nn/arena.h"
 #include "util/util.h"
 
 #include <stdio.h>
@@ -24,7 +25,7 @@ int params_add(ParamSet *p, const char *name, int decay, int d0, int d1, int d2,
     }
     s->offset = p->total;
     s->decay = decay;
-    p->total += (s->size + 15) & ~15L;   // keep every tensor 64-byte aligned
+    p->total += arena_round(s->size);   // keep every tensor 64-byte aligned
     return p->n++;
 }
 
