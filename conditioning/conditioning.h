@@ -1,0 +1,109 @@
+// conditioning — what the denoiser is told about each section: the song-structure
+// type (sections with label, occurrence, span and descriptor targets), the label
+// vocabulary, and the form-string parser that turns what a user types into a
+// SongForm (design.md, "Data flow"). Later sections of this header: the section
+// conditioning vectors and the memory compressor.
+// It owns no audio, no model weights and no file I/O; the CLI prints and exits.
+// Functions return 0 / -1 with err_set() (util/util.h), one line, never print.
+#ifndef REFRAIN_CONDITIONING_H
+#define REFRAIN_CONDITIONING_H
+
+#include <stddef.h>
+
+// ---- song structure (conditioning/form.c) ---------------------------------------
+// refrain's one section type: a form string parses into it, the sampler walks
+// it, the timeline JSON is written from it.
+#define SONG_LABEL_MAX 16
+typedef struct {
+    float loudness_lufs;   // BS.1770 integrated loudness of the section, LUFS
+    float brightness_hz;   // mean spectral centroid, Hz
+    float onset_density;   // onsets per second
+} SectionTargets;          // a field that is NAN = not given / unknown
+typedef struct {
+    char label[SONG_LABEL_MAX];  // "verse", "chorus", "A", ...
+    int label_id;                // index in the label vocabulary (cond_label_id), 0 = none/unknown
+    int occurrence;              // 1 the first time the label appears in the song, 2 the second, ...
+    double start, end;           // seconds; sections are consecutive from 0
+    SectionTargets targets;      // descriptor targets (NAN where not given)
+} SongSection;
+typedef struct {
+    SongSection *sections;  // (n), malloc'd
+    int n;
+    double bpm;             // tempo used for bar lengths
+} SongForm;
+void song_form_free(SongForm *f);   // frees and zeroes; safe on a zeroed or freed form
+
+// ---- label vocabulary (conditioning/form.c) -------------------------------------
+// Fixed ids, in this order (a trained model's label embedding depends on it):
+//   0 "none"   unknown, or dropped for guidance
+//   1..7       the MMA section names the corpus uses (data/mmagen.c TYPE_NAME):
+//              "intro" "verse" "prechorus" "chorus" "bridge" "solo" "outro"
+//   8..33      the repeat letters "A".."Z" of tracker modules and analysed
+//              recordings; a module's labels past Z ("A1", "B2": pattern 26 + ...,
+//              data/modules.c) map to their letter
+#define COND_N_LABELS 34
+#define COND_LABEL_FIRST_LETTER 8   // id of "A"
+// Id of a label, or -1 if unknown. Named labels match case-insensitively
+// ("Chorus"); letters are uppercase only, alone or followed by 1-4 digits ("A1").
+int cond_label_id(const char *label);
+// Name of an id ("chorus", "A"); "none" for an id out of range.
+const char *cond_label_name(int id);
+// Built-in typical section lengths in seconds: 16 s (8 bars at 120 bpm) for
+// verse, prechorus, chorus, bridge and solo, 8 s for intro and outro, 12 s for
+// the letters and for "none". Only the fallback when no model is at hand: a
+// trained model carries the corpus's measured median length per label and
+// passes that in FormOpts.default_seconds instead.
+void cond_default_seconds(float sec[COND_N_LABELS]);
+
+// ---- form strings (conditioning/form.c) -----------------------------------------
+// A form is a sequence of sections, laid end to end from 0 s. Notations:
+//
+// 1. Section words separated by whitespace; each lasts its label's default:
+//        intro verse prechorus chorus verse prechorus chorus bridge chorus outro
+// 2. A length per word, in seconds (':16', ':7.5', ':16s') or bars (':8b', at
+//    FormOpts.bpm and beats_per_bar); 1 and 2 mix freely:
+//        intro:8 verse:16 chorus:8b outro
+// 3. The compact notation of Wang et al. 2024 (whole-song hierarchical
+//    generation): ONE word of items, each a letter and a bar count, with
+//    lowercase i = intro, o = outro, b = bridge and uppercase A..Z the letters:
+//        i4A4A4B8b4A4B8o4
+//    It is recognised when the whole form is a single word of letters and
+//    digits whose second character is a digit, and the word is not itself a
+//    label (so a lone "A4" is the corpus-style label A4, not one 4-bar A).
+// 4. Descriptor targets after a word (after its length, if any), in brackets,
+//    comma-separated key=value, each key optional, at most once:
+//        chorus:8b[loud=-12,bright=2400,onsets=3.5]   verse[loud=-20]
+//    loud    loudness_lufs, LUFS        -70..0
+//    bright  brightness_hz, Hz          50..11025
+//    onsets  onset_density, per second  0..30
+//    Spaces inside the brackets are allowed ("[loud=-12, onsets=3]").
+//
+// Labels are the vocabulary above: named ones in any case (stored in lower
+// case), letters in upper case, "none" for a section with no label. Occurrences
+// count each label as written: "A" and "A1" are different sections of letter A.
+#define FORM_MAX_SECTIONS 64
+#define FORM_BPM_MIN 20.0     // FormOpts.bpm's range (also the CLI's --bpm range)
+#define FORM_BPM_MAX 400.0
+typedef struct {
+    double bpm;                           // bars -> seconds (default 120)
+    int beats_per_bar;                    // default 4
+    float default_seconds[COND_N_LABELS]; // length of a section given without one (label's median in the corpus)
+    int max_sections;                     // default FORM_MAX_SECTIONS (64)
+    double min_seconds, max_seconds;      // allowed section length (defaults 1 and 600)
+} FormOpts;
+void form_opts_default(FormOpts *o);   // bpm 120, 4/4, cond_default_seconds, 64, 1, 600
+// Parses a form string into f (sections laid end to end from 0, occurrences
+// numbered); o == NULL: defaults. f->bpm = o->bpm. Returns 0, or -1 with f
+// zeroed and err_set() giving ONE line that names the word, its 1-based
+// position and what is allowed, e.g.
+//   form: word 3 'chrous': unknown label (did you mean 'chorus'?); labels are intro, verse, ...
+//   form: word 2 'verse:0': length must be between 1 and 600 seconds
+//   form: item 3 'B' of 'i4A4B': a letter needs a bar count after it ('B4')
+//   form: empty (give section words such as "intro verse chorus outro")
+//   form: 80 sections; at most 64
+int form_parse(SongForm *f, const char *text, const FormOpts *o);
+// The form as a one-line summary "intro 8.0s | verse 16.0s | ..." into buf
+// (truncated to cap, always terminated when cap > 0).
+void form_describe(const SongForm *f, char *buf, size_t cap);
+
+#endif
