@@ -4,13 +4,14 @@
 // configuration), latent files, exact resume of training steps, the Jacobi
 // eigensolver, and the shipped model (assets/ae.rfc) on a synthetic signal.
 //
-// Gradient method (as tests/test_nn_grad.c): for a sample of coordinates of
-// every parameter tensor, numeric = (L(w+h) - L(w-h)) / (w+h - (w-h)) with L
-// summed in double from the float forward; error measure
+// Gradient method (tests/gradcheck.h, as tests/test_nn_grad.c): for a sample
+// of coordinates of every parameter tensor, numeric = (L(w+h) - L(w-h)) /
+// (w+h - (w-h)) with L summed in double from the float forward; error measure
 //     nerr = sum (a - n)^2 / (sum a^2 + sum n^2)
 // over the sampled coordinates (scale free, robust near zero). A self-test
 // shows the measure rejects an analytic gradient that is 5% off.
 #include "tests/check.h"
+#include "tests/gradcheck.h"
 #include "autoencoder/autoencoder.h"
 #include "audio/audio.h"
 #include "data/corpus.h"
@@ -38,10 +39,18 @@ static void seeded_model(Ae *m, const AeConfig *c, Rng *rng, uint64_t seed) {
     ae_init(m, rng);
 }
 
-static double nerr_of(const double *a, const double *num, int m) {
-    double d2 = 0, a2 = 0, n2 = 0;
-    for (int i = 0; i < m; i++) { d2 += (a[i] - num[i]) * (a[i] - num[i]); a2 += a[i] * a[i]; n2 += num[i] * num[i]; }
-    return (a2 + n2) > 1e-30 ? d2 / (a2 + n2) : 0.0;
+// The whole loss (no gradient) of the model's current weights.
+typedef struct {
+    const Ae *m;
+    AeActs *a;
+    const float *eps;
+    int B, T, mse;
+} AeLossCtx;
+static double ae_loss_of(void *p) {
+    AeLossCtx *c = p;
+    AeLoss L;
+    ae_loss(c->m, &c->m->params, c->a, c->eps, c->B, c->T, NULL, c->mse, &L);
+    return L.loss;
 }
 
 #define PER_TENSOR 6
@@ -74,30 +83,17 @@ static void test_gradient(int mse) {
     int ns = 0, worst_t = -1;
     double worst = 0;
     float h = 1e-2f;
+    AeLossCtx lc = {&m, &a, eps, B, T, mse};
     for (int i = 0; i < p->n && ns + PER_TENSOR <= 2048; i++) {
         if (i == m.lat_mean || i == m.lat_std) continue;
-        float *w = params_get(p, i);
-        long n = p->specs[i].size;
-        double ta[PER_TENSOR], tn[PER_TENSOR];
-        int k = 0;
-        for (int s = 0; s < PER_TENSOR && s < n; s++, k++) {
-            long j = n <= PER_TENSOR ? s : (long)(rng_u64(&rng) % (uint64_t)n);
-            float w0 = w[j];
-            AeLoss lp, lm;
-            w[j] = w0 + h; double wp = w[j];
-            ae_loss(&m, p, &a, eps, B, T, NULL, mse, &lp);
-            w[j] = w0 - h; double wm = w[j];
-            ae_loss(&m, p, &a, eps, B, T, NULL, mse, &lm);
-            w[j] = w0;
-            tn[k] = (lp.loss - lm.loss) / (wp - wm);
-            ta[k] = grad[p->specs[i].offset + j];
-            ana[ns] = ta[k]; num[ns] = tn[k]; ns++;
-        }
-        double e = nerr_of(ta, tn, k);
+        int k = gradcheck_sample(params_get(p, i), grad + p->specs[i].offset, p->specs[i].size, PER_TENSOR,
+                                 h, ae_loss_of, &lc, &rng, ana + ns, num + ns);
+        double e = gradcheck_nerr(ana + ns, num + ns, k);
         if (e > worst) { worst = e; worst_t = i; }
+        ns += k;
     }
     double tol = mse ? 1e-4 : 2e-3;   // L1: a few residuals cross their kink within +-h
-    double e = nerr_of(ana, num, ns);
+    double e = gradcheck_nerr(ana, num, ns);
     CHECK(e < tol, "%s: whole-loss gradient, %d coordinates over %d tensors: nerr %.2e (tol %.0e); "
           "worst tensor %s %.2e", mse ? "MSE+KL" : "L1+KL", ns, p->n - 2, e, tol,
           worst_t >= 0 ? p->specs[worst_t].name : "-", worst);
@@ -105,7 +101,8 @@ static void test_gradient(int mse) {
     if (mse) {   // the measure must reject a 5% error
         double bad[2048];
         for (int i = 0; i < ns; i++) bad[i] = ana[i] * (i % 2 ? 1.05 : 0.95);
-        CHECK(nerr_of(bad, num, ns) > tol, "self-test: a gradient 5%% off gives nerr %.2e > tol", nerr_of(bad, num, ns));
+        double eb = gradcheck_nerr(bad, num, ns);
+        CHECK(eb > tol, "self-test: a gradient 5%% off gives nerr %.2e > tol", eb);
     }
     free(grad); free(x); free(eps);
     ae_acts_free(&a);

@@ -12,6 +12,7 @@
 // the tolerance, while a wrong wiring (a swapped modulation chunk, a missing
 // rope backward) fails 25 to 41 checks.
 #include "tests/check.h"
+#include "tests/refdata.h"
 #include "nn/dit.h"
 #include "nn/layers.h"
 #include "nn/params.h"
@@ -24,52 +25,9 @@
 
 #define REL_TOL 5e-6
 
-typedef struct {
-    char name[128];
-    int ndim, shape[4];
-    long n;
-    float *data;
-} RefTensor;
+static RefSet g_ref;
 
-static RefTensor *g_ref;
-static int g_nref;
-
-static int load_ref(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { printf("cannot open %s (run /usr/bin/python3 tests/make_dit_ref.py)\n", path); return -1; }
-    char magic[8];
-    uint32_t count;
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "DITREF01", 8) || fread(&count, 4, 1, f) != 1) {
-        printf("%s: not a DITREF01 file\n", path);
-        fclose(f);
-        return -1;
-    }
-    g_ref = callocCheck(count, sizeof *g_ref);
-    for (uint32_t i = 0; i < count; i++) {
-        RefTensor *t = &g_ref[i];
-        uint32_t len, ndim, dims[4];
-        if (fread(&len, 4, 1, f) != 1 || len >= sizeof t->name || fread(t->name, 1, len, f) != len ||
-            fread(&ndim, 4, 1, f) != 1 || ndim > 4 || fread(dims, 4, ndim, f) != ndim) goto bad;
-        t->ndim = (int)ndim;
-        t->n = 1;
-        for (uint32_t d = 0; d < ndim; d++) { t->shape[d] = (int)dims[d]; t->n *= dims[d]; }
-        t->data = mallocCheck((size_t)(t->n ? t->n : 1) * sizeof(float));
-        if (fread(t->data, sizeof(float), (size_t)t->n, f) != (size_t)t->n) goto bad;
-    }
-    g_nref = (int)count;
-    fclose(f);
-    return 0;
-bad:
-    printf("%s: truncated or malformed\n", path);
-    fclose(f);
-    return -1;
-}
-
-static RefTensor *ref(const char *name) {
-    for (int i = 0; i < g_nref; i++)
-        if (strcmp(g_ref[i].name, name) == 0) return &g_ref[i];
-    return NULL;
-}
+static RefTensor *ref(const char *name) { return refset_find(&g_ref, name); }
 
 static double max_abs(const float *x, long n) {
     double m = 0;
@@ -86,7 +44,10 @@ static void compare(const char *name, const float *got, long n) {
 
 int main(void) {
     nn_set_threads(2);
-    if (load_ref("tests/data/dit_ref.bin")) { CHECK(0, "reference file loads"); return check_summary("test_nn_dit"); }
+    if (refset_load(&g_ref, "tests/data/dit_ref.bin", "DITREF01", "tests/make_dit_ref.py")) {
+        CHECK(0, "reference file loads: %s", err_msg());
+        return check_summary("test_nn_dit");
+    }
     const float *cf = ref("config")->data;
     int B = (int)cf[0], T = (int)cf[1], S = (int)cf[2];
     DitConfig cfg = {.C = (int)cf[3], .L = (int)cf[4], .H = (int)cf[5], .mlp_ratio = (int)cf[6],
@@ -103,7 +64,7 @@ int main(void) {
 
     // weights by name; every reference parameter must be a declared tensor and vice versa
     int nparam_ref = 0, loaded = 0;
-    for (int i = 0; i < g_nref; i++) nparam_ref += strncmp(g_ref[i].name, "param:", 6) == 0;
+    for (int i = 0; i < g_ref.n; i++) nparam_ref += strncmp(g_ref.t[i].name, "param:", 6) == 0;
     for (int i = 0; i < p.n; i++) {
         char key[160];
         snprintf(key, sizeof key, "param:%s", p.specs[i].name);
@@ -212,7 +173,6 @@ int main(void) {
     params_free(&p);
     free(mask); free(dout); free(grad); free(dx); free(dcond); free(dmem); free(out1); free(grad1);
     free(dx0); free(g0); free(dout0);
-    for (int i = 0; i < g_nref; i++) free(g_ref[i].data);
-    free(g_ref);
+    refset_free(&g_ref);
     return check_summary("test_nn_dit");
 }

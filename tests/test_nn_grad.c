@@ -1,11 +1,10 @@
 // test_nn_grad.c — every layer's backward against central finite differences.
 //
-// Method (ggml test-backend-ops style): the loss is L = sum(dout * out) with a
-// random dout, evaluated in double from the float forward kernel. For up to
-// MAX_COORDS sampled coordinates of each input and parameter, the numeric
-// gradient is (L(x+h) - L(x-h)) / (x+h - x-h), using the float values the
-// perturbation really produced. The error measure is the normalized squared
-// error over the sampled coordinates,
+// Method (tests/gradcheck.h, ggml test-backend-ops style): the loss is
+// L = sum(dout * out) with a random dout, evaluated in double from the float
+// forward kernel. For up to MAX_COORDS sampled coordinates of each input and
+// parameter, the numeric gradient is the central difference, and the error
+// measure the normalized squared error over the sampled coordinates,
 //     nerr = sum (a - n)^2 / (sum a^2 + sum n^2),
 // which is robust near zero and scale free; each op states its tolerance.
 // Gradient buffers are pre-filled with random values before backward and the
@@ -13,6 +12,7 @@
 // accumulating (+=) fails too. A self-test shows the measure rejects a
 // gradient that is only 5% off.
 #include "tests/check.h"
+#include "tests/gradcheck.h"
 #include "nn/layers.h"
 #include "nn/kernels_internal.h"   // nn_conv_batch_max
 #include "util/rng.h"
@@ -47,42 +47,29 @@ typedef struct {
 
 typedef void (*FwdFn)(void *ctx);   // recomputes the op's output from its inputs
 
-static double dot_loss(const float *out, const float *dout, long n) {
+// L = sum(dout * out) after running the op's forward.
+typedef struct {
+    FwdFn fwd;
+    void *ctx;
+    const float *out, *dout;
+    long nout;
+} DotLoss;
+static double dot_loss(void *p) {
+    DotLoss *d = p;
+    d->fwd(d->ctx);
     double s = 0;
-    for (long i = 0; i < n; i++) s += (double)dout[i] * out[i];
+    for (long i = 0; i < d->nout; i++) s += (double)d->dout[i] * d->out[i];
     return s;
-}
-
-// Normalized squared error between analytic a and numeric n.
-static double nerr_of(const double *a, const double *num, int m) {
-    double d2 = 0, a2 = 0, n2 = 0;
-    for (int i = 0; i < m; i++) { d2 += (a[i] - num[i]) * (a[i] - num[i]); a2 += a[i] * a[i]; n2 += num[i] * num[i]; }
-    return (a2 + n2) > 1e-30 ? d2 / (a2 + n2) : 0.0;
-}
-
-// Fills ana/num for up to MAX_COORDS coordinates of t; returns the count.
-static int sample_grads(Tens *t, FwdFn fwd, void *ctx, const float *out, const float *dout, long nout,
-                        float eps, double *ana, double *num) {
-    int m = t->n < MAX_COORDS ? (int)t->n : MAX_COORDS;
-    for (int s = 0; s < m; s++) {
-        long i = t->n <= MAX_COORDS ? s : (long)(rng_u64(&g_rng) % (uint64_t)t->n);
-        float x0 = t->x[i];
-        t->x[i] = x0 + eps; double xp = t->x[i]; fwd(ctx); double lp = dot_loss(out, dout, nout);
-        t->x[i] = x0 - eps; double xm = t->x[i]; fwd(ctx); double lm = dot_loss(out, dout, nout);
-        t->x[i] = x0;
-        num[s] = (lp - lm) / (xp - xm);
-        ana[s] = t->g[i];
-    }
-    fwd(ctx);   // leave the output as it was
-    return m;
 }
 
 static void gradcheck(const char *op, FwdFn fwd, void *ctx, const float *out, const float *dout,
                       long nout, Tens *ts, int nt, float eps, double tol) {
     double ana[MAX_COORDS], num[MAX_COORDS];
+    DotLoss dl = {fwd, ctx, out, dout, nout};
     for (int k = 0; k < nt; k++) {
-        int m = sample_grads(&ts[k], fwd, ctx, out, dout, nout, eps, ana, num);
-        double e = nerr_of(ana, num, m), amax = 0;
+        int m = gradcheck_sample(ts[k].x, ts[k].g, ts[k].n, MAX_COORDS, eps, dot_loss, &dl, &g_rng, ana, num);
+        fwd(ctx);   // leave the output as it was
+        double e = gradcheck_nerr(ana, num, m), amax = 0;
         for (int i = 0; i < m; i++) if (fabs(num[i]) > amax) amax = fabs(num[i]);
         CHECK(e <= tol && !isnan(e), "%-34s d%-5s nerr %.2e (tol %.0e, %2d coords, max|g| %.3g)",
               op, ts[k].name, e, tol, m, amax);
@@ -384,10 +371,10 @@ static void test_loss(const char *name, FwdFn f, float (*loss)(float *, const fl
 static void test_checker_rejects(void) {
     double a[MAX_COORDS], n[MAX_COORDS];
     for (int i = 0; i < MAX_COORDS; i++) { n[i] = rng_normal(&g_rng); a[i] = 1.05 * n[i]; }
-    double e1 = nerr_of(a, n, MAX_COORDS);
+    double e1 = gradcheck_nerr(a, n, MAX_COORDS);
     for (int i = 0; i < MAX_COORDS; i++) a[i] = n[i];
     a[7] = -a[7];
-    double e2 = nerr_of(a, n, MAX_COORDS);
+    double e2 = gradcheck_nerr(a, n, MAX_COORDS);
     CHECK(e1 > 1e-4 && e2 > 1e-4, "checker rejects a 5%% scale error (nerr %.2e) and one flipped sign (%.2e)", e1, e2);
 }
 

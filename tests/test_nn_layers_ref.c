@@ -5,6 +5,7 @@
 // upsampling, GELU tanh, eps, rope pairs, masked attention, L1 at a tie) that
 // finite differences cannot. Tolerance: max |diff| <= TOL, values are O(1).
 #include "tests/check.h"
+#include "tests/refdata.h"
 #include "nn/layers.h"
 #include "util/util.h"
 
@@ -13,40 +14,12 @@
 
 #define TOL 2e-5
 
-typedef struct { char name[64]; int ndim, dims[4]; long n; float *data; } Ref;
-static Ref *g_refs;
-static int g_nrefs;
-
-static int load(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set("cannot open %s (run /usr/bin/python3 tests/make_layers_ref.py)", path);
-    char magic[8];
-    uint32_t count;
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "LAYREF01", 8) || fread(&count, 4, 1, f) != 1) goto bad;
-    g_refs = callocCheck(count, sizeof *g_refs);
-    for (uint32_t i = 0; i < count; i++) {
-        Ref *r = &g_refs[i];
-        uint32_t len, ndim, dims[4];
-        if (fread(&len, 4, 1, f) != 1 || len >= sizeof r->name || fread(r->name, 1, len, f) != len ||
-            fread(&ndim, 4, 1, f) != 1 || ndim > 4 || fread(dims, 4, ndim, f) != ndim) goto bad;
-        r->ndim = (int)ndim;
-        r->n = 1;
-        for (uint32_t d = 0; d < ndim; d++) { r->dims[d] = (int)dims[d]; r->n *= dims[d]; }
-        r->data = mallocCheck((size_t)(r->n ? r->n : 1) * sizeof(float));
-        if (fread(r->data, sizeof(float), (size_t)r->n, f) != (size_t)r->n) goto bad;
-        g_nrefs++;
-    }
-    fclose(f);
-    return 0;
-bad:
-    fclose(f);
-    return err_set("%s: truncated or not a LAYREF01 file", path);
-}
+static RefSet g_refs;
 
 // The tensor named name; exits the test (as a failure) if it is missing.
-static Ref *ref(const char *name) {
-    for (int i = 0; i < g_nrefs; i++)
-        if (!strcmp(g_refs[i].name, name)) return &g_refs[i];
+static RefTensor *ref(const char *name) {
+    RefTensor *r = refset_find(&g_refs, name);
+    if (r) return r;
     CHECK(0, "reference tensor %s present", name);
     exit(check_summary("test_nn_layers_ref"));
 }
@@ -64,7 +37,7 @@ static float *zeros(long n) { return callocCheck((size_t)(n > 0 ? n : 1), sizeof
 static void cmp(const char *prefix, const char *what, const float *got) {
     char full[96];
     snprintf(full, sizeof full, "%s.%s", prefix, what);
-    Ref *r = ref(full);
+    RefTensor *r = ref(full);
     check_max_diff(full, got, r->data, r->n, TOL);
 }
 
@@ -82,11 +55,11 @@ static void test_conv(const char *p) {
 }
 
 static void test_attention(const char *p, int causal, const float *maskf) {
-    Ref *q = ref(!strcmp(p, "att_self") ? "att_self.q" : "att_cross.q");
+    RefTensor *q = ref(!strcmp(p, "att_self") ? "att_self.q" : "att_cross.q");
     char kname[64];
     snprintf(kname, sizeof kname, "%s.k", p);
-    Ref *k = ref(kname);
-    int B = q->dims[0], Tq = q->dims[1], C = q->dims[2], Tk = k->dims[1], H = 2, D = C / H;
+    RefTensor *k = ref(kname);
+    int B = q->shape[0], Tq = q->shape[1], C = q->shape[2], Tk = k->shape[1], H = 2, D = C / H;
     uint8_t mask[64];
     if (maskf) for (int i = 0; i < B * Tk; i++) mask[i] = maskf[i] != 0;
     float *out = zeros(q->n), *att = zeros((long)B * H * Tq * Tk);
@@ -99,7 +72,7 @@ static void test_attention(const char *p, int causal, const float *maskf) {
 
 int main(void) {
     nn_set_threads(2);
-    if (load("tests/data/layers_ref.bin")) {
+    if (refset_load(&g_refs, "tests/data/layers_ref.bin", "LAYREF01", "tests/make_layers_ref.py")) {
         CHECK(0, "%s", err_msg());
         return check_summary("test_nn_layers_ref");
     }
@@ -175,5 +148,6 @@ int main(void) {
         cmp("l1", "loss", &l); cmp("l1", "dpred", dp);
         CHECK(dp[3] == 0.0f, "l1: gradient at an exact tie is 0, as torch");
     }
+    refset_free(&g_refs);
     return check_summary("test_nn_layers_ref");
 }

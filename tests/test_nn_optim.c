@@ -2,6 +2,7 @@
 // written by tests/make_optim_ref.py), the lr schedule and the EMA against their
 // closed forms, the deterministic gradient norm, and the NaN/Inf guard.
 #include "tests/check.h"
+#include "tests/refdata.h"
 #include "nn/optim.h"
 #include "nn/params.h"
 #include "util/util.h"
@@ -12,8 +13,6 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-static int read_floats(FILE *f, float *x, long n) { return fread(x, sizeof(float), (size_t)n, f) == (size_t)n ? 0 : -1; }
 
 static void test_against_torch(void) {
     FILE *f = fopen("tests/data/optim_ref.bin", "rb");
@@ -34,7 +33,7 @@ static void test_against_torch(void) {
     params_alloc(&p);
     float *w = params_get(&p, iw), *b = params_get(&p, ib);
     float *grad = optim_arena_alloc(&p);
-    ok = read_floats(f, w, nw) == 0 && read_floats(f, b, nb) == 0;
+    ok = ref_read_floats(f, w, nw) == 0 && ref_read_floats(f, b, nb) == 0;
 
     OptimConfig cfg = optim_config_default();
     cfg.beta1 = hp[0]; cfg.beta2 = hp[1]; cfg.eps = hp[2]; cfg.weight_decay = hp[3];
@@ -47,11 +46,11 @@ static void test_against_torch(void) {
     double worst_w = 0;
     for (int s = 0; s < nsteps && ok; s++) {
         float lr, norm_ref;
-        ok = read_floats(f, &lr, 1) == 0 && read_floats(f, grad + p.specs[iw].offset, nw) == 0 &&
-             read_floats(f, grad + p.specs[ib].offset, nb) == 0 && read_floats(f, &norm_ref, 1) == 0 &&
-             read_floats(f, ww, nw) == 0 && read_floats(f, wb, nb) == 0 &&
-             read_floats(f, wmw, nw) == 0 && read_floats(f, wmb, nb) == 0 &&
-             read_floats(f, wvw, nw) == 0 && read_floats(f, wvb, nb) == 0;
+        ok = ref_read_floats(f, &lr, 1) == 0 && ref_read_floats(f, grad + p.specs[iw].offset, nw) == 0 &&
+             ref_read_floats(f, grad + p.specs[ib].offset, nb) == 0 && ref_read_floats(f, &norm_ref, 1) == 0 &&
+             ref_read_floats(f, ww, nw) == 0 && ref_read_floats(f, wb, nb) == 0 &&
+             ref_read_floats(f, wmw, nw) == 0 && ref_read_floats(f, wmb, nb) == 0 &&
+             ref_read_floats(f, wvw, nw) == 0 && ref_read_floats(f, wvb, nb) == 0;
         if (!CHECK(ok, "optim_ref.bin step %d readable", s)) break;
         double norm = grad_clip(&p, grad, cfg.clip_norm);
         char what[96];
