@@ -110,7 +110,7 @@ class Block(nn.Module):
         self.cross = Cross(C, Cm)
         self.mlp = Mlp(C, M)
 
-    def forward(self, h, c, mem, mask):
+    def forward(self, h, c, mem, mask, self_mask=None):
         B, T, C = h.shape
         H, D = self.H, C // self.H
         sh1, sc1, g1, sh2, sc2, g2, sh3, sc3, g3 = self.ada(c).chunk(9, dim=-1)
@@ -118,7 +118,7 @@ class Block(nn.Module):
         q, k, v = self.attn.qkv(x).chunk(3, dim=-1)
         q = rope(q.reshape(B, T, H, D), self.base).reshape(B, T, C)
         k = rope(k.reshape(B, T, H, D), self.base).reshape(B, T, C)
-        h = h + g1[:, None, :] * self.attn.proj(attention(q, k, v, H))
+        h = h + g1[:, None, :] * self.attn.proj(attention(q, k, v, H, self_mask))
         if mem is not None and mem.shape[1] > 0:
             x = modulate(F.layer_norm(h, (C,), eps=LN_EPS), sh2, sc2)
             kk, vv = self.cross.kv(mem).chunk(2, dim=-1)
@@ -143,12 +143,13 @@ class DiT(nn.Module):
         self.blocks = nn.ModuleList([Block(C, H, mlp_ratio * C, E, Cm, rope_base) for _ in range(L)])
         self.final = Final(C, E, Cout)
 
-    def forward(self, x, cond, mem, mask):
+    def forward(self, x, cond, mem, mask, self_mask=None):
+        """self_mask (B, T) bool or None: the self-attention's key mask (padding frames)."""
         C = self.final.w.shape[1]
         c = F.silu(cond)
         h = getattr(self, "in")(x)
         for blk in self.blocks:
-            h = blk(h, c, mem, mask)
+            h = blk(h, c, mem, mask, self_mask)
         shf, scf = self.final.ada(c).chunk(2, dim=-1)
         x = modulate(F.layer_norm(h, (C,), eps=LN_EPS), shf, scf)
         return F.linear(x, self.final.w, self.final.b)
