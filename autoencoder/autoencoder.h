@@ -38,6 +38,7 @@
 
 #include <stdint.h>
 
+#include "data/corpus.h"
 #include "nn/nn.h"
 
 #define AE_KIND "autoencoder"
@@ -207,29 +208,19 @@ extern const char *const AE_AUG_KEYS[AE_N_AUG_KEYS];
 void ae_train_defaults(AeTrainOpts *o);
 int ae_train(const AeTrainOpts *o, const AeConfig *cfg);
 
-// Songs of one split held in memory (log-mel (T, M) each).
-typedef struct {
-    int n;
-    float **mel;
-    long *T;
-    char (*song)[256];
-    int *source;
-    double hours;
-} AeSongs;
-// split 0 train, 1 valid; max_songs 0 = all. Reads index.rfi, or scans shards/.
-int ae_songs_load(AeSongs *s, const char *corpus_dir, int split, int max_songs);
-void ae_songs_free(AeSongs *s);
+// The songs training reads are a SongSet (data/corpus.h, songset_load): each
+// song's log-mel (T, M) in songs[i].mel, T = songs[i].meta.n_frames.
 // One batch of B random crops of T frames (song chosen in proportion to length).
 // aug != NULL: each crop gets a random gain and tilt and is, with probability
 // aug->mix, summed with a second crop (its own gain and tilt).
-void ae_sample_batch(const Ae *m, AeActs *a, const AeSongs *s, Rng *rng, int B, int T, const AeAugment *aug);
+void ae_sample_batch(const Ae *m, AeActs *a, const SongSet *s, Rng *rng, int B, int T, const AeAugment *aug);
 // In place over a (T, M) log-mel crop: per-band gains g (M, linear mel
 // magnitude factors) and, when other is not NULL, the sum with other (per-band
 // gains g2) in mel magnitude; values at the floor count as silence.
 // Result is log(max(., LOG_FLOOR)).
 void ae_augment_crop(float *x, const float *other, int T, int M, const float *g, const float *g2);
 // Fills lat_mean / lat_std from the encoder's mu over n random training crops.
-int ae_measure_latent_stats(Ae *m, const ParamSet *p, const AeSongs *s, int n, uint64_t seed);
+int ae_measure_latent_stats(Ae *m, const ParamSet *p, const SongSet *s, int n, uint64_t seed);
 
 // ---- linear baselines (autoencoder/baseline.c) -------------------------------------------
 // PCA to Z components per group of 4 frames, fitted on the training split
@@ -246,7 +237,7 @@ typedef struct PcaBaseline {
     double *eval;              // (D) all eigenvalues, decreasing
 } PcaBaseline;
 // every: use every k-th group of 4 frames (1 = all).
-int pca_fit(PcaBaseline *b, const AeSongs *train, int Z, int stacked, int every);
+int pca_fit(PcaBaseline *b, const SongSet *train, int Z, int stacked, int every);
 void pca_reconstruct(const PcaBaseline *b, const float *logmel, long T, float *out);
 void pca_free(PcaBaseline *b);
 // Symmetric eigendecomposition by cyclic Jacobi: A (n, n) is destroyed;

@@ -82,7 +82,7 @@ static void group(double *p, const float *logmel, long T, int M, long j, int sta
     for (int k = 0; k < M; k++) p[k] /= (double)(b - a);
 }
 
-int pca_fit(PcaBaseline *b, const AeSongs *tr, int Z, int stacked, int every) {
+int pca_fit(PcaBaseline *b, const SongSet *tr, int Z, int stacked, int every) {
     int M = N_MELS, D = stacked ? AE_DOWN * M : M;
     memset(b, 0, sizeof *b);
     if (Z < 1 || Z > D) return err_set("pca baseline: %d components out of range 1..%d", Z, D);
@@ -94,14 +94,14 @@ int pca_fit(PcaBaseline *b, const AeSongs *tr, int Z, int stacked, int every) {
     double *S = callocCheck((size_t)D * D, sizeof(double)), *p = mallocCheck(sizeof(double) * D);
     long n = 0;
     for (int s = 0; s < tr->n; s++)   // mean
-        for (long j = 0; j < ae_latent_frames(tr->T[s]); j += every, n++) {
-            group(p, tr->mel[s], tr->T[s], M, j, stacked);
+        for (long j = 0; j < ae_latent_frames(tr->songs[s].meta.n_frames); j += every, n++) {
+            group(p, tr->songs[s].mel, tr->songs[s].meta.n_frames, M, j, stacked);
             for (int k = 0; k < D; k++) b->mean[k] += p[k];
         }
     for (int k = 0; k < D; k++) b->mean[k] /= (double)n;
     for (int s = 0; s < tr->n; s++)   // covariance (upper triangle)
-        for (long j = 0; j < ae_latent_frames(tr->T[s]); j += every) {
-            group(p, tr->mel[s], tr->T[s], M, j, stacked);
+        for (long j = 0; j < ae_latent_frames(tr->songs[s].meta.n_frames); j += every) {
+            group(p, tr->songs[s].mel, tr->songs[s].meta.n_frames, M, j, stacked);
             for (int k = 0; k < D; k++) p[k] -= b->mean[k];
             for (int k = 0; k < D; k++) {
                 double pk = p[k];

@@ -11,119 +11,40 @@
 #include "data/corpus.h"
 #include "util/util.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-// ---- songs ------------------------------------------------------------------------------
-static int song_cmp(const void *a, const void *b) {
-    return strcmp(((const CorpusSong *)a)->song, ((const CorpusSong *)b)->song);
-}
-
-// Every song's metadata: from index.rfi, or (while the corpus is still being
-// built) from the shards present, sorted by song id so the order is stable.
-static int corpus_songs(const char *dir, CorpusIndex *ix, int *from_index) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/index.rfi", dir);
-    struct stat sb;
-    memset(ix, 0, sizeof *ix);
-    if (stat(path, &sb) == 0) { *from_index = 1; return index_read(path, ix); }
-    *from_index = 0;
-    snprintf(path, sizeof path, "%s/shards", dir);
-    DIR *d = opendir(path);
-    if (!d) return err_set("no corpus in '%s': neither index.rfi nor shards/ (build it with 'make data')", dir);
-    struct dirent *e;
-    int cap = 0;
-    while ((e = readdir(d))) {
-        size_t L = strlen(e->d_name);
-        if (L < 5 || strcmp(e->d_name + L - 4, ".rfs")) continue;
-        char sp[4400];
-        snprintf(sp, sizeof sp, "%s/shards/%s", dir, e->d_name);
-        CorpusSong s;
-        memset(&s, 0, sizeof s);
-        if (shard_read(sp, &s, NULL)) continue;   // one being written right now
-        snprintf(s.shard, sizeof s.shard, "%s", e->d_name);
-        if (ix->n == cap) { cap = cap ? 2 * cap : 256; ix->songs = reallocCheck(ix->songs, sizeof(CorpusSong) * cap); }
-        ix->songs[ix->n++] = s;
-    }
-    closedir(d);
-    qsort(ix->songs, ix->n, sizeof *ix->songs, song_cmp);
-    return 0;
-}
-
-int ae_songs_load(AeSongs *s, const char *dir, int split, int max_songs) {
-    memset(s, 0, sizeof *s);
-    CorpusIndex ix;
-    int from_index;
-    if (corpus_songs(dir, &ix, &from_index)) return -1;
-    int cap = ix.n ? ix.n : 1;
-    s->mel = callocCheck(cap, sizeof *s->mel);
-    s->T = callocCheck(cap, sizeof *s->T);
-    s->song = callocCheck(cap, sizeof *s->song);
-    s->source = callocCheck(cap, sizeof *s->source);
-    for (int i = 0; i < ix.n && (max_songs <= 0 || s->n < max_songs); i++) {
-        CorpusSong *c = &ix.songs[i];
-        if (c->split != split) continue;
-        char sp[4400];
-        snprintf(sp, sizeof sp, "%s/shards/%s", dir, c->shard);
-        CorpusSong meta;
-        float *mel = NULL;
-        memset(&meta, 0, sizeof meta);
-        if (shard_read(sp, &meta, &mel)) { index_free(&ix); ae_songs_free(s); return -1; }
-        if (meta.n_mels != N_MELS) {
-            corpus_song_free(&meta);
-            free(mel);
-            index_free(&ix);
-            ae_songs_free(s);
-            return err_set("shard '%s' has %d mel bands, expected %d", sp, meta.n_mels, N_MELS);
-        }
-        s->mel[s->n] = mel;
-        s->T[s->n] = meta.n_frames;
-        snprintf(s->song[s->n], 256, "%s", meta.song);
-        s->source[s->n] = meta.source;
-        s->hours += meta.duration / 3600.0;
-        s->n++;
-        corpus_song_free(&meta);
-    }
-    index_free(&ix);
-    if (!s->n) { ae_songs_free(s); return err_set("no %s songs in the corpus '%s'", corpus_split_name(split), dir); }
-    return 0;
-}
-
-void ae_songs_free(AeSongs *s) {
-    for (int i = 0; i < s->n; i++) free(s->mel[i]);
-    free(s->mel); free(s->T); free(s->song); free(s->source);
-    memset(s, 0, sizeof *s);
-}
+// ---- crops ------------------------------------------------------------------------------
+static long song_frames(const SongSet *s, int i) { return s->songs[i].meta.n_frames; }
 
 // A song with probability proportional to its length, then a uniform start;
 // songs shorter than T repeat their last frame (ae_load_input pads by clamping).
-static void pick_crop(const AeSongs *s, Rng *rng, int T, int *song, long *start) {
+static void pick_crop(const SongSet *s, Rng *rng, int T, int *song, long *start) {
     long total = 0;
-    for (int i = 0; i < s->n; i++) total += s->T[i];
+    for (int i = 0; i < s->n; i++) total += song_frames(s, i);
     long r = (long)(rng_u64(rng) % (uint64_t)total);
     int i = 0;
-    while (i < s->n - 1 && r >= s->T[i]) { r -= s->T[i]; i++; }
-    long span = s->T[i] - T;
+    while (i < s->n - 1 && r >= song_frames(s, i)) { r -= song_frames(s, i); i++; }
+    long span = song_frames(s, i) - T;
     *song = i;
     *start = span > 0 ? (long)(rng_u64(rng) % (uint64_t)(span + 1)) : 0;
 }
 
 // Copies T frames of a song from start into dst (T, M); past the end the
 // last frame repeats.
-static void copy_crop(float *dst, const AeSongs *s, int song, long start, int T, int M) {
+static void copy_crop(float *dst, const SongSet *s, int song, long start, int T, int M) {
+    long Ts = song_frames(s, song);
     for (int t = 0; t < T; t++) {
-        long src = start + t < s->T[song] ? start + t : s->T[song] - 1;
-        memcpy(dst + (long)t * M, s->mel[song] + src * M, sizeof(float) * M);
+        long src = start + t < Ts ? start + t : Ts - 1;
+        memcpy(dst + (long)t * M, s->songs[song].mel + src * M, sizeof(float) * M);
     }
 }
 
-static void load_crop(const Ae *m, AeActs *a, int b, const AeSongs *s, int song, long start, int T) {
+static void load_crop(const Ae *m, AeActs *a, int b, const SongSet *s, int song, long start, int T) {
     int M = m->cfg.n_mels;
-    if (start + T <= s->T[song]) { ae_load_input(m, a, b, s->mel[song] + start * M, T); return; }
+    if (start + T <= song_frames(s, song)) { ae_load_input(m, a, b, s->songs[song].mel + start * M, T); return; }
     float *tmp = mallocCheck(sizeof(float) * T * M);
     copy_crop(tmp, s, song, start, T, M);
     ae_load_input(m, a, b, tmp, T);
@@ -156,7 +77,7 @@ static void random_gains(Rng *rng, const AeAugment *aug, float *g, int M) {
 // Why augment: without it the training loss kept falling while validation
 // flattened (mean training L1 3.8% above validation over the first 1,000
 // steps, 5.8% below over the last 1,000 of 8,000; assets/MODEL_CARD.md).
-void ae_sample_batch(const Ae *m, AeActs *a, const AeSongs *s, Rng *rng, int B, int T, const AeAugment *aug) {
+void ae_sample_batch(const Ae *m, AeActs *a, const SongSet *s, Rng *rng, int B, int T, const AeAugment *aug) {
     int M = m->cfg.n_mels;
     float *x = NULL, *y = NULL, *g = NULL, *g2 = NULL;
     if (aug && (aug->gain_db > 0 || aug->mix > 0 || aug->tilt_db > 0)) {
@@ -182,7 +103,7 @@ void ae_sample_batch(const Ae *m, AeActs *a, const AeSongs *s, Rng *rng, int B, 
     free(x); free(y); free(g); free(g2);
 }
 
-int ae_measure_latent_stats(Ae *m, const ParamSet *p, const AeSongs *s, int n, uint64_t seed) {
+int ae_measure_latent_stats(Ae *m, const ParamSet *p, const SongSet *s, int n, uint64_t seed) {
     int Z = m->cfg.z, T = AE_WIN, B = 16, Tl = T / AE_DOWN;
     AeActs a;
     ae_acts_alloc(&a, m, B, T, 0);
@@ -237,7 +158,7 @@ void ae_train_defaults(AeTrainOpts *o) {
 }
 
 // Mean loss on fixed validation crops (no sampling noise), with weights p.
-static int validate(const Ae *m, const ParamSet *p, AeActs *a, const AeSongs *v, const int *songs,
+static int validate(const Ae *m, const ParamSet *p, AeActs *a, const SongSet *v, const int *songs,
                     const long *starts, int n, int B, int T, AeLoss *out) {
     double rec = 0, kl = 0;
     for (int i = 0; i < n; i += B) {
@@ -323,19 +244,21 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
     cfg.kl_weight = o->kl_weight;
     if (o->crop % AE_DOWN) return err_set("train-ae: crop %d must be a multiple of %d", o->crop, AE_DOWN);
     double t0 = now_seconds();
-    AeSongs tr, va;
-    if (ae_songs_load(&tr, o->data, SPLIT_TRAIN, 0)) return -1;
-    if (ae_songs_load(&va, o->data, SPLIT_VALID, 0)) { ae_songs_free(&tr); return -1; }
+    SongSet tr, va;
+    if (songset_load(&tr, o->data, SPLIT_TRAIN, 0, 1)) return -1;
+    if (songset_load(&va, o->data, SPLIT_VALID, 0, 1)) { songset_free(&tr); return -1; }
     long frames = 0;
-    for (int i = 0; i < tr.n; i++) frames += tr.T[i];
+    for (int i = 0; i < tr.n; i++) frames += song_frames(&tr, i);
     {   // exactly which songs this run sees (the corpus may still be growing)
         char lp[4200];
         snprintf(lp, sizeof lp, "%s.songs.tsv", o->out);
         FILE *f = fopen(lp, "w");
         if (f) {
             fprintf(f, "split\tsource\tframes\tsong\n");
-            for (int i = 0; i < tr.n; i++) fprintf(f, "train\t%s\t%ld\t%s\n", corpus_source_name(tr.source[i]), tr.T[i], tr.song[i]);
-            for (int i = 0; i < va.n; i++) fprintf(f, "valid\t%s\t%ld\t%s\n", corpus_source_name(va.source[i]), va.T[i], va.song[i]);
+            for (int i = 0; i < tr.n; i++)
+                fprintf(f, "train\t%s\t%ld\t%s\n", corpus_source_name(tr.songs[i].meta.source), song_frames(&tr, i), tr.songs[i].meta.song);
+            for (int i = 0; i < va.n; i++)
+                fprintf(f, "valid\t%s\t%ld\t%s\n", corpus_source_name(va.songs[i].meta.source), song_frames(&va, i), va.songs[i].meta.song);
             fclose(f);
         }
     }
@@ -343,7 +266,7 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
             tr.n, tr.hours, frames, va.n, va.hours, now_seconds() - t0);
 
     Ae m;
-    if (ae_create(&m, &cfg)) { ae_songs_free(&tr); ae_songs_free(&va); return -1; }
+    if (ae_create(&m, &cfg)) { songset_free(&tr); songset_free(&va); return -1; }
     Hparams hp;
     ae_config_to_hparams(&cfg, &hp);
     hparams_set_int(&hp, "latent_stats", 0);
@@ -391,7 +314,7 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
     long *vstart = mallocCheck(sizeof(long) * 96);
     for (int k = 0; k < 4 && nval < 96; k++)
         for (int i = 0; i < va.n && nval < 96; i++) {
-            long span = va.T[i] - o->crop;
+            long span = song_frames(&va, i) - o->crop;
             vsong[nval] = i;
             vstart[nval++] = span > 0 ? span * (2 * k + 1) / 8 : 0;
         }
@@ -481,11 +404,11 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
     ae_acts_free(&a);
     train_state_free(&st);
     ae_free(&m);
-    ae_songs_free(&tr); ae_songs_free(&va);
+    songset_free(&tr); songset_free(&va);
     return rc;
 fail:
     train_state_free(&st);
     ae_free(&m);
-    ae_songs_free(&tr); ae_songs_free(&va);
+    songset_free(&tr); songset_free(&va);
     return -1;
 }

@@ -97,10 +97,10 @@ static int run(int argc, char **argv) {
         err_set("ae-eval: the model has %d mel bands; this report handles at most %d", m.cfg.n_mels, MAX_BANDS);
         return fail();
     }
-    AeSongs tr, va;
+    SongSet tr, va;
     double t0 = now_seconds();
-    if (ae_songs_load(&tr, e_data, SPLIT_TRAIN, e_max_train)) { ae_free(&m); return fail(); }
-    if (ae_songs_load(&va, e_data, SPLIT_VALID, 0)) { ae_free(&m); ae_songs_free(&tr); return fail(); }
+    if (songset_load(&tr, e_data, SPLIT_TRAIN, e_max_train, 1)) { ae_free(&m); return fail(); }
+    if (songset_load(&va, e_data, SPLIT_VALID, 0, 1)) { ae_free(&m); songset_free(&tr); return fail(); }
     progress("ae-eval: fitting the PCA baseline on %d training songs (%.2f h)", tr.n, tr.hours);
     PcaBaseline pca, lin;
     if (pca_fit(&pca, &tr, m.cfg.z, 0, 1)) { ae_free(&m); return fail(); }
@@ -119,20 +119,21 @@ static int run(int argc, char **argv) {
     long lat_n = 0, x_n = 0;
     for (int i = 0; i < va.n; i++) {
         progress("ae-eval: validation song %d/%d", i + 1, va.n);
-        long T = va.T[i], Tl = ae_latent_frames(T);
+        const float *x = va.songs[i].mel;   // (T, M)
+        long T = va.songs[i].meta.n_frames, Tl = ae_latent_frames(T);
         float *lat = mallocCheck(sizeof(float) * Tl * Z), *y = mallocCheck(sizeof(float) * T * M),
               *yp = mallocCheck(sizeof(float) * T * M);
-        if (ae_encode(&m, va.mel[i], T, lat, 1) || ae_decode(&m, lat, Tl, y, T, 1)) { free(lat); free(y); free(yp); return fail(); }
-        pca_reconstruct(&lin, va.mel[i], T, yp);
-        acc_add(&li_all, va.mel[i], yp, T, M); acc_add(&li_src[va.source[i]], va.mel[i], yp, T, M);
-        pca_reconstruct(&pca, va.mel[i], T, yp);
+        if (ae_encode(&m, x, T, lat, 1) || ae_decode(&m, lat, Tl, y, T, 1)) { free(lat); free(y); free(yp); return fail(); }
+        int src = va.songs[i].meta.source;
+        pca_reconstruct(&lin, x, T, yp);
+        acc_add(&li_all, x, yp, T, M); acc_add(&li_src[src], x, yp, T, M);
+        pca_reconstruct(&pca, x, T, yp);
         for (long j = 0; j < Tl * Z; j++) { lat_s += lat[j]; lat_ss += (double)lat[j] * lat[j]; }
         lat_n += Tl * Z;
-        for (long j = 0; j < T * M; j++) { x_s += va.mel[i][j]; x_ss += (double)va.mel[i][j] * va.mel[i][j]; }
+        for (long j = 0; j < T * M; j++) { x_s += x[j]; x_ss += (double)x[j] * x[j]; }
         x_n += T * M;
-        int src = va.source[i];
-        acc_add(&ae_all, va.mel[i], y, T, M); acc_add(&pc_all, va.mel[i], yp, T, M);
-        acc_add(&ae_src[src], va.mel[i], y, T, M); acc_add(&pc_src[src], va.mel[i], yp, T, M);
+        acc_add(&ae_all, x, y, T, M); acc_add(&pc_all, x, yp, T, M);
+        acc_add(&ae_src[src], x, y, T, M); acc_add(&pc_src[src], x, yp, T, M);
         if (fig_song[src] < 0 && T > 1800) {   // one figure per source: 20 s from the middle
             fig_song[src] = i;
             long a = T / 2 - 861, n = 1722;
@@ -140,7 +141,7 @@ static int run(int argc, char **argv) {
             snprintf(p1, sizeof p1, "%s/ae-%s-original.png", figs, corpus_source_name(src));
             snprintf(p2, sizeof p2, "%s/ae-%s-reconstruction.png", figs, corpus_source_name(src));
             snprintf(p3, sizeof p3, "%s/ae-%s-pca.png", figs, corpus_source_name(src));
-            if (spectrogram_png(p1, va.mel[i] + a * M, n, NULL) || spectrogram_png(p2, y + a * M, n, NULL) ||
+            if (spectrogram_png(p1, x + a * M, n, NULL) || spectrogram_png(p2, y + a * M, n, NULL) ||
                 spectrogram_png(p3, yp + a * M, n, NULL)) { free(lat); free(y); free(yp); return fail(); }
         }
         free(lat); free(y); free(yp);
@@ -151,7 +152,7 @@ static int run(int argc, char **argv) {
     long TB = (long)(180.0 * SAMPLE_RATE / HOP) + 1, TlB = ae_latent_frames(TB);
     float *song = mallocCheck(sizeof(float) * TB * M), *lat = mallocCheck(sizeof(float) * TlB * Z),
           *y = mallocCheck(sizeof(float) * TB * M);
-    for (long t = 0; t < TB; t++) memcpy(song + t * M, va.mel[0] + (t % va.T[0]) * M, sizeof(float) * M);
+    for (long t = 0; t < TB; t++) memcpy(song + t * M, va.songs[0].mel + (t % va.songs[0].meta.n_frames) * M, sizeof(float) * M);
     double best_enc = 1e30, best_dec = 1e30, best_cpu = 1e30;
     for (int r = 0; r < e_bench_reps; r++) {
         double c0 = cpu_seconds(), w0 = now_seconds();
@@ -246,7 +247,7 @@ static int run(int argc, char **argv) {
     for (int s = 0; s < SRC_COUNT; s++) {
         if (fig_song[s] < 0) continue;
         const char *sn = corpus_source_name(s);
-        fprintf(o, "**%s**: `%s`\n\n", sn, va.song[fig_song[s]]);
+        fprintf(o, "**%s**: `%s`\n\n", sn, va.songs[fig_song[s]].meta.song);
         fprintf(o, "original\n\n![original](ae-%s-original.png)\n\nautoencoder\n\n![autoencoder](ae-%s-reconstruction.png)\n\n"
                    "PCA baseline\n\n![pca](ae-%s-pca.png)\n\n", sn, sn, sn);
     }
@@ -268,7 +269,7 @@ static int run(int argc, char **argv) {
     free(song); free(lat); free(y);
     pca_free(&pca);
     pca_free(&lin);
-    ae_songs_free(&tr); ae_songs_free(&va);
+    songset_free(&tr); songset_free(&va);
     ae_free(&m);
     return 0;
 }

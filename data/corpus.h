@@ -20,6 +20,7 @@
 //   <out>/shards/<id>.rfs  one song: metadata, sections, log-mel (T, M) float32
 //   <out>/index.rfi        every song's metadata and its shard's name
 //   <out>/index.tsv        the same, one line per section, for people
+// Trainers hold a split in memory, sections and log-mel, with songset_load (data/songs.c).
 // It owns no audio decoding or features (audio/), no segmentation (analyze.c).
 // Functions return 0 / -1 with err_set() (util/util.h).
 #ifndef REFRAIN_CORPUS_H
@@ -98,6 +99,25 @@ void index_free(CorpusIndex *ix);
 int index_write_tsv(const char *path, const CorpusIndex *ix);
 // Hours and sections per source and split, as a Markdown table.
 void index_summary(FILE *f, const CorpusIndex *ix);
+
+// ---- the corpus in memory, for training (data/songs.c) -----------------------------------
+// One song of the corpus held in memory: its metadata with sections (frames at the
+// mel rate, CorpusSection) and its log-mel features.
+typedef struct {
+    CorpusSong meta;      // id, package, source, split, n_frames, sections (owned)
+    float *mel;           // (T, M) log-mel, T = meta.n_frames, M = N_MELS (NULL when loaded without features)
+} LoadedSong;
+typedef struct {
+    LoadedSong *songs;    // (n), sorted by song id
+    int n;
+    double hours;         // total audio
+} SongSet;
+// Loads every song of `split` (SPLIT_TRAIN / SPLIT_VALID; -1 = both) from a corpus folder: from
+// index.rfi, or while the corpus is still being built, from the shards present. max_songs <= 0: all.
+// with_mel = 0 reads metadata and sections only. Refuses a shard whose mel band count is not N_MELS.
+// Returns 0, or -1 with err_set() (no corpus: says to run `make data`; no song in the split: says so).
+int songset_load(SongSet *set, const char *corpus_dir, int split, int max_songs, int with_mel);
+void songset_free(SongSet *set);
 
 // ---- MMA songs (data/mmagen.c) --------------------------------------------------------
 typedef struct {

@@ -119,6 +119,17 @@ static float *synth_logmel(long T, int M, uint64_t seed) {
     return lm;
 }
 
+// n songs of synthetic log-mel held as the corpus loader holds them (no
+// sections): song i has T0 + dT * i frames of M bands, seed seed0 + i.
+static SongSet synth_songs(int n, long T0, long dT, int M, uint64_t seed0) {
+    SongSet s = {callocCheck(n, sizeof(LoadedSong)), n, 0};
+    for (int i = 0; i < n; i++) {
+        s.songs[i].meta.n_frames = (int32_t)(T0 + dT * i);
+        s.songs[i].mel = synth_logmel(T0 + dT * i, M, seed0 + i);
+    }
+    return s;
+}
+
 static void test_shapes(void) {
     AeConfig c = tiny_config();
     Ae m;
@@ -210,12 +221,7 @@ static void test_files(void) {
 // Three steps, save, three more == six uninterrupted (bit-identical losses).
 static void test_resume(void) {
     AeConfig c = tiny_config();
-    AeSongs s;
-    memset(&s, 0, sizeof s);
-    s.n = 2;
-    s.mel = callocCheck(2, sizeof(float *));
-    s.T = callocCheck(2, sizeof(long));
-    for (int i = 0; i < 2; i++) { s.T[i] = 200 + 50 * i; s.mel[i] = synth_logmel(s.T[i], c.n_mels, 40 + i); }
+    SongSet s = synth_songs(2, 200, 50, c.n_mels, 40);
     double la[6], lb[6];
     char path[64];
     snprintf(path, sizeof path, "/tmp/test_ae_resume_%d.rfc", (int)getpid());
@@ -260,8 +266,7 @@ static void test_resume(void) {
           "(%.9f %.9f %.9f vs %.9f %.9f %.9f)", la[3], la[4], la[5], lb[3], lb[4], lb[5]);
     CHECK(la[5] < la[0], "six steps lower the loss (%.4f -> %.4f)", la[0], la[5]);
     unlink(path);
-    for (int i = 0; i < 2; i++) free(s.mel[i]);
-    free(s.mel); free(s.T);
+    songset_free(&s);
 }
 
 // train-ae end to end on a tiny corpus written here (3 training and 2
@@ -404,12 +409,7 @@ static void test_jacobi(void) {
 static void test_pca_init(void) {
     AeConfig c = ae_config_default();
     c.z = 6; c.ch[0] = 8; c.ch[1] = 8; c.ch[2] = 8; c.groups = 4;
-    AeSongs s;
-    memset(&s, 0, sizeof s);
-    s.n = 2;
-    s.mel = callocCheck(2, sizeof(float *));
-    s.T = callocCheck(2, sizeof(long));
-    for (int i = 0; i < 2; i++) { s.T[i] = 300 + 41 * i; s.mel[i] = synth_logmel(s.T[i], N_MELS, 60 + i); }
+    SongSet s = synth_songs(2, 300, 41, N_MELS, 60);
     PcaBaseline pca;
     int rc = pca_fit(&pca, &s, c.z, 1, 1);
     CHECK(rc == 0 && pca.D == 4 * N_MELS, "stacked PCA fit (%d of %d components)", c.z, pca.D);
@@ -420,7 +420,7 @@ static void test_pca_init(void) {
     int T = 64;
     AeActs a;
     ae_acts_alloc(&a, &m, 1, T, 1);
-    const float *crop = s.mel[1] + 40L * N_MELS;   // frames [40, 104) of song 1
+    const float *crop = s.songs[1].mel + 40L * N_MELS;   // frames [40, 104) of song 1
     ae_load_input(&m, &a, 0, crop, T);
     AeLoss L;
     ae_loss(&m, &m.params, &a, NULL, 1, T, NULL, 0, &L);
@@ -438,8 +438,7 @@ static void test_pca_init(void) {
     ae_acts_free(&a);
     ae_free(&m);
     pca_free(&pca);
-    for (int i = 0; i < 2; i++) free(s.mel[i]);
-    free(s.mel); free(s.T);
+    songset_free(&s);
 }
 
 // The shipped model on a synthetic test signal, 3 s: three harmonic notes
@@ -519,14 +518,14 @@ static void test_augment(void) {
     Ae m;
     Rng rng;
     seeded_model(&m, &c, &rng, 9);
-    AeSongs s;
-    memset(&s, 0, sizeof s);
-    s.n = 1;
     long T = 64;
-    s.T = &T;
     float *flat = mallocCheck(sizeof(float) * T * c.n_mels);
     for (long i = 0; i < T * c.n_mels; i++) flat[i] = -2.0f;
-    s.mel = &flat;
+    LoadedSong song;
+    memset(&song, 0, sizeof song);
+    song.meta.n_frames = (int32_t)T;
+    song.mel = flat;
+    SongSet s = {&song, 1, 0};
     AeActs a;
     ae_acts_alloc(&a, &m, 4, 16, 0);
     AeAugment aug = {0, 0, 6};

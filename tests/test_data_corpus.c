@@ -5,7 +5,10 @@
 // repeat labels and start times from its order list; shards and the index
 // round-trip; truncated, corrupt and foreign shards are refused with a clear
 // message; the split keeps a song's subsongs together; a second build redoes
-// nothing and an unreadable source is skipped, not fatal.
+// nothing and an unreadable source is skipped, not fatal; the trainers' loader
+// (songset_load) gives back every song of a split with its sections and
+// log-mel, in song-id order, from the shards or from the index, with or
+// without the features, and refuses what it should.
 #include "audio/audio.h"
 #include "data/corpus.h"
 #include "tests/check.h"
@@ -18,6 +21,8 @@
 #include <unistd.h>
 
 static char g_dir[128];
+
+static int same_song(const CorpusSong *a, const CorpusSong *b);
 
 static char *gen_text(const MmaLibrary *lib, uint64_t seed, const char *form, const char *groove,
                       int tempo, MmaSongInfo *info, size_t *len) {
@@ -230,6 +235,14 @@ static void test_mma_render_and_build(const MmaLibrary *lib) {
     int finite = rc == 0;
     for (long i = 0; finite && i < (long)full.n_frames * full.n_mels; i++) finite = isfinite(mel[i]) && mel[i] >= logf(LOG_FLOOR) - 1e-3f;
     CHECK(rc == 0 && full.n_mels == N_MELS && finite, "shard features: %d x %d finite log-mel", full.n_frames, full.n_mels);
+    // The trainers' loader gives back the song with its marker sections and its features.
+    SongSet set;
+    rc = songset_load(&set, out, -1, 0, 1);
+    CHECK(rc == 0 && set.n == 1 && same_song(&set.songs[0].meta, s) && set.songs[0].meta.n_sections == info.n_sections &&
+              set.songs[0].mel && mel && memcmp(set.songs[0].mel, mel, sizeof(float) * full.n_frames * N_MELS) == 0,
+          "songset_load on the built corpus: the song, its %d sections (labels, frames) and its log-mel (%s)",
+          info.n_sections, rc ? err_msg() : "ok");
+    if (rc == 0) songset_free(&set);
     free(mel);
     corpus_song_free(&full);
     index_free(&ix);
@@ -457,6 +470,149 @@ static void test_split(void) {
     CHECK(corpus_fnv1a("a", 1, CORPUS_FNV_INIT) == 0xaf63dc4c8601ec8cull, "FNV-1a-64 of \"a\"");
 }
 
+// ---- the corpus in memory (songset_load) ---------------------------------------------------------
+// Song k of the test corpus: T frames, 2 + k sections, features k * 1e4 + index (exact in float).
+#define SONGSET_N 5
+static float *song_mel(int k, int T) {
+    float *m = malloc(sizeof(float) * T * N_MELS);
+    for (long i = 0; i < (long)T * N_MELS; i++) m[i] = (float)(k * 10000 + i % 10000);
+    return m;
+}
+
+static int mel_is(const LoadedSong *s, int k) {
+    float *want = song_mel(k, s->meta.n_frames);
+    int ok = s->mel && memcmp(s->mel, want, sizeof(float) * s->meta.n_frames * N_MELS) == 0;
+    free(want);
+    return ok;
+}
+
+// ids[k] of the written song k, or -1: which written song a loaded one is.
+static int which(const LoadedSong *s, CorpusSong *w) {
+    for (int k = 0; k < SONGSET_N; k++) if (strcmp(s->meta.song, w[k].song) == 0) return k;
+    return -1;
+}
+
+// The loaded set holds exactly the written songs with want[k] set, in id order, each
+// with its metadata and sections, and its features when with_mel (NULL otherwise).
+static int set_is(const SongSet *set, CorpusSong *w, const int *want, int with_mel) {
+    int n = 0;
+    double hours = 0;
+    for (int k = 0; k < SONGSET_N; k++) if (want[k]) { n++; }
+    if (set->n != n) return 0;
+    for (int i = 0; i < set->n; i++) {
+        const LoadedSong *s = &set->songs[i];
+        int k = which(s, w);
+        if (k < 0 || !want[k] || !same_song(&s->meta, &w[k])) return 0;
+        if (i > 0 && strcmp(set->songs[i - 1].meta.song, s->meta.song) >= 0) return 0;
+        if (with_mel ? !mel_is(s, k) : s->mel != NULL) return 0;
+        hours += s->meta.duration / 3600;
+    }
+    return fabs(hours - set->hours) < 1e-12;
+}
+
+static void test_songset(void) {
+    char dir[512], path[1024], cmd[4096];
+    snprintf(dir, sizeof dir, "%s/songs", g_dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/shards'", dir);
+    if (!CHECK(sh(cmd) == 0, "corpus folder %s", dir)) return;
+    // 3 training and 2 validation songs (the id's hash picks the side), written in
+    // reverse id order under shard names that sort the other way.
+    CorpusSong w[SONGSET_N];
+    int is_train[SONGSET_N], is_valid[SONGSET_N], all[SONGSET_N], ntr = 0, nva = 0, k = 0;
+    for (int i = 0; i < 300 && k < SONGSET_N; i++) {
+        char id[64];
+        snprintf(id, sizeof id, "pkg/set/song%03d.ogg", i);
+        int valid = corpus_split_for(id, CORPUS_VALID_PERCENT) == SPLIT_VALID;
+        if (valid ? nva == 2 : ntr == 3) continue;
+        *(valid ? &nva : &ntr) += 1;
+        int T = 120 + 37 * k;
+        make_song(&w[k], id, 2 + k, T, k % SRC_COUNT);
+        snprintf(w[k].shard, sizeof w[k].shard, "%c.rfs", 'z' - k);
+        is_train[k] = !valid; is_valid[k] = valid; all[k] = 1;
+        k++;
+    }
+    if (!CHECK(k == SONGSET_N, "%d songs for the test corpus", k)) return;
+    int bad = 0;
+    for (int j = SONGSET_N - 1; j >= 0; j--) {
+        float *m = song_mel(j, w[j].n_frames);
+        snprintf(path, sizeof path, "%s/shards/%s", dir, w[j].shard);
+        bad |= shard_write(path, &w[j], m);
+        free(m);
+    }
+    if (!CHECK(!bad, "5 shards written")) return;
+    CHECK(strcmp(w[1].sections[1].label, "chorus") == 0 && w[4].n_sections == 6 && w[4].sections[2].occurrence == 2,
+          "the songs have 2 to 6 sections, verse/chorus labels with occurrences");
+
+    // from the shards (no index yet)
+    SongSet set;
+    int rc = songset_load(&set, dir, SPLIT_TRAIN, 0, 1);
+    CHECK(rc == 0 && set_is(&set, w, is_train, 1), "shards: the 3 training songs, in id order, with their sections "
+          "(labels, frames, occurrences, descriptors) and log-mel (%s)", rc ? err_msg() : "ok");
+    if (!rc) songset_free(&set);
+    rc = songset_load(&set, dir, SPLIT_VALID, 0, 1);
+    CHECK(rc == 0 && set_is(&set, w, is_valid, 1), "shards: the 2 validation songs only");
+    if (!rc) songset_free(&set);
+    rc = songset_load(&set, dir, -1, 0, 0);
+    CHECK(rc == 0 && set_is(&set, w, all, 0), "split -1 gives all 5; with_mel 0: sections and no features (mel NULL)");
+    if (!rc) songset_free(&set);
+    rc = songset_load(&set, dir, SPLIT_TRAIN, 2, 1);
+    int first2[SONGSET_N] = {0}, seen = 0;
+    for (int i = 0; i < SONGSET_N; i++) {   // the first two training songs in id order
+        int best = -1;
+        for (int j = 0; j < SONGSET_N; j++)
+            if (is_train[j] && !first2[j] && (best < 0 || strcmp(w[j].song, w[best].song) < 0)) best = j;
+        if (best >= 0 && seen < 2) { first2[best] = 1; seen++; }
+    }
+    CHECK(rc == 0 && set_is(&set, w, first2, 1), "max_songs 2: the first two training songs by id");
+    if (!rc) songset_free(&set);
+
+    // from index.rfi, which lists 4 of the 5 (the loader reads the index, not the folder)
+    int listed[SONGSET_N];
+    CorpusIndex ix = {calloc(SONGSET_N, sizeof(CorpusSong)), 0};
+    for (int j = 0; j < SONGSET_N; j++) {
+        listed[j] = j != 3;
+        if (listed[j]) ix.songs[ix.n++] = w[j];
+    }
+    snprintf(path, sizeof path, "%s/index.rfi", dir);
+    rc = index_write(path, &ix);
+    free(ix.songs);   // the sections stay w's
+    CHECK(rc == 0, "index.rfi written with 4 songs");
+    rc = songset_load(&set, dir, -1, 0, 1);
+    CHECK(rc == 0 && set_is(&set, w, listed, 1), "index: the 4 songs it lists, with sections and log-mel");
+    if (!rc) songset_free(&set);
+    rc = songset_load(&set, dir, -1, 0, 0);
+    CHECK(rc == 0 && set_is(&set, w, listed, 0), "index, with_mel 0: the 4 songs, sections only");
+    if (!rc) songset_free(&set);
+
+    // refusals
+    snprintf(path, sizeof path, "%s/nothing-here", g_dir);
+    rc = songset_load(&set, path, SPLIT_TRAIN, 0, 1);
+    CHECK(rc != 0 && strstr(err_msg(), "make data") && set.n == 0 && !set.songs, "no corpus: refused, saying to run "
+          "make data: %s", err_msg());
+    char one[512];
+    snprintf(one, sizeof one, "%s/one", g_dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/shards' && cp '%s/shards/%s' '%s/shards/'", one, dir, w[0].shard, one);
+    sh(cmd);
+    int other = is_train[0] ? SPLIT_VALID : SPLIT_TRAIN;
+    rc = songset_load(&set, one, other, 0, 1);
+    CHECK(rc != 0 && strstr(err_msg(), corpus_split_name(other)) && strstr(err_msg(), "no "),
+          "a split with no song is refused: %s", err_msg());
+    CorpusSong narrow;
+    make_song(&narrow, "pkg/narrow.ogg", 2, 50, SRC_RECORDING);
+    narrow.n_mels = 8;
+    float *m8 = calloc(50 * 8, sizeof(float));
+    snprintf(path, sizeof path, "%s/shards/narrow.rfs", one);
+    shard_write(path, &narrow, m8);
+    free(m8);
+    corpus_song_free(&narrow);
+    rc = songset_load(&set, one, -1, 0, 1);
+    CHECK(rc != 0 && strstr(err_msg(), "8 mel bands") && strstr(err_msg(), "narrow.rfs"),
+          "a shard of 8 mel bands is refused: %s", err_msg());
+    rc = songset_load(&set, one, -1, 0, 0);
+    CHECK(rc != 0 && strstr(err_msg(), "8 mel bands"), "also without reading the features: %s", err_msg());
+    for (int j = 0; j < SONGSET_N; j++) corpus_song_free(&w[j]);
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "/tmp/refrain-test-corpus-XXXXXX");
     if (!mkdtemp(g_dir)) { perror("mkdtemp"); return 1; }
@@ -472,6 +628,7 @@ int main(void) {
     test_module();
     test_shards();
     test_split();
+    test_songset();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
     if (getenv("KEEP")) printf("  kept %s\n", g_dir); else if (system(cmd) != 0) printf("  could not remove %s\n", g_dir);
