@@ -5,10 +5,16 @@
 // checkpoints written atomically every few minutes that resume exactly
 // (nn/checkpoint.h), and the export of the EMA weights with the latent
 // statistics measured over the training split.
-// It owns no model wiring (autoencoder.c) and no command-line parsing (cli/cmd_ae.c).
+// ae_train is a sequence of named steps: load the songs (data/songs.c), start
+// the model (seed and PCA, or a checkpoint), fix the validation crops, run the
+// shared loop (nn/trainer.h) with this file's step, validation and save hooks,
+// export the EMA weights.
+// It owns no model wiring (autoencoder.c), no corpus reading (data/), no loop
+// timing, log or progress (nn/trainer.c) and no command-line parsing (cli/cmd_ae.c).
 #include "autoencoder/autoencoder.h"
 #include "audio/audio.h"
 #include "data/corpus.h"
+#include "nn/trainer.h"
 #include "util/util.h"
 
 #include <math.h>
@@ -173,12 +179,6 @@ static int validate(const Ae *m, const ParamSet *p, AeActs *a, const SongSet *v,
     return 0;
 }
 
-static void fmt_time(char *buf, size_t cap, double s) {
-    if (s < 0 || !isfinite(s)) snprintf(buf, cap, "?");
-    else if (s < 3600) snprintf(buf, cap, "%dm%02ds", (int)(s / 60), (int)s % 60);
-    else snprintf(buf, cap, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
-}
-
 // The augmentation is part of what a run trains on, so a training checkpoint
 // records it (AE_AUG_KEYS) and a resume with other settings is refused instead
 // of silently changing the data.
@@ -217,26 +217,168 @@ static int check_augmentation(const char *from, const AeTrainOpts *o, Hparams *h
     return 0;
 }
 
-// The training log <out>.tsv, one row per step. A resumed run (resume_step
-// >= 0) first drops the rows after its checkpoint's step: those steps are
-// about to be redone, and the log should read as one uninterrupted run.
-static FILE *open_log(const char *path, long resume_step) {
-    FILE *in = resume_step >= 0 ? fopen(path, "r") : NULL;
-    AtomicFile af;
-    if (atomic_open(&af, path)) { if (in) fclose(in); err_clear(); return NULL; }   // no log is not fatal
-    char line[1024];
-    if (!in || !fgets(line, sizeof line, in)) fputs("step\tseconds\tloss\trec\tkl\tlr\tgnorm\tval_rec\tval_kl\n", af.f);
-    else {
-        fputs(line, af.f);   // the header
-        while (fgets(line, sizeof line, in)) {
-            char *end;
-            long step = strtol(line, &end, 10);
-            if (end != line && step <= resume_step) fputs(line, af.f);
+// ---- one run: the steps ae_train takes, and the hooks the harness calls -------------------
+// The songs of both splits, and the list of exactly which songs this run sees
+// (<out>.songs.tsv: the corpus may still be growing).
+static int load_songs(const AeTrainOpts *o, SongSet *tr, SongSet *va, double t0) {
+    if (songset_load(tr, o->data, SPLIT_TRAIN, 0, 1)) return -1;
+    if (songset_load(va, o->data, SPLIT_VALID, 0, 1)) { songset_free(tr); return -1; }
+    long frames = 0;
+    for (int i = 0; i < tr->n; i++) frames += song_frames(tr, i);
+    char lp[4200];
+    snprintf(lp, sizeof lp, "%s.songs.tsv", o->out);
+    FILE *f = fopen(lp, "w");
+    if (f) {
+        fprintf(f, "split\tsource\tframes\tsong\n");
+        for (int k = 0; k < 2; k++) {
+            const SongSet *s = k ? va : tr;
+            for (int i = 0; i < s->n; i++)
+                fprintf(f, "%s\t%s\t%ld\t%s\n", k ? "valid" : "train", corpus_source_name(s->songs[i].meta.source),
+                        song_frames(s, i), s->songs[i].meta.song);
         }
+        fclose(f);
     }
-    if (in) fclose(in);
-    if (atomic_commit(&af)) { err_clear(); return NULL; }
-    return fopen(path, "a");
+    fprintf(stderr, "train-ae: %d training songs (%.2f h, %ld frames), %d validation songs (%.2f h), loaded in %.1f s\n",
+            tr->n, tr->hours, frames, va->n, va->hours, now_seconds() - t0);
+    return 0;
+}
+
+// The linear paths start at the stacked PCA of the training split, and the EMA at that start.
+static int init_pca(Ae *m, TrainState *st, const SongSet *tr) {
+    double tp = now_seconds();
+    PcaBaseline pca;
+    if (pca_fit(&pca, tr, m->cfg.z, 1, 2)) return -1;
+    double all = 0, kept = 0;
+    for (int k = 0; k < pca.D; k++) { all += pca.eval[k]; if (k < m->cfg.z) kept += pca.eval[k]; }
+    int rc = ae_init_pca(m, &pca);
+    pca_free(&pca);
+    if (rc) return -1;
+    fprintf(stderr, "train-ae: linear paths start at the PCA of stacked 4-frame groups (%d of %d components, "
+            "%.1f%% of the variance; %.1f s)\n", m->cfg.z, AE_DOWN * m->cfg.n_mels, 100 * kept / all, now_seconds() - tp);
+    memcpy(st->ema, m->params.data, sizeof(float) * m->params.total);
+    return 0;
+}
+
+// Continues from the checkpoint `from`: refused when its augmentation differs.
+static int resume(const AeTrainOpts *o, const char *from, Ae *m, TrainState *st, Hparams *hp) {
+    if (check_augmentation(from, o, hp)) return -1;
+    if (checkpoint_load(from, AE_KIND, hp, &m->params, st)) return -1;
+    record_augmentation(o, hp);   // older checkpoints gain the record at their next save
+    if (st->cfg.total_steps != o->steps) {   // training longer (or shorter) than planned
+        fprintf(stderr, "train-ae: plan changed from %ld to %ld steps (the run is no longer the uninterrupted one)\n",
+                st->cfg.total_steps, o->steps);
+        st->cfg.total_steps = o->steps;
+    }
+    fprintf(stderr, "train-ae: resumed from %s at step %ld\n", from, st->step);
+    return 0;
+}
+
+// The model, its optimizer state and its checkpoint hyperparameters, started
+// from the seed (and the PCA) or from a checkpoint. On failure nothing is left allocated.
+static int start_model(const AeTrainOpts *o, const AeConfig *cfg, const SongSet *tr, Ae *m, TrainState *st, Hparams *hp) {
+    if (ae_create(m, cfg)) return -1;
+    const char *from = from_checkpoint(o);
+    ae_config_to_hparams(cfg, hp);
+    hparams_set_int(hp, "latent_stats", 0);
+    if (!from) record_augmentation(o, hp);
+    OptimConfig oc = optim_config_default();
+    oc.lr = o->lr; oc.lr_min = o->lr_min; oc.warmup_steps = o->warmup; oc.total_steps = o->steps;
+    oc.weight_decay = 0.01f; oc.clip_norm = 1.0f; oc.ema_decay = 0.999f; oc.ema_warmup = 1;
+    Rng init;
+    rng_seed(&init, o->seed);
+    ae_init(m, &init);
+    train_state_init(st, &m->params, &oc, o->seed ^ 0x5eedULL);
+    int rc = 0;
+    if (!from && cfg->linear) rc = init_pca(m, st, tr);
+    if (!rc && from) rc = resume(o, from, m, st, hp);
+    if (rc) { train_state_free(st); ae_free(m); return -1; }
+    fprintf(stderr, "train-ae: model %ld parameters, z %d, widths %d/%d/%d, res %d/%d; batch %d x %d frames "
+            "(gain +-%g dB, mix %g, tilt +-%g dB); %ld steps; %.2f GFLOP per step; %d threads\n",
+            ae_param_count(m), cfg->z, cfg->ch[0], cfg->ch[1], cfg->ch[2], cfg->enc_res, cfg->dec_res,
+            o->batch, o->crop, (double)o->aug.gain_db, (double)o->aug.mix, (double)o->aug.tilt_db, o->steps,
+            3e-9 * (double)ae_flops_forward(m, o->crop) * o->batch, nn_threads());
+    return 0;
+}
+
+// Fixed validation crops: up to 4 per song, evenly spaced, at most AE_VAL_CROPS.
+#define AE_VAL_CROPS 96
+static int validation_crops(const SongSet *va, int crop, int *vsong, long *vstart) {
+    int nval = 0;
+    for (int k = 0; k < 4 && nval < AE_VAL_CROPS; k++)
+        for (int i = 0; i < va->n && nval < AE_VAL_CROPS; i++) {
+            long span = song_frames(va, i) - crop;
+            vsong[nval] = i;
+            vstart[nval++] = span > 0 ? span * (2 * k + 1) / 8 : 0;
+        }
+    return nval;
+}
+
+// Everything the hooks share.
+typedef struct {
+    const AeTrainOpts *o;
+    Ae *m;
+    TrainState *st;
+    const Hparams *hp;
+    const SongSet *tr, *va;
+    AeActs a;
+    float *grad;               // gradient arena of m->params' layout
+    int vsong[AE_VAL_CROPS], nval;
+    long vstart[AE_VAL_CROPS];
+    AeLoss L;                  // the last step's loss
+    double ema_loss;           // smoothed training loss (-1 before the first step)
+} AeRun;
+
+// A batch of augmented crops and fresh noise, loss and gradient, one AdamW step.
+static int hook_step(void *ctx, char *row, size_t row_cap, char *prog, size_t prog_cap) {
+    AeRun *r = ctx;
+    const AeTrainOpts *o = r->o;
+    Ae *m = r->m;
+    TrainState *st = r->st;
+    ae_sample_batch(m, &r->a, r->tr, &st->rng, o->batch, o->crop, &o->aug);
+    rng_fill_normal(&st->rng, r->a.eps, (long)o->batch * m->cfg.z * (o->crop / AE_DOWN), 1.0f);
+    memset(r->grad, 0, sizeof(float) * m->params.total);
+    AeLoss L;
+    if (ae_loss(m, &m->params, &r->a, r->a.eps, o->batch, o->crop, r->grad, 0, &L)) return -1;
+    double gn = 0;
+    float lr = lr_schedule(&st->cfg, st->step);
+    if (optim_step(&m->params, r->grad, st, (float)L.loss, &gn))
+        return err_set("train-ae stopped: %s; nothing saved after the last checkpoint (%s); "
+                       "lower --lr or resume from that checkpoint", err_msg(), o->out);
+    r->L = L;
+    r->ema_loss = r->ema_loss < 0 ? L.loss : 0.98 * r->ema_loss + 0.02 * L.loss;
+    snprintf(row, row_cap, "%.5f\t%.5f\t%.4f\t%.3e\t%.4f", L.loss, L.rec, L.kl, lr, gn);
+    snprintf(prog, prog_cap, "loss %.4f  rec %.4f  kl %.3f  lr %.2e  |g| %.3f", r->ema_loss, L.rec, L.kl, lr, gn);
+    return 0;
+}
+
+// Loss of the EMA weights on the fixed validation crops.
+static int hook_validate(void *ctx, char *row, size_t row_cap, char *msg, size_t msg_cap) {
+    AeRun *r = ctx;
+    ParamSet pe = r->m->params;
+    pe.data = r->st->ema;
+    AeLoss V;
+    if (validate(r->m, &pe, &r->a, r->va, r->vsong, r->vstart, r->nval, r->o->batch, r->o->crop, &V)) return -1;
+    trainer_cat(row, row_cap, "\t%.5f\t%.4f", V.rec, V.kl);
+    snprintf(msg, msg_cap, "train loss %.4f (rec %.4f, kl %.3f), validation rec %.4f (= %.3f log-mel MAE, EMA weights), "
+             "kl %.3f", r->ema_loss, r->L.rec, r->L.kl, V.rec, V.rec / r->m->cfg.in_scale, V.kl);
+    return 0;
+}
+
+static int hook_save(void *ctx) {
+    AeRun *r = ctx;
+    return checkpoint_save(r->o->out, AE_KIND, r->hp, &r->m->params, r->st);
+}
+
+// The EMA weights, with latent statistics over the training split, as a weights-only model.
+static int export_ema(const AeTrainOpts *o, Ae *m, const TrainState *st, const SongSet *tr) {
+    memcpy(m->params.data, st->ema, sizeof(float) * m->params.total);
+    if (ae_measure_latent_stats(m, &m->params, tr, o->stats_crops, o->seed + 2)) return -1;
+    if (ae_save(m, o->export_path)) return -1;
+    const float *mean = params_get(&m->params, m->lat_mean), *sd = params_get(&m->params, m->lat_std);
+    fprintf(stderr, "train-ae: exported EMA weights to %s; latent mean/std per channel:", o->export_path);
+    for (int c = 0; c < m->cfg.z; c++) fprintf(stderr, " %.2f/%.2f", mean[c], sd[c]);
+    fprintf(stderr, "\n");
+    return 0;
 }
 
 int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
@@ -245,170 +387,27 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
     if (o->crop % AE_DOWN) return err_set("train-ae: crop %d must be a multiple of %d", o->crop, AE_DOWN);
     double t0 = now_seconds();
     SongSet tr, va;
-    if (songset_load(&tr, o->data, SPLIT_TRAIN, 0, 1)) return -1;
-    if (songset_load(&va, o->data, SPLIT_VALID, 0, 1)) { songset_free(&tr); return -1; }
-    long frames = 0;
-    for (int i = 0; i < tr.n; i++) frames += song_frames(&tr, i);
-    {   // exactly which songs this run sees (the corpus may still be growing)
-        char lp[4200];
-        snprintf(lp, sizeof lp, "%s.songs.tsv", o->out);
-        FILE *f = fopen(lp, "w");
-        if (f) {
-            fprintf(f, "split\tsource\tframes\tsong\n");
-            for (int i = 0; i < tr.n; i++)
-                fprintf(f, "train\t%s\t%ld\t%s\n", corpus_source_name(tr.songs[i].meta.source), song_frames(&tr, i), tr.songs[i].meta.song);
-            for (int i = 0; i < va.n; i++)
-                fprintf(f, "valid\t%s\t%ld\t%s\n", corpus_source_name(va.songs[i].meta.source), song_frames(&va, i), va.songs[i].meta.song);
-            fclose(f);
-        }
-    }
-    fprintf(stderr, "train-ae: %d training songs (%.2f h, %ld frames), %d validation songs (%.2f h), loaded in %.1f s\n",
-            tr.n, tr.hours, frames, va.n, va.hours, now_seconds() - t0);
-
+    if (load_songs(o, &tr, &va, t0)) return -1;
     Ae m;
-    if (ae_create(&m, &cfg)) { songset_free(&tr); songset_free(&va); return -1; }
-    Hparams hp;
-    ae_config_to_hparams(&cfg, &hp);
-    hparams_set_int(&hp, "latent_stats", 0);
-    if (!from_checkpoint(o)) record_augmentation(o, &hp);
-    OptimConfig oc = optim_config_default();
-    oc.lr = o->lr; oc.lr_min = o->lr_min; oc.warmup_steps = o->warmup; oc.total_steps = o->steps;
-    oc.weight_decay = 0.01f; oc.clip_norm = 1.0f; oc.ema_decay = 0.999f; oc.ema_warmup = 1;
     TrainState st;
-    Rng init;
-    rng_seed(&init, o->seed);
-    ae_init(&m, &init);
-    train_state_init(&st, &m.params, &oc, o->seed ^ 0x5eedULL);
-    const char *from = from_checkpoint(o);
-    if (!from && cfg.linear) {   // the linear paths start at the stacked PCA of the training split
-        double tp = now_seconds();
-        PcaBaseline pca;
-        if (pca_fit(&pca, &tr, cfg.z, 1, 2)) goto fail;
-        double all = 0, kept = 0;
-        for (int k = 0; k < pca.D; k++) { all += pca.eval[k]; if (k < cfg.z) kept += pca.eval[k]; }
-        int rc_init = ae_init_pca(&m, &pca);
-        pca_free(&pca);
-        if (rc_init) goto fail;
-        fprintf(stderr, "train-ae: linear paths start at the PCA of stacked 4-frame groups (%d of %d components, "
-                "%.1f%% of the variance; %.1f s)\n", cfg.z, AE_DOWN * cfg.n_mels, 100 * kept / all, now_seconds() - tp);
-        memcpy(st.ema, m.params.data, sizeof(float) * m.params.total);   // EMA starts at the init
-    }
-    if (from) {
-        if (check_augmentation(from, o, &hp)) goto fail;
-        if (checkpoint_load(from, AE_KIND, &hp, &m.params, &st)) goto fail;
-        record_augmentation(o, &hp);   // older checkpoints gain the record at their next save
-        if (st.cfg.total_steps != o->steps) {   // training longer (or shorter) than planned
-            fprintf(stderr, "train-ae: plan changed from %ld to %ld steps (the run is no longer the uninterrupted one)\n",
-                    st.cfg.total_steps, o->steps);
-            st.cfg.total_steps = o->steps;
-        }
-        fprintf(stderr, "train-ae: resumed from %s at step %ld\n", from, st.step);
-    }
-    fprintf(stderr, "train-ae: model %ld parameters, z %d, widths %d/%d/%d, res %d/%d; batch %d x %d frames "
-            "(gain +-%g dB, mix %g, tilt +-%g dB); %ld steps; %.2f GFLOP per step; %d threads\n",
-            ae_param_count(&m), cfg.z, cfg.ch[0], cfg.ch[1], cfg.ch[2], cfg.enc_res, cfg.dec_res,
-            o->batch, o->crop, (double)o->aug.gain_db, (double)o->aug.mix, (double)o->aug.tilt_db, o->steps, 3e-9 * (double)ae_flops_forward(&m, o->crop) * o->batch, nn_threads());
+    Hparams hp;
+    if (start_model(o, &cfg, &tr, &m, &st, &hp)) { songset_free(&tr); songset_free(&va); return -1; }
+    AeRun r = {.o = o, .m = &m, .st = &st, .hp = &hp, .tr = &tr, .va = &va, .ema_loss = -1};
+    r.nval = validation_crops(&va, o->crop, r.vsong, r.vstart);
+    ae_acts_alloc(&r.a, &m, o->batch, o->crop, 1);
+    r.grad = optim_arena_alloc(&m.params);
 
-    // fixed validation crops: up to 4 per song, evenly spaced, at most 96
-    int nval = 0, *vsong = mallocCheck(sizeof(int) * 96);
-    long *vstart = mallocCheck(sizeof(long) * 96);
-    for (int k = 0; k < 4 && nval < 96; k++)
-        for (int i = 0; i < va.n && nval < 96; i++) {
-            long span = song_frames(&va, i) - o->crop;
-            vsong[nval] = i;
-            vstart[nval++] = span > 0 ? span * (2 * k + 1) / 8 : 0;
-        }
+    TrainerOpts to = {.name = "train-ae", .out = o->out, .log_header = "loss\trec\tkl\tlr\tgnorm\tval_rec\tval_kl",
+                      .steps = o->steps, .val_every = o->val_every, .ckpt_minutes = o->ckpt_minutes,
+                      .max_minutes = o->max_minutes, .started = t0, .quiet = g_quiet};
+    TrainerHooks hooks = {&r, hook_step, hook_validate, hook_save};
+    int rc = trainer_run(&to, &hooks, &st.step, from_checkpoint(o) ? st.step : -1);
+    if (!rc && o->export_path) rc = export_ema(o, &m, &st, &tr);
 
-    AeActs a;
-    ae_acts_alloc(&a, &m, o->batch, o->crop, 1);
-    float *grad = optim_arena_alloc(&m.params);
-    char tsv[4200];
-    snprintf(tsv, sizeof tsv, "%s.tsv", o->out);
-    FILE *log = open_log(tsv, from ? st.step : -1);
-    double tstart = now_seconds(), tlast_ckpt = tstart, tlast_prog = 0, ema_loss = -1;
-    long step0 = st.step;
-    int rc = 0, stopped = 0;
-    long Tl = o->crop / AE_DOWN;
-    while (st.step < o->steps) {
-        ae_sample_batch(&m, &a, &tr, &st.rng, o->batch, o->crop, &o->aug);
-        rng_fill_normal(&st.rng, a.eps, (long)o->batch * cfg.z * Tl, 1.0f);
-        memset(grad, 0, sizeof(float) * m.params.total);
-        AeLoss L;
-        if (ae_loss(&m, &m.params, &a, a.eps, o->batch, o->crop, grad, 0, &L)) { rc = -1; break; }
-        double gn = 0;
-        float lr = lr_schedule(&st.cfg, st.step);
-        if (optim_step(&m.params, grad, &st, (float)L.loss, &gn)) {
-            progress_done();
-            err_set("train-ae stopped: %s; nothing saved after the last checkpoint (%s); "
-                    "lower --lr or resume from that checkpoint", err_msg(), o->out);
-            rc = -1;
-            break;
-        }
-        ema_loss = ema_loss < 0 ? L.loss : 0.98 * ema_loss + 0.02 * L.loss;
-        double now = now_seconds(), el = now - tstart;
-        double sps = (st.step - step0) / (el > 1e-9 ? el : 1e-9);
-        int do_val = st.step % o->val_every == 0 || st.step == o->steps;
-        if (log) fprintf(log, "%ld\t%.2f\t%.5f\t%.5f\t%.4f\t%.3e\t%.4f", st.step, el, L.loss, L.rec, L.kl, lr, gn);
-        if (do_val) {
-            ParamSet pe = m.params;
-            pe.data = st.ema;
-            AeLoss V;
-            if (validate(&m, &pe, &a, &va, vsong, vstart, nval, o->batch, o->crop, &V)) { rc = -1; break; }
-            if (log) fprintf(log, "\t%.5f\t%.4f", V.rec, V.kl);
-            progress_done();
-            if (!g_quiet)
-                fprintf(stderr, "train-ae: step %ld: train loss %.4f (rec %.4f, kl %.3f), validation rec %.4f "
-                        "(= %.3f log-mel MAE, EMA weights), kl %.3f\n",
-                        st.step, ema_loss, L.rec, L.kl, V.rec, V.rec / cfg.in_scale, V.kl);
-        }
-        if (log) { fputc('\n', log); fflush(log); }
-        if (now - tlast_prog > 1.0) {
-            char left[32];
-            fmt_time(left, sizeof left, (o->steps - st.step) / (sps > 0 ? sps : 1e-9));
-            progress("train-ae: step %ld/%ld  loss %.4f  rec %.4f  kl %.3f  lr %.2e  |g| %.3f  %.2f steps/s  %s left",
-                     st.step, o->steps, ema_loss, L.rec, L.kl, lr, gn, sps, left);
-            tlast_prog = now;
-        }
-        int out_of_time = o->max_minutes > 0 && now - t0 > 60 * o->max_minutes;
-        if (now - tlast_ckpt > 60 * o->ckpt_minutes || st.step == o->steps || out_of_time) {
-            if (checkpoint_save(o->out, AE_KIND, &hp, &m.params, &st)) { rc = -1; break; }
-            tlast_ckpt = now;
-        }
-        if (out_of_time) {
-            progress_done();
-            fprintf(stderr, "train-ae: --max-minutes %.1f reached at step %ld; checkpoint %s (resume with --resume)\n",
-                    o->max_minutes, st.step, o->out);
-            stopped = 1;
-            break;
-        }
-    }
-    progress_done();
-    if (log) fclose(log);
-    if (!rc)
-        fprintf(stderr, "train-ae: %s at step %ld after %.1f min; checkpoint %s\n", stopped ? "stopped" : "done",
-                st.step, (now_seconds() - tstart) / 60, o->out);
-    if (!rc && o->export_path) {
-        // the EMA weights, with latent statistics over the training split
-        memcpy(m.params.data, st.ema, sizeof(float) * m.params.total);
-        if (ae_measure_latent_stats(&m, &m.params, &tr, o->stats_crops, o->seed + 2)) rc = -1;
-        else if (ae_save(&m, o->export_path)) rc = -1;
-        else {
-            const float *mean = params_get(&m.params, m.lat_mean), *sd = params_get(&m.params, m.lat_std);
-            fprintf(stderr, "train-ae: exported EMA weights to %s; latent mean/std per channel:", o->export_path);
-            for (int c = 0; c < cfg.z; c++) fprintf(stderr, " %.2f/%.2f", mean[c], sd[c]);
-            fprintf(stderr, "\n");
-        }
-    }
-    free(grad);
-    free(vsong); free(vstart);
-    ae_acts_free(&a);
+    free(r.grad);
+    ae_acts_free(&r.a);
     train_state_free(&st);
     ae_free(&m);
     songset_free(&tr); songset_free(&va);
     return rc;
-fail:
-    train_state_free(&st);
-    ae_free(&m);
-    songset_free(&tr); songset_free(&va);
-    return -1;
 }

@@ -1,0 +1,112 @@
+// trainer.c — the training loop harness (trainer.h): the order of a run's
+// steps, its clock, its log file and its messages. It owns no model, data,
+// loss or checkpoint contents (the hooks') and no command-line parsing.
+// Split out of train-ae's loop so every trainer logs, checkpoints, stops and
+// resumes the same way; train-ae's log, messages and checkpoints are
+// byte-for-byte what its own loop wrote.
+#include "nn/trainer.h"
+#include "util/util.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void trainer_cat(char *buf, size_t cap, const char *fmt, ...) {
+    size_t n = strnlen(buf, cap);
+    if (n + 1 >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, cap - n, fmt, ap);
+    va_end(ap);
+}
+
+static void fmt_time(char *buf, size_t cap, double s) {
+    if (s < 0 || !isfinite(s)) snprintf(buf, cap, "?");
+    else if (s < 3600) snprintf(buf, cap, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    else snprintf(buf, cap, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+}
+
+// The training log <out>.tsv, one row per step, opened for appending. A
+// resumed run (resume_step >= 0) first drops the rows after its checkpoint's
+// step: those steps are about to be redone, and the log should read as one
+// uninterrupted run. NULL when it cannot be written (not fatal).
+static FILE *open_log(const char *path, const char *header, long resume_step) {
+    FILE *in = resume_step >= 0 ? fopen(path, "r") : NULL;
+    AtomicFile af;
+    if (atomic_open(&af, path)) { if (in) fclose(in); err_clear(); return NULL; }
+    char *line = NULL;
+    size_t cap = 0;
+    if (!in || getline(&line, &cap, in) < 0) fprintf(af.f, "step\tseconds\t%s\n", header);
+    else {
+        fputs(line, af.f);   // the header
+        while (getline(&line, &cap, in) >= 0) {
+            char *end;
+            long step = strtol(line, &end, 10);
+            if (end != line && step <= resume_step) fputs(line, af.f);
+        }
+    }
+    free(line);
+    if (in) fclose(in);
+    if (atomic_commit(&af)) { err_clear(); return NULL; }
+    return fopen(path, "a");
+}
+
+int trainer_run(const TrainerOpts *o, const TrainerHooks *h, const long *step, long resume_step) {
+    char tsv[4200];
+    snprintf(tsv, sizeof tsv, "%s.tsv", o->out);
+    FILE *log = open_log(tsv, o->log_header ? o->log_header : "", resume_step);
+    double tstart = now_seconds(), t0 = o->started > 0 ? o->started : tstart;
+    double tlast_ckpt = tstart, tlast_prog = 0;
+    long step0 = *step;
+    int rc = 0, stopped = 0;
+    char row[TRAINER_ROW_CAP], prog[TRAINER_PROG_CAP], msg[TRAINER_MSG_CAP];
+    while (*step < o->steps) {
+        // the step
+        long before = *step;
+        row[0] = prog[0] = 0;
+        if (h->step(h->ctx, row, sizeof row, prog, sizeof prog)) { rc = -1; break; }
+        if (*step != before + 1) {
+            rc = err_set("%s: the step hook moved the step from %ld to %ld (it must advance it by one)", o->name,
+                         before, *step);
+            break;
+        }
+        double now = now_seconds(), el = now - tstart;
+        double sps = (*step - step0) / (el > 1e-9 ? el : 1e-9);
+        // validation
+        if (h->validate && ((o->val_every > 0 && *step % o->val_every == 0) || *step == o->steps)) {
+            msg[0] = 0;
+            if (h->validate(h->ctx, row, sizeof row, msg, sizeof msg)) { rc = -1; break; }
+            progress_done();
+            if (!o->quiet) fprintf(stderr, "%s: step %ld: %s\n", o->name, *step, msg);
+        }
+        // log and progress
+        if (log) { fprintf(log, "%ld\t%.2f\t%s\n", *step, el, row); fflush(log); }
+        if (now - tlast_prog > 1.0) {
+            char left[32];
+            fmt_time(left, sizeof left, (o->steps - *step) / (sps > 0 ? sps : 1e-9));
+            progress("%s: step %ld/%ld  %s  %.2f steps/s  %s left", o->name, *step, o->steps, prog, sps, left);
+            tlast_prog = now;
+        }
+        // checkpoint and time limit
+        int out_of_time = o->max_minutes > 0 && now - t0 > 60 * o->max_minutes;
+        if (now - tlast_ckpt > 60 * o->ckpt_minutes || *step == o->steps || out_of_time) {
+            if (h->save(h->ctx)) { rc = -1; break; }
+            tlast_ckpt = now;
+        }
+        if (out_of_time) {
+            progress_done();
+            fprintf(stderr, "%s: --max-minutes %.1f reached at step %ld; checkpoint %s (resume with --resume)\n",
+                    o->name, o->max_minutes, *step, o->out);
+            stopped = 1;
+            break;
+        }
+    }
+    progress_done();
+    if (log) fclose(log);
+    if (!rc)
+        fprintf(stderr, "%s: %s at step %ld after %.1f min; checkpoint %s\n", o->name, stopped ? "stopped" : "done",
+                *step, (now_seconds() - tstart) / 60, o->out);
+    return rc;
+}
