@@ -118,11 +118,11 @@ int main(int argc, char **argv) {
         memset(grad, 0, sizeof(float) * p.total);
         memset(dout, 0, sizeof(float) * nout);
         double t1 = now_seconds();
-        dit_forward(&m, &p, &a, x, cond, mem, mask, B, T, S);
+        dit_forward(&m, &p, &a, x, cond, mem, mask, NULL, B, T, S);
         double t2 = now_seconds();
         loss = mse_loss(dout, a.out, target, nout);
         double t3 = now_seconds();
-        dit_backward(&m, &p, grad, &a, dout, NULL, NULL, NULL, x, cond, mem, mask, B, T, S);
+        dit_backward(&m, &p, grad, &a, dout, NULL, NULL, NULL, x, cond, mem, mask, NULL, B, T, S);
         double t4 = now_seconds();
         adamw_update(&p, grad, &st, 1e-4f);
         double t5 = now_seconds();
@@ -152,9 +152,9 @@ int main(int argc, char **argv) {
     for (int it = 0; it < 3; it++) {
         memset(grad, 0, sizeof(float) * p.total);
         memset(dout, 0, sizeof(float) * nout);
-        dit_forward(&m, &p, &a, x, cond, mem, mask, B, T, S);
+        dit_forward(&m, &p, &a, x, cond, mem, mask, NULL, B, T, S);
         mse_loss(dout, a.out, target, nout);
-        dit_backward(&m, &p, grad, &a, dout, NULL, NULL, NULL, x, cond, mem, mask, B, T, S);
+        dit_backward(&m, &p, grad, &a, dout, NULL, NULL, NULL, x, cond, mem, mask, NULL, B, T, S);
     }
     double pf[DIT_OP_COUNT], pb[DIT_OP_COUNT];
     dit_profile_get(pf, pb);
@@ -167,7 +167,7 @@ int main(int argc, char **argv) {
     dit_acts_alloc(&a1, &m, 1, T, S, 0);
     for (int it = 0; it < warmup + 3 * iters; it++) {
         double c0 = cpu_seconds(), t0 = now_seconds();
-        dit_forward(&m, &p, &a1, x, cond, mem, mask, 1, T, S);
+        dit_forward(&m, &p, &a1, x, cond, mem, mask, NULL, 1, T, S);
         double dt = now_seconds() - t0;
         if (it >= warmup) { t[it - warmup] = dt; tc[it - warmup] = cpu_seconds() - c0; }
     }
@@ -180,7 +180,7 @@ int main(int argc, char **argv) {
     printf("fwd1_gflops %.6g\n", fl1 / fwd / 1e9);
     printf("fwd1_peak_frac %.4f\n", fl1 / fwd / peak);
     dit_profile(clock_kind);
-    for (int it = 0; it < 5; it++) dit_forward(&m, &p, &a1, x, cond, mem, mask, 1, T, S);
+    for (int it = 0; it < 5; it++) dit_forward(&m, &p, &a1, x, cond, mem, mask, NULL, 1, T, S);
     dit_profile_get(pf, pb);
     dit_profile(0);
     for (int i = 0; i < DIT_OP_COUNT; i++) printf("op1 %d %.6g %s\n", i, pf[i] / 5, dit_op_names[i]);

@@ -1,6 +1,8 @@
 // dit.c — wiring of the DiT-style block stack (see dit.h for the picture).
-// It owns the parameter layout, the activation arena and the order of layer
-// calls in forward and backward; the layers themselves live in layers.c.
+// It owns the parameter layout, the activation arena, the order of layer
+// calls in forward and backward, and the memory's keys and values prepared
+// once for sampling; the layers themselves live in layers.c. Both forwards
+// (raw and prepared memory) run the same block_forward, so they cannot drift.
 //
 // Legend: B batch, T sequence length, S memory length, C width, H heads,
 // D head dim (C/H), M MLP hidden, E conditioning width, Ci input channels,
@@ -242,64 +244,93 @@ void dit_acts_free(DitActs *a, const DitModel *m) {
 static void zero(float *x, long n) { memset(x, 0, (size_t)n * sizeof(float)); }
 
 // ---- forward -----------------------------------------------------------------------
-int dit_forward(const DitModel *m, const ParamSet *p, DitActs *a,
-                 const float *x, const float *cond, const float *mem, const uint8_t *mem_mask,
-                 int B, int T, int S) {
+#define P(i) params_get(p, (i))
+
+// The memory's keys and values for block bi: mem (Ns, Cm) -> ck, cv (Ns, C).
+static void memory_kv(float *ck, float *cv, const DitModel *m, const ParamSet *p, const DitBlockIdx *bi,
+                      const float *mem, int Ns) {
+    const int C = m->cfg.C, Cm = m->cfg.Cm;
+    PROF(DIT_OP_LINEAR, linear_forward(ck, mem, P(bi->ckv_w), P(bi->ckv_b), Ns, Cm, C));  // (Ns, C)
+    PROF(DIT_OP_LINEAR, linear_forward(cv, mem, P(bi->ckv_w) + (long)C * Cm,
+                                       P(bi->ckv_b) + C, Ns, Cm, C));                 // (Ns, C)
+}
+
+// One block on the residual stream h (N, C) -> k->h3 (N, C). cvec (B, E) is
+// SiLU(cond); ck, cv (Ns, C) the memory's keys and values (unused when S == 0).
+static void block_forward(const DitModel *m, const ParamSet *p, const DitBlockIdx *bi, DitBlockActs *k,
+                          const float *h, const float *cvec, const float *ck, const float *cv,
+                          const uint8_t *mem_mask, const uint8_t *self_mask, int B, int T, int S) {
     const DitConfig *c = &m->cfg;
-    const int C = c->C, H = c->H, D = C / H, E = c->E, M = c->mlp_ratio * C, Cm = c->Cm;
-    const int N = B * T, Ns = B * S;
+    const int C = c->C, H = c->H, D = C / H, E = c->E, M = c->mlp_ratio * C;
+    const int N = B * T;
     const long BC = (long)B * C;
     const float base = c->rope_base;
+    float *mod = k->mod;                                                            // (9, B, C)
+    for (int j = 0; j < 9; j++)                                                     // (B, C) each
+        PROF(DIT_OP_LINEAR, linear_forward(mod + j * BC, cvec, P(bi->ada_w) + (long)j * C * E,
+                                           P(bi->ada_b) + j * C, B, E, C));
+    // self-attention with rope
+    PROF(DIT_OP_LN, layernorm_forward(k->ln1, k->mean1, k->rstd1, h, NULL, NULL, N, C));  // (N, C)
+    PROF(DIT_OP_MOD, modulate_forward(k->x1, k->ln1, mod, mod + BC, B, T, C));          // (N, C)
+    float *qkv[3] = {k->q, k->k, k->v};
+    for (int j = 0; j < 3; j++)                                                     // (N, C) each
+        PROF(DIT_OP_LINEAR, linear_forward(qkv[j], k->x1, P(bi->qkv_w) + (long)j * C * C,
+                                           P(bi->qkv_b) + j * C, N, C, C));
+    PROF(DIT_OP_ROPE, rope_forward(k->q, B, T, H, D, base));                        // (B, T, H, D)
+    PROF(DIT_OP_ROPE, rope_forward(k->k, B, T, H, D, base));                        // (B, T, H, D)
+    PROF(DIT_OP_ATTN, attention_forward(k->ao1, k->att1, k->q, k->k, k->v, self_mask,
+                                        B, H, T, T, D, 0));                         // (N, C), att (B, H, T, T)
+    PROF(DIT_OP_LINEAR, linear_forward(k->y1, k->ao1, P(bi->proj_w), P(bi->proj_b), N, C, C));  // (N, C)
+    PROF(DIT_OP_MOD, gated_residual_forward(k->h1, h, k->y1, mod + 2 * BC, B, T, C));     // (N, C)
+    // cross-attention to the memory
+    PROF(DIT_OP_LN, layernorm_forward(k->ln2, k->mean2, k->rstd2, k->h1, NULL, NULL, N, C));  // (N, C)
+    PROF(DIT_OP_MOD, modulate_forward(k->x2, k->ln2, mod + 3 * BC, mod + 4 * BC, B, T, C));  // (N, C)
+    if (S > 0) {
+        PROF(DIT_OP_LINEAR, linear_forward(k->cq, k->x2, P(bi->cq_w), P(bi->cq_b), N, C, C));  // (N, C)
+        PROF(DIT_OP_ATTN, attention_forward(k->ao2, k->att2, k->cq, ck, cv, mem_mask,
+                                            B, H, T, S, D, 0));                      // (N, C), att (B, H, T, S)
+        PROF(DIT_OP_LINEAR, linear_forward(k->y2, k->ao2, P(bi->cproj_w), NULL, N, C, C));  // (N, C)
+    } else {
+        PROF(DIT_OP_OTHER, zero(k->y2, (long)N * C));                               // (N, C) empty memory
+    }
+    PROF(DIT_OP_MOD, gated_residual_forward(k->h2, k->h1, k->y2, mod + 5 * BC, B, T, C));  // (N, C)
+    // MLP
+    PROF(DIT_OP_LN, layernorm_forward(k->ln3, k->mean3, k->rstd3, k->h2, NULL, NULL, N, C));  // (N, C)
+    PROF(DIT_OP_MOD, modulate_forward(k->x3, k->ln3, mod + 6 * BC, mod + 7 * BC, B, T, C));  // (N, C)
+    PROF(DIT_OP_LINEAR, linear_forward(k->pre, k->x3, P(bi->fc1_w), P(bi->fc1_b), N, C, M));  // (N, M)
+    PROF(DIT_OP_GELU, gelu_forward(k->act, k->pre, (long)N * M));                   // (N, M)
+    PROF(DIT_OP_LINEAR, linear_forward(k->y3, k->act, P(bi->fc2_w), P(bi->fc2_b), N, M, C));  // (N, C)
+    PROF(DIT_OP_MOD, gated_residual_forward(k->h3, k->h2, k->y3, mod + 8 * BC, B, T, C));  // (N, C)
+}
+
+// The whole stack. The memory comes either raw (mem, projected here into each
+// block's k->ck, k->cv) or prepared (dm: the same projections, made once).
+static int forward(const DitModel *m, const ParamSet *p, DitActs *a, const float *x, const float *cond,
+                   const float *mem, const DitMemory *dm, const uint8_t *mem_mask, const uint8_t *self_mask,
+                   int B, int T, int S, const char *who) {
+    const DitConfig *c = &m->cfg;
+    const int C = c->C, E = c->E;
+    const int N = B * T, Ns = B * S;
+    const long BC = (long)B * C;
     if (B > a->B || T > a->T || S > a->S || B < 0 || T < 0 || S < 0)
-        return err_set("dit_forward: B %d T %d S %d do not fit the activation arena (%d, %d, %d)",
-                       B, T, S, a->B, a->T, a->S);
-#define P(i) params_get(p, (i))
+        return err_set("%s: B %d T %d S %d do not fit the activation arena (%d, %d, %d)",
+                       who, B, T, S, a->B, a->T, a->S);
     prof_dir = 0;
-    PROF(DIT_OP_OTHER, silu_forward(a->c, cond, (long)B * E));                       // (B, E)
+    a->prepared = dm != NULL;
+    PROF(DIT_OP_OTHER, silu_forward(a->c, cond, (long)B * E));                      // (B, E)
     PROF(DIT_OP_LINEAR, linear_forward(a->h0, x, P(m->in_w), P(m->in_b), N, c->Cin, C));  // (N, C)
     const float *h = a->h0;                                                         // (N, C)
     for (int l = 0; l < c->L; l++) {
         const DitBlockIdx *bi = &m->blocks[l];
         DitBlockActs *k = &a->blk[l];
-        float *mod = k->mod;                                                        // (9, B, C)
-        for (int j = 0; j < 9; j++)                                                 // (B, C) each
-            PROF(DIT_OP_LINEAR, linear_forward(mod + j * BC, a->c, P(bi->ada_w) + (long)j * C * E,
-                                               P(bi->ada_b) + j * C, B, E, C));
-        // self-attention with rope
-        PROF(DIT_OP_LN, layernorm_forward(k->ln1, k->mean1, k->rstd1, h, NULL, NULL, N, C));  // (N, C)
-        PROF(DIT_OP_MOD, modulate_forward(k->x1, k->ln1, mod, mod + BC, B, T, C));          // (N, C)
-        float *qkv[3] = {k->q, k->k, k->v};
-        for (int j = 0; j < 3; j++)                                                 // (N, C) each
-            PROF(DIT_OP_LINEAR, linear_forward(qkv[j], k->x1, P(bi->qkv_w) + (long)j * C * C,
-                                               P(bi->qkv_b) + j * C, N, C, C));
-        PROF(DIT_OP_ROPE, rope_forward(k->q, B, T, H, D, base));                    // (B, T, H, D)
-        PROF(DIT_OP_ROPE, rope_forward(k->k, B, T, H, D, base));                    // (B, T, H, D)
-        PROF(DIT_OP_ATTN, attention_forward(k->ao1, k->att1, k->q, k->k, k->v, NULL,
-                                            B, H, T, T, D, 0));                     // (N, C), att (B, H, T, T)
-        PROF(DIT_OP_LINEAR, linear_forward(k->y1, k->ao1, P(bi->proj_w), P(bi->proj_b), N, C, C));  // (N, C)
-        PROF(DIT_OP_MOD, gated_residual_forward(k->h1, h, k->y1, mod + 2 * BC, B, T, C));     // (N, C)
-        // cross-attention to the memory
-        PROF(DIT_OP_LN, layernorm_forward(k->ln2, k->mean2, k->rstd2, k->h1, NULL, NULL, N, C));  // (N, C)
-        PROF(DIT_OP_MOD, modulate_forward(k->x2, k->ln2, mod + 3 * BC, mod + 4 * BC, B, T, C));  // (N, C)
-        if (S > 0) {
-            PROF(DIT_OP_LINEAR, linear_forward(k->cq, k->x2, P(bi->cq_w), P(bi->cq_b), N, C, C));  // (N, C)
-            PROF(DIT_OP_LINEAR, linear_forward(k->ck, mem, P(bi->ckv_w), P(bi->ckv_b), Ns, Cm, C));  // (Ns, C)
-            PROF(DIT_OP_LINEAR, linear_forward(k->cv, mem, P(bi->ckv_w) + (long)C * Cm,
-                                               P(bi->ckv_b) + C, Ns, Cm, C));        // (Ns, C)
-            PROF(DIT_OP_ATTN, attention_forward(k->ao2, k->att2, k->cq, k->ck, k->cv, mem_mask,
-                                                B, H, T, S, D, 0));                  // (N, C), att (B, H, T, S)
-            PROF(DIT_OP_LINEAR, linear_forward(k->y2, k->ao2, P(bi->cproj_w), NULL, N, C, C));  // (N, C)
-        } else {
-            PROF(DIT_OP_OTHER, zero(k->y2, (long)N * C));                           // (N, C) empty memory
+        const float *ck = k->ck, *cv = k->cv;                                       // (Ns, C) each
+        if (S > 0 && dm) {
+            ck = dm->k + (long)l * Ns * C;
+            cv = dm->v + (long)l * Ns * C;
+        } else if (S > 0) {
+            memory_kv(k->ck, k->cv, m, p, bi, mem, Ns);
         }
-        PROF(DIT_OP_MOD, gated_residual_forward(k->h2, k->h1, k->y2, mod + 5 * BC, B, T, C));  // (N, C)
-        // MLP
-        PROF(DIT_OP_LN, layernorm_forward(k->ln3, k->mean3, k->rstd3, k->h2, NULL, NULL, N, C));  // (N, C)
-        PROF(DIT_OP_MOD, modulate_forward(k->x3, k->ln3, mod + 6 * BC, mod + 7 * BC, B, T, C));  // (N, C)
-        PROF(DIT_OP_LINEAR, linear_forward(k->pre, k->x3, P(bi->fc1_w), P(bi->fc1_b), N, C, M));  // (N, M)
-        PROF(DIT_OP_GELU, gelu_forward(k->act, k->pre, (long)N * M));               // (N, M)
-        PROF(DIT_OP_LINEAR, linear_forward(k->y3, k->act, P(bi->fc2_w), P(bi->fc2_b), N, M, C));  // (N, C)
-        PROF(DIT_OP_MOD, gated_residual_forward(k->h3, k->h2, k->y3, mod + 8 * BC, B, T, C));  // (N, C)
+        block_forward(m, p, bi, k, h, a->c, ck, cv, mem_mask, self_mask, B, T, S);
         h = k->h3;
     }
     // final AdaLN and output projection
@@ -309,15 +340,58 @@ int dit_forward(const DitModel *m, const ParamSet *p, DitActs *a,
     PROF(DIT_OP_LN, layernorm_forward(a->lnf, a->meanf, a->rstdf, h, NULL, NULL, N, C));  // (N, C)
     PROF(DIT_OP_MOD, modulate_forward(a->xf, a->lnf, a->fmod, a->fmod + BC, B, T, C));  // (N, C)
     PROF(DIT_OP_LINEAR, linear_forward(a->out, a->xf, P(m->out_w), P(m->out_b), N, C, c->Cout));  // (N, Co)
-#undef P
     return 0;
 }
+
+int dit_forward(const DitModel *m, const ParamSet *p, DitActs *a,
+                 const float *x, const float *cond, const float *mem, const uint8_t *mem_mask,
+                 const uint8_t *self_mask, int B, int T, int S) {
+    return forward(m, p, a, x, cond, mem, NULL, mem_mask, self_mask, B, T, S, "dit_forward");
+}
+
+int dit_memory_prepare(const DitModel *m, const ParamSet *p, DitMemory *dm,
+                       const float *mem, const uint8_t *mem_mask, int B, int S) {
+    const DitConfig *c = &m->cfg;
+    memset(dm, 0, sizeof *dm);
+    if (B < 0 || S < 0) return err_set("dit_memory_prepare: B %d S %d must not be negative", B, S);
+    dm->B = B; dm->S = S; dm->L = c->L; dm->C = c->C;
+    const long Ns = (long)B * S, n = (long)c->L * Ns * c->C;
+    dm->k = alignedCheck((size_t)n * sizeof(float));                                // (L, Ns, C)
+    dm->v = alignedCheck((size_t)n * sizeof(float));                                // (L, Ns, C)
+    if (mem_mask && Ns > 0) {
+        dm->mask = mallocCheck((size_t)Ns);                                         // (B, S)
+        memcpy(dm->mask, mem_mask, (size_t)Ns);
+    }
+    prof_dir = 0;
+    for (int l = 0; l < c->L && Ns > 0; l++)
+        memory_kv(dm->k + l * Ns * c->C, dm->v + l * Ns * c->C, m, p, &m->blocks[l], mem, (int)Ns);
+    return 0;
+}
+
+void dit_memory_free(DitMemory *dm) {
+    free(dm->k);
+    free(dm->v);
+    free(dm->mask);
+    memset(dm, 0, sizeof *dm);
+}
+
+int dit_forward_prepared(const DitModel *m, const ParamSet *p, DitActs *a, const float *x, const float *cond,
+                         const DitMemory *dm, const uint8_t *self_mask, int B, int T) {
+    if (!dm || dm->S == 0)
+        return forward(m, p, a, x, cond, NULL, NULL, NULL, self_mask, B, T, 0, "dit_forward_prepared");
+    if (dm->B != B || dm->L != m->cfg.L || dm->C != m->cfg.C)
+        return err_set("dit_forward_prepared: the memory was prepared for B %d, %d blocks of width %d; "
+                       "this call has B %d, the model %d blocks of width %d (prepare it again)",
+                       dm->B, dm->L, dm->C, B, m->cfg.L, m->cfg.C);
+    return forward(m, p, a, x, cond, NULL, dm, dm->mask, self_mask, B, T, dm->S, "dit_forward_prepared");
+}
+#undef P
 
 // ---- backward ----------------------------------------------------------------------
 int dit_backward(const DitModel *m, const ParamSet *p, float *grad, DitActs *a,
                   const float *dout, float *dx, float *dcond, float *dmem,
                   const float *x, const float *cond, const float *mem, const uint8_t *mem_mask,
-                  int B, int T, int S) {
+                  const uint8_t *self_mask, int B, int T, int S) {
     const DitConfig *c = &m->cfg;
     const int C = c->C, H = c->H, D = C / H, E = c->E, M = c->mlp_ratio * C, Cm = c->Cm;
     const int N = B * T, Ns = B * S;
@@ -325,6 +399,9 @@ int dit_backward(const DitModel *m, const ParamSet *p, float *grad, DitActs *a,
     const float base = c->rope_base;
     if (!a->train)
         return err_set("dit_backward: the activation arena was allocated without backward scratch (train = 0)");
+    if (a->prepared)
+        return err_set("dit_backward: the forward just run used a prepared memory (dit_forward_prepared), "
+                       "which keeps no memory keys for backward; train with dit_forward");
     if (B > a->B || T > a->T || S > a->S || B < 0 || T < 0 || S < 0)
         return err_set("dit_backward: B %d T %d S %d do not fit the activation arena (%d, %d, %d)",
                        B, T, S, a->B, a->T, a->S);
@@ -419,7 +496,7 @@ int dit_backward(const DitModel *m, const ParamSet *p, float *grad, DitActs *a,
     PROF(DIT_OP_LINEAR, linear_backward(dx, G(m->in_w), G(m->in_b), a->dh, x, P(m->in_w),
                                         N, c->Cin, C));                             // dx (N, Ci)
     if (dcond) PROF(DIT_OP_OTHER, silu_backward(dcond, a->dc, cond, (long)B * E));  // dcond (B, E)
-    (void)mem_mask;
+    (void)mem_mask; (void)self_mask;   // masked keys already have probability 0 in att1, att2
 #undef P
 #undef G
     return 0;

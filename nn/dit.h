@@ -12,7 +12,7 @@
 //   h0 = in(x)                                             (B, T, C)
 //   c  = SiLU(cond)                                        (B, E)
 //   per block l:  [sh1 sc1 g1 sh2 sc2 g2 sh3 sc3 g3] = ada_l(c)   9 x (B, C)
-//     h += g1 * proj(SelfAttn(rope(q), rope(k), v))   on modulate(LN(h), sh1, sc1)
+//     h += g1 * proj(SelfAttn(rope(q), rope(k), v, self_mask))   on modulate(LN(h), sh1, sc1)
 //     h += g2 * proj(CrossAttn(q(h), k(mem), v(mem), mem_mask)) on modulate(LN(h), sh2, sc2)
 //     h += g3 * fc2(GELU(fc1(modulate(LN(h), sh3, sc3))))
 //   [shf scf] = final.ada(c);  out = final(modulate(LN(h), shf, scf))   (B, T, Co)
@@ -20,6 +20,10 @@
 // LN has no affine (AdaLN supplies shift/scale). The cross-attention output
 // projection has no bias, so an empty or fully masked memory contributes
 // exactly 0 (the attention core returns 0 for a query with no valid key).
+// The self-attention key mask lets a batch hold sequences of different
+// lengths padded to T: a valid frame never attends to padding, and rope
+// counts positions from 0, so its output is that of the shorter sequence
+// alone. Padded frames still produce (meaningless) outputs; a loss ignores them.
 // Parameter names: "in.w", "blocks.0.attn.qkv.w", "blocks.0.cross.kv.b",
 // "final.ada.w", ... (dit_declare lists them all). PyTorch's nn.Linear layout:
 // w is (out, in). The 9C rows of ada.w are in the chunk order above.
@@ -113,6 +117,7 @@ typedef struct {
     float *dpre, *dact;    // (N, M) each
     float *dmod;           // (9, B, C)
     float *dc;             // (B, E)
+    int prepared;          // the last forward read a DitMemory: no ck, cv here for backward
 } DitActs;
 
 long dit_acts_size(const DitConfig *c, int B, int T, int S, int train);   // floats
@@ -121,20 +126,37 @@ void dit_acts_free(DitActs *a, const DitModel *m);
 
 // Forward: x (B, T, Ci), cond (B, E), mem (B, S, Cm), mem_mask (B, S) with
 // 1 = valid (NULL = all valid); S may be 0 (mem, mem_mask then unused).
-// Result in a->out (B, T, Co). Returns 0, or -1 (err_set) when B, T or S
-// exceed the arena's capacity.
+// self_mask (B, T): 1 = valid frame, 0 = padding no frame attends to (NULL =
+// all valid). Result in a->out (B, T, Co). Returns 0, or -1 (err_set) when B,
+// T or S exceed the arena's capacity.
 int dit_forward(const DitModel *m, const ParamSet *p, DitActs *a,
                  const float *x, const float *cond, const float *mem, const uint8_t *mem_mask,
-                 int B, int T, int S);
+                 const uint8_t *self_mask, int B, int T, int S);
 // Backward from dout (B, T, Co): ACCUMULATES into the gradient arena grad
 // (p->total floats, the layout of p: a ParamSet's data or optim_arena_alloc) and
 // into dx (B, T, Ci), dcond (B, E), dmem (B, S, Cm); any of the three may be
-// NULL. Takes the same inputs as the forward just run. Returns 0, or -1
-// (err_set) for an arena without backward scratch or too small.
+// NULL. Takes the same inputs as the dit_forward just run (the masks are
+// already in the saved attention probabilities: masked keys have 0). Returns
+// 0, or -1 (err_set) for an arena without backward scratch or too small, or
+// after dit_forward_prepared.
 int dit_backward(const DitModel *m, const ParamSet *p, float *grad, DitActs *a,
                   const float *dout, float *dx, float *dcond, float *dmem,
                   const float *x, const float *cond, const float *mem, const uint8_t *mem_mask,
-                  int B, int T, int S);
+                  const uint8_t *self_mask, int B, int T, int S);
+
+// Keys and values of every block for one memory, computed once (the sampler's memory is
+// fixed across sampling steps). k, v: (L, B*S, C) each.
+typedef struct { int B, S, L, C; float *k, *v; uint8_t *mask; /* (B, S) copy or NULL */ } DitMemory;
+// mem (B, S, Cm), mem_mask (B, S) or NULL, as dit_forward takes them; S may be 0.
+// Returns 0, or -1 (err_set) for a negative size; free with dit_memory_free.
+int dit_memory_prepare(const DitModel *m, const ParamSet *p, DitMemory *dm,
+                       const float *mem, const uint8_t *mem_mask, int B, int S);
+void dit_memory_free(DitMemory *dm);
+// Forward with a prepared memory (dm NULL or dm->S == 0: empty memory). Same result, bit for bit,
+// as dit_forward with the memory it was prepared from. dm->B must equal B, and the
+// arena hold dm->S. For sampling: dit_backward refuses to follow it.
+int dit_forward_prepared(const DitModel *m, const ParamSet *p, DitActs *a, const float *x, const float *cond,
+                         const DitMemory *dm, const uint8_t *self_mask, int B, int T);
 
 // Per-op wall time (seconds) accumulated by forward/backward when profiling
 // is on (for bench_nn); indexed by DitOp.
