@@ -106,4 +106,45 @@ int form_parse(SongForm *f, const char *text, const FormOpts *o);
 // (truncated to cap, always terminated when cap > 0).
 void form_describe(const SongForm *f, char *buf, size_t cap);
 
+// ---- what the denoiser is told (conditioning/features.c) ----------------------------
+#define COND_N_OCC 5            // occurrence: none, 1, 2, 3, 4 or later
+#define COND_N_STYLES 4         // style: none, mma, module, recording (= corpus source + 1)
+#define COND_SEC_DIM (COND_N_LABELS + COND_N_OCC + COND_N_STYLES + 12)
+#define COND_FRAME_DIM 3
+#define COND_MEM_EXTRA (COND_N_LABELS + 7)
+#define COND_FRAME_RATE (22050.0 / 1024.0)   // latent frames per second (hop 256, 4x down)
+
+// One section as the conditioning sees it.
+typedef struct {
+    int label_id, occurrence;   // cond_label_id; 1, 2, ...
+    int style;                  // 0 none, 1 mma, 2 module, 3 recording
+    int index, n_sections;      // position in the form
+    double start_seconds, seconds, song_seconds;
+    SectionTargets targets;     // NAN where not given
+} SectionInfo;
+// f (COND_SEC_DIM); drop != 0: label, occurrence, style and targets as "none".
+void cond_section_features(float *f, const SectionInfo *s, int drop);
+// f (COND_FRAME_DIM) for one latent frame: frame_in_section counts from the
+// section's first frame (negative for the previous section's context frames).
+void cond_frame_features(float *f, int is_context, long frame_in_section, long section_frames);
+
+// One earlier section as the memory sees it.
+typedef struct {
+    int label_id, occurrence;
+    int sections_back;          // current index - its index (1 = the previous section)
+    double seconds_back;        // from its start to the current section's start
+    int same_label;             // its label is the current section's
+} MemorySource;
+// Tokens one section of `frames` latent frames becomes: K, or every frame when K == 0.
+int cond_mem_tokens(int K, long frames);
+// out (cond_mem_tokens(K, frames), z + COND_MEM_EXTRA): the section's latents lat
+// (frames, z) pooled over K equal spans (K = 0: every frame), with its label,
+// distance, same-label flag and occurrence, and the span's place in the section.
+void cond_memory_features(float *out, const float *lat, long frames, int z, int K, const MemorySource *m,
+                          int drop);
+// Earlier sections to remember for section `current` (label_ids of the whole
+// form): all of them when current <= cap, else same-label ones first and then
+// the most recent, at most cap, in song order. Returns how many (into chosen).
+int cond_memory_select(int *chosen, const int *label_ids, int current, int cap);
+
 #endif
