@@ -7,7 +7,7 @@
 #include "cli/cli.h"
 
 #define COMMANDS(X) X(info) X(spectrogram) X(vocode) X(convert) X(mmagen) X(corpus) X(analyze) X(form) \
-    X(train_ae) X(encode) X(decode) X(reconstruct) X(ae_eval)
+    X(train_ae) X(encode) X(decode) X(reconstruct) X(ae_eval) X(train_diffusion) X(denoiser_eval)
 
 #define DECLARE(name) extern const Command cmd_##name;
 #define ENTRY(name) &cmd_##name,
@@ -19,7 +19,7 @@ static void print_help(void) {
     printf("refrain %s — writes whole songs with a latent-diffusion model, on the CPU\n\n", REFRAIN_VERSION);
     printf("usage: refrain [global options] COMMAND [options] ARGS\n\ncommands:\n");
     for (int i = 0; i < NCOMMANDS; i++)
-        printf("  %-14s %s\n", commands[i]->spec->name, commands[i]->spec->summary);
+        printf("  %-16s %s\n", commands[i]->spec->name, commands[i]->spec->summary);
     printf("\nglobal options (also accepted after COMMAND):\n");
     opts_print_global_help();
     printf("\n'refrain COMMAND --help' shows a command's options and their defaults.\n");
