@@ -19,10 +19,16 @@ DenoiserConfig denoiser_config_default(void) {
     DenoiserConfig c;
     memset(&c, 0, sizeof c);
     c.z = 32;
-    c.width = 256;
+    // Sized for generate's budget (a 3-minute song, about 3,900 latent frames, through every
+    // sampling step in at most 10 s on 2 cores): width 192, depth 6 costs about 8 MFLOP per
+    // frame (28 C^2 per block plus attention over a 390-frame section), 31 GFLOP per forward
+    // of the song, about 0.26 s at the 120 GFLOP/s the DiT reaches on 2 cores, so 16 steps
+    // with guidance (32 forwards) fit; width 256 would take about 14 s
+    // (notebooks_exports/bench-denoiser.md has the measured figures).
+    c.width = 192;
     c.depth = 6;
-    c.heads = 8;
-    c.cond_dim = 256;
+    c.heads = 6;
+    c.cond_dim = 192;
     c.t_dim = 64;
     c.mem_k = 8;
     c.mem_sections = 16;

@@ -197,7 +197,8 @@ typedef struct {
     const char *export_path;   // EMA weights at the end (NULL: none)
     const char *init;          // continue from this checkpoint instead of out
     int resume;
-    long steps;
+    long steps;                // the plan: the cosine schedule ends here
+    long stop_at;              // stop (with a checkpoint) at this step, keeping the plan; 0 = at steps
     int batch;
     float lr, lr_min;
     long warmup;

@@ -262,7 +262,8 @@ int diff_train(const DiffTrainOpts *o, const DenoiserConfig *cfg) {
             cfg->ctx_frames, cfg->crop_frames, o->batch, o->steps,
             3e-9 * (double)denoiser_flops_forward(cfg, o->batch, T, S, 0), r.nval, nn_threads());
     TrainerOpts to = {"train-diffusion", o->out, "loss\tlr\tgnorm\tval_loss\tval_nomem\tval_rep\tval_rep_nomem",
-                      o->steps, o->val_every, o->ckpt_minutes, o->max_minutes, t0, g_quiet};
+                      o->stop_at > 0 && o->stop_at < o->steps ? o->stop_at : o->steps, o->val_every,
+                      o->ckpt_minutes, o->max_minutes, t0, g_quiet};
     TrainerHooks hk = {&r, hook_step, hook_validate, hook_save};
     if (trainer_run(&to, &hk, &st.step, from ? st.step : -1)) goto done;
     rc = 0;
