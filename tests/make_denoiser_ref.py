@@ -5,6 +5,8 @@ that tests/test_denoiser_ref.c checks refrain against: v_hat, the flow loss and
 every parameter gradient, for a tiny configuration.
 
 Run with Debian's python (torch 1.13):  /usr/bin/python3 tests/make_denoiser_ref.py
+bench/denoiser_peer.py imports Denoiser from here, so the benchmark peer is the
+network this file checks.
 
 The wiring (diffusion/diffusion.h):
   cond  = c2(SiLU(c1(cf)))                       cf (B, Fc)  -> (B, E)
