@@ -160,9 +160,9 @@ static void pct_ci(FILE *f, const Cell *c) {
 static const char *SRC_NAME[4] = {"mma", "module", "recording", "all"};
 
 static void write_tables(FILE *f, const EvalRow *rows, int n, int n_songs, uint64_t seed) {
-    fprintf(f, "| source | sections | songs | full | memory removed | other song's memory | labels removed "
+    fprintf(f, "| source | sections | n | songs | full | memory removed | other song's memory | labels removed "
                "| memory lowers the loss by | other memory lowers it by | labels lower it by |\n");
-    fprintf(f, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    fprintf(f, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (int rep = 1; rep >= 0; rep--)
         for (int src = 0; src < 4; src++) {
             int s = src == 3 ? -1 : src;
@@ -170,7 +170,7 @@ static void write_tables(FILE *f, const EvalRow *rows, int n, int n_songs, uint6
             if (!mem.n) continue;
             Cell oth = cell_stats(rows, n, s, rep, MEM_OTHER, MEM_NONE, seed + 1, n_songs);
             Cell lab = cell_stats(rows, n, s, rep, MEM_FULL, LABELS_NONE, seed + 2, n_songs);
-            fprintf(f, "| %s | %s %d | %d | %.4f | %.4f | %.4f | %.4f |", SRC_NAME[src], rep ? "repeats" : "first",
+            fprintf(f, "| %s | %s | %d | %d | %.4f | %.4f | %.4f | %.4f |", SRC_NAME[src], rep ? "repeats" : "first",
                     mem.n, mem.songs, mem.mean[0], mem.mean[1], mem.mean[2], mem.mean[3]);
             pct_ci(f, &mem); pct_ci(f, &oth); pct_ci(f, &lab);
             fputc('\n', f);
@@ -272,12 +272,14 @@ int denoiser_eval(const DenoiserEvalOpts *o) {
         if (eval_model(&m, &va, o, &rows, &n, &ms, &tokens)) { denoiser_free(&m); goto done; }
         const DenoiserConfig *c = &m.cfg;
         fprintf(f, "## %s\n\n", models[mi]);
+        char mem[64];
+        if (c->mem_k) snprintf(mem, sizeof mem, "K = %d tokens per section", c->mem_k);
+        else snprintf(mem, sizeof mem, "every latent frame (uncompressed)");
         fprintf(f, "FNV-1a-64 %016llx; %ld parameters, width %d, depth %d, heads %d; memory: %s, at most %d sections "
                    "(%d tokens); context %d frames, crop %d. Mean memory tokens per example %.1f; %.2f ms per example "
                    "forward (%d frames, batch 16, %d threads).\n\n", (unsigned long long)h, denoiser_param_count(&m),
-                c->width, c->depth, c->heads, c->mem_k ? "" : "every frame (uncompressed)", c->mem_sections,
-                c->mem_tokens, c->ctx_frames, c->crop_frames, tokens, ms, denoiser_seq(c), nn_threads());
-        if (c->mem_k) fprintf(f, "K = %d tokens per section.\n\n", c->mem_k);
+                c->width, c->depth, c->heads, mem, c->mem_sections, c->mem_tokens, c->ctx_frames, c->crop_frames,
+                tokens, ms, denoiser_seq(c), nn_threads());
         write_tables(f, rows, n, va.n, o->seed);
         fputc('\n', f);
         free(rows);
