@@ -38,7 +38,7 @@ TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 
 REFRAIN ?= refrain
-.PHONY: all deps test bench demo debug clean help data fetch-music model
+.PHONY: all deps test bench demo debug clean help data fetch-music model model-denoiser
 all: $(REFRAIN)
 
 help:
@@ -49,7 +49,8 @@ help:
 	@echo "make data       fetch Debian music, render MMA songs, build corpus shards + index"
 	@echo "make demo       vocoder round trip of a real excerpt + spectrogram PNG in out/"
 	@echo "make debug      build with ASan and UBSan into build-debug/ and run the tests"
-	@echo "make model      retrain the shipped autoencoder assets/ae.rfc (runs make data first; ~3.2 h on 2 cores)"
+	@echo "make model      retrain everything shipped: assets/ae.rfc (~3.2 h on 2 cores), then assets/denoiser.rfc (runs make data first)"
+	@echo "make model-denoiser  retrain only the denoiser assets/denoiser.rfc (resumable: MAX_MINUTES=N stops a phase)"
 	@echo "make clean      remove build outputs"
 
 deps: $(DEPS_STAMP)
@@ -117,8 +118,14 @@ bench: $(DEPS_STAMP) $(REFRAIN) $(BENCHES) fetch-music
 demo: $(DEPS_STAMP) $(REFRAIN) fetch-music
 	@bash scripts/demo.sh
 
+# Everything shipped: the autoencoder, then the denoiser on its latents.
 model: data
 	@bash scripts/train-model.sh
+	@bash scripts/train-denoiser.sh
+
+# Only the denoiser (the shipped autoencoder stays); rerun to continue a phase.
+model-denoiser: data
+	@bash scripts/train-denoiser.sh
 
 debug:
 	$(MAKE) BUILD=build-debug REFRAIN=build-debug/refrain \
