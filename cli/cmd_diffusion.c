@@ -12,7 +12,7 @@
 
 static const char *d_data, *d_ae, *d_lat, *d_out, *d_export = NULL, *d_init = NULL;
 static int d_stop = 0, d_steps, d_batch, d_warmup, d_val, d_resume = 0, d_seed, d_width, d_depth, d_heads, d_k, d_msec,
-           d_mframes, d_ctx, d_crop;
+           d_mframes, d_ctx, d_crop, d_pool;
 static double d_lr, d_lrmin, d_ckpt, d_maxmin = 0, d_pmem, d_plab, d_pctx;
 static const Opt OPTS[] = {
     {"data", 0, OPT_STRING, &d_data, 0, 0, NULL, "DIR", "corpus folder (make data)", 0},
@@ -37,6 +37,7 @@ static const Opt OPTS[] = {
     {"heads", 0, OPT_INT, &d_heads, 1, 64, NULL, "N", "attention heads (width / heads even)", 0},
     {"mem-k", 0, OPT_INT, &d_k, 0, 64, NULL, "K", "memory tokens per earlier section; 0 = every latent frame (uncompressed)", 0},
     {"mem-sections", 0, OPT_INT, &d_msec, 0, 64, NULL, "N", "earlier sections remembered at most (same-label first, then most recent)", 0},
+    {"mem-pool", 0, OPT_CHOICE, &d_pool, 0, 0, "fixed,attention", "HOW", "memory compressor: K fixed spans + a linear map, or K learned queries attending to the section's frames (needs --mem-k >= 1)", 0},
     {"mem-frames", 0, OPT_INT, &d_mframes, 1, 65536, NULL, "N", "memory tokens at most when --mem-k 0", 0},
     {"context", 0, OPT_INT, &d_ctx, 0, 1024, NULL, "FRAMES", "clean latent frames of the previous section before each crop", 0},
     {"crop", 0, OPT_INT, &d_crop, 1, 4096, NULL, "FRAMES", "new latent frames per example (longer sections are cropped)", 0},
@@ -68,7 +69,7 @@ static int run(int argc, char **argv) {
     d_steps = (int)o.steps; d_batch = o.batch; d_lr = o.lr; d_lrmin = o.lr_min; d_warmup = (int)o.warmup;
     d_val = o.val_every; d_ckpt = o.ckpt_minutes; d_seed = (int)(o.seed & 0x7fffffff);
     d_width = c.width; d_depth = c.depth; d_heads = c.heads; d_k = c.mem_k; d_msec = c.mem_sections;
-    d_mframes = 1024; d_ctx = c.ctx_frames; d_crop = c.crop_frames;
+    d_mframes = 1024; d_pool = c.mem_pool; d_ctx = c.ctx_frames; d_crop = c.crop_frames;
     d_pmem = o.drop.p_drop_mem; d_plab = o.drop.p_drop_labels; d_pctx = o.drop.p_drop_ctx;
     int st = opts_parse(&SPEC, argc, argv, NULL);
     if (st != OPTS_OK) return st;
@@ -85,7 +86,12 @@ static int run(int argc, char **argv) {
     o.drop.p_drop_mem = (float)d_pmem; o.drop.p_drop_labels = (float)d_plab; o.drop.p_drop_ctx = (float)d_pctx;
     c.width = c.cond_dim = d_width; c.depth = d_depth; c.heads = d_heads; c.mem_k = d_k; c.mem_sections = d_msec;
     c.mem_tokens = d_k > 0 ? d_k * d_msec : d_mframes;
+    c.mem_pool = d_pool;   // CHOICE index: fixed 0, attention 1 (DenoiserConfig.mem_pool's values)
     c.ctx_frames = d_ctx; c.crop_frames = d_crop;
+    if (denoiser_config_check(&c)) {   // e.g. --mem-pool attention with --mem-k 0
+        fprintf(stderr, "refrain: train-diffusion: %s\n", err_msg());
+        return 2;
+    }
     return diff_train(&o, &c) ? fail() : 0;
 }
 

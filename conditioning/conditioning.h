@@ -111,7 +111,9 @@ void form_describe(const SongForm *f, char *buf, size_t cap);
 #define COND_N_STYLES 4         // style: none, mma, module, recording (= corpus source + 1)
 #define COND_SEC_DIM (COND_N_LABELS + COND_N_OCC + COND_N_STYLES + 12)
 #define COND_FRAME_DIM 3
-#define COND_MEM_EXTRA (COND_N_LABELS + 7)
+#define COND_MEM_POS 3          // a place in a section: frac, sin(pi frac), cos(pi frac)
+#define COND_MEM_SEC_DIM (COND_N_LABELS + 4)   // a remembered section: label, distance, same-label, occurrence
+#define COND_MEM_EXTRA (COND_MEM_SEC_DIM + COND_MEM_POS)   // a memory token's features past its latents
 #define COND_FRAME_RATE (22050.0 / 1024.0)   // latent frames per second (hop 256, 4x down)
 
 // One section as the conditioning sees it.
@@ -142,6 +144,17 @@ int cond_mem_tokens(int K, long frames);
 // distance, same-label flag and occurrence, and the span's place in the section.
 void cond_memory_features(float *out, const float *lat, long frames, int z, int K, const MemorySource *m,
                           int drop);
+// The section-level part of a memory token, f (COND_MEM_SEC_DIM): label one-hot,
+// sections back / 8, seconds back / 60, same-label flag, occurrence / 4; drop != 0:
+// label none, same-label 0, occurrence 0 (distance kept).
+void cond_memory_section_features(float *f, const MemorySource *m, int drop);
+// f (COND_MEM_POS): a place frac in [0, 1] of a section as frac, sin(pi frac), cos(pi frac).
+void cond_memory_position(float *f, float frac);
+// The learned-query pooling's keys: out (n, z + COND_MEM_POS), one row per frame
+// [latents | its place (t + 0.5) / frames] of the section's latents lat (frames, z),
+// n = min(frames, cap): every frame, or cap frames subsampled uniformly (frame
+// floor((i + 0.5) frames / cap)) when the section is longer. Returns n.
+int cond_memory_frames(float *out, const float *lat, long frames, int z, int cap);
 // Earlier sections to remember for section `current` (label_ids of the whole
 // form): all of them when current <= cap, else same-label ones first and then
 // the most recent, at most cap, in song order. Returns how many (into chosen).

@@ -13,6 +13,10 @@
 //       over one of K equal spans | its label one-hot | how far back it lies
 //       (sections, seconds) | same label as the section being made | its
 //       occurrence | where in its section the span lies
+//   learned-query pooling (diffusion/denoiser.c, mem_pool 1) takes the parts
+//       apart: per frame [latents | place in its section] (the keys, at most
+//       a cap of frames, subsampled uniformly beyond it), and per section the
+//       label, distance, same-label and occurrence (COND_MEM_SEC_DIM)
 //
 // Dropping for guidance: `drop` sets label, occurrence, style and descriptors
 // to "none" (the same vector the model sees with labels removed); the memory
@@ -79,17 +83,35 @@ void cond_memory_features(float *out, const float *lat, long frames, int z, int 
             for (long t = a; t < b; t++) s += lat[t * z + c];
             f[c] = (float)(s / (double)(b - a));
         }
-        float *p = f + z;
-        one_hot(p, COND_N_LABELS, drop ? 0 : m->label_id); p += COND_N_LABELS;
-        *p++ = (float)m->sections_back / 8.0f;
-        *p++ = (float)(m->seconds_back / 60.0);
-        *p++ = !drop && m->same_label ? 1.0f : 0.0f;
-        *p++ = drop ? 0.0f : (float)m->occurrence / 4.0f;
-        float frac = ((float)k + 0.5f) / (float)n;
-        *p++ = frac;
-        *p++ = sinf(3.14159265f * frac);
-        *p++ = cosf(3.14159265f * frac);
+        cond_memory_section_features(f + z, m, drop);
+        cond_memory_position(f + z + COND_MEM_SEC_DIM, ((float)k + 0.5f) / (float)n);
     }
+}
+
+void cond_memory_section_features(float *f, const MemorySource *m, int drop) {
+    float *p = f;
+    one_hot(p, COND_N_LABELS, drop ? 0 : m->label_id); p += COND_N_LABELS;
+    *p++ = (float)m->sections_back / 8.0f;
+    *p++ = (float)(m->seconds_back / 60.0);
+    *p++ = !drop && m->same_label ? 1.0f : 0.0f;
+    *p++ = drop ? 0.0f : (float)m->occurrence / 4.0f;
+}
+
+void cond_memory_position(float *f, float frac) {
+    f[0] = frac;
+    f[1] = sinf(3.14159265f * frac);
+    f[2] = cosf(3.14159265f * frac);
+}
+
+int cond_memory_frames(float *out, const float *lat, long frames, int z, int cap) {
+    int n = frames <= 0 || cap <= 0 ? 0 : frames < cap ? (int)frames : cap;
+    for (int i = 0; i < n; i++) {
+        long t = frames <= cap ? i : (long)(((double)i + 0.5) * (double)frames / (double)cap);
+        float *f = out + (long)i * (z + COND_MEM_POS);
+        memcpy(f, lat + t * z, sizeof(float) * z);
+        cond_memory_position(f + z, ((float)t + 0.5f) / (float)frames);
+    }
+    return n;
 }
 
 // Which earlier sections to remember when there are more than `cap`: every

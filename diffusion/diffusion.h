@@ -7,7 +7,11 @@
 // Legend: B batch, T frames in a sequence (context + new), S memory tokens,
 // Z latent channels, C width, E conditioning width, Ci = Z + COND_FRAME_DIM
 // network input channels, Fc = t_dim + COND_SEC_DIM raw conditioning features,
-// Fm = Z + COND_MEM_EXTRA raw memory-token features, K tokens per section.
+// Fm = Z + COND_MEM_EXTRA raw memory-token features, K tokens per section;
+// for learned-query pooling (mem_pool 1): Ns remembered-section slots (S / K),
+// Lm frames kept per remembered section (crop_frames), Fp = Z + COND_MEM_POS
+// per-frame features, Fs = COND_MEM_SEC_DIM per-section features,
+// Fk = Fs + COND_MEM_POS section-map input per token, D = C / H head size.
 //
 //   rectified flow:  x_t = (1 - t) x0 + t e,  v = e - x0,  t ~ logit-normal(0, 1)
 //
@@ -15,12 +19,21 @@
 //   cf  = [sinusoid(1000 t) | section features]                         (B, Fc)
 //   cond = c2(SiLU(c1(cf)))                                             (B, E)
 //   mem  = mw(mf) over every token of every remembered section          (B, S, C)
+//          (mem_pool 1: mem = pool(frames of each section), below)
 //   v_hat = DiT(x, cond, mem, mem_mask, self_mask)                      (B, T, Z)
 //   loss = mean over new, valid frames and channels of (v_hat - v)^2
 //
 // Memory tokens: each earlier section of the song, pooled at K fixed spans
 // (conditioning/features.c) and mapped by one linear layer, carrying its
 // label and distance; K = 0 keeps every frame (the uncompressed reference).
+//
+// Learned-query attention pooling (mem_pool 1), per remembered section j:
+//   fr = [latents | place in the section] of its frames, at most Lm     (Lm, Fp)
+//   k = wk(fr), v = wv(fr) (no bias: a key bias cancels in the softmax)  (Lm, C)
+//   a = MultiHeadAttn(q, k, v, frame mask), q learned, H heads           (K, C)
+//   mem_j = a + ws([section features | place of token k]) + bs          (K, C)
+// The queries start near 0 (N(0, 0.02)): the pooling starts as the mean of
+// v over the section's frames, the token's place telling the K tokens apart.
 #ifndef REFRAIN_DIFFUSION_H
 #define REFRAIN_DIFFUSION_H
 
@@ -42,6 +55,8 @@ typedef struct {
     int mem_k;          // K tokens per remembered section; 0 = every frame (uncompressed)
     int mem_sections;   // remembered sections at most (same-label first, then most recent)
     int mem_tokens;     // S capacity (mem_sections * K, or a frame cap when K = 0)
+    int mem_pool;       // the compressor: 0 K fixed spans + a linear map; 1 learned-query
+                        // attention pooling (K > 0; crop_frames frames per section at most)
     int ctx_frames;     // P clean context frames from before the section
     int crop_frames;    // new frames per training example (sections longer are cropped)
 } DenoiserConfig;
@@ -54,28 +69,39 @@ static inline int denoiser_cin(const DenoiserConfig *c) { return c->z + COND_FRA
 static inline int denoiser_fc(const DenoiserConfig *c) { return c->t_dim + COND_SEC_DIM; }
 static inline int denoiser_fm(const DenoiserConfig *c) { return c->z + COND_MEM_EXTRA; }
 static inline int denoiser_seq(const DenoiserConfig *c) { return c->ctx_frames + c->crop_frames; }
+static inline int denoiser_mem_lm(const DenoiserConfig *c) { return c->crop_frames; }   // Lm
+static inline int denoiser_fp(const DenoiserConfig *c) { return c->z + COND_MEM_POS; }
 
 typedef struct {
     DenoiserConfig cfg;
     ParamSet params;
     DitModel dit;              // names "dit.*"
     int c1_w, c1_b, c2_w, c2_b;   // (E, Fc), (E), (E, E), (E): conditioning MLP
-    int m_w, m_b;              // (C, Fm), (C): memory tokens
+    int m_w, m_b;              // (C, Fm), (C): memory tokens (mem_pool 0; else -1)
+    int mq, mk_w, mv_w;        // (K, C), (C, Fp), (C, Fp): pooling queries, keys, values (mem_pool 1; else -1)
+    int ms_w, ms_b;            // (C, Fk), (C): pooling's section map (mem_pool 1; else -1)
     int med_s;                 // (COND_N_LABELS) median section seconds per label in the
                                // training corpus (not trained; the form parser's defaults)
 } Denoiser;
 
 int denoiser_create(Denoiser *m, const DenoiserConfig *cfg);   // declares + allocates (zero)
 void denoiser_free(Denoiser *m);
-void denoiser_init(Denoiser *m, Rng *rng);   // DiT init; Xavier c1, c2, mw; zero biases
+void denoiser_init(Denoiser *m, Rng *rng);   // DiT init; Xavier c1, c2, mw (wk, wv, ws); q N(0, 0.02); zero biases
 long denoiser_param_count(const Denoiser *m);
 // Matmul + attention FLOPs of one forward over B sequences of T frames with S
-// memory tokens; prepared = the memory's keys/values already computed.
+// memory tokens; prepared = the memory already made (its tokens and the DiT's
+// keys/values: both run once per section when sampling). For mem_pool 1 the
+// pooling counts S / K sections of Lm frames each (its most).
 long denoiser_flops_forward(const DenoiserConfig *c, int B, int T, int S, int prepared);
+// The memory compressor's part of it: S tokens (S / K sections for mem_pool 1) into (B, S, C).
+long denoiser_flops_memory(const DenoiserConfig *c, int B, int S);
 
 // ---- one batch of examples, as the network takes it --------------------------------------
-// Rows are packed for the sizes in use (x is (nb, nt, Ci) contiguous, mf (nb, ns, Fm)):
-// set nb, nt, ns before filling examples.
+// Rows are packed for the sizes in use (x is (nb, nt, Ci) contiguous, mf (nb, ns, Fm),
+// mem_fr (nb, ns / K, Lm, Fp)): set nb, nt, ns before filling examples.
+// The memory's layout follows the model's compressor: mem_pool 0 fills mf; mem_pool 1
+// fills mem_fr, mem_fr_mask and mem_sec instead (ns a multiple of K; section slot j
+// gives tokens j K .. j K + K - 1). Both set mem_mask, per token.
 typedef struct {
     int B, T, S;               // capacity
     int nb, nt, ns;            // in use: examples, frames per example, memory tokens per example
@@ -85,8 +111,11 @@ typedef struct {
     uint8_t *self_mask;        // (B, T) 1 valid frame (context or new), 0 padding
     float *t;                  // (B) flow time
     float *cf;                 // (B, Fc) raw conditioning
-    float *mf;                 // (B, S, Fm) raw memory tokens
+    float *mf;                 // (B, S, Fm) raw memory tokens (mem_pool 0; else NULL)
     uint8_t *mem_mask;         // (B, S) 1 = a token
+    float *mem_fr;             // (B, Ns, Lm, Fp) frames of each remembered section (mem_pool 1; else NULL)
+    uint8_t *mem_fr_mask;      // (B, Ns, Lm) 1 = a frame (mem_pool 1)
+    float *mem_sec;            // (B, Ns, Fs) section features (mem_pool 1)
 } DenoiserBatch;
 void denoiser_batch_alloc(DenoiserBatch *b, const DenoiserConfig *c, int B, int T, int S);
 void denoiser_batch_free(DenoiserBatch *b);
@@ -98,8 +127,13 @@ typedef struct {
     DitActs dit;
     float *ch, *ca, *cond;     // (B, E) each: c1 output, SiLU, c2 output
     float *mem;                // (B, S, C)
+    float *mk, *mv;            // (B, Ns, Lm, C) each: pooling keys, values (mem_pool 1)
+    float *matt;               // (B, Ns, H, K, Lm) pooling attention probabilities (mem_pool 1)
+    float *mpool;              // (K, C) one section's pooled vectors (mem_pool 1)
+    float *msin;               // (B, S, Fk) section-map input per token (mem_pool 1)
     float *dcond, *dca, *dch;  // (B, E) (train)
     float *dmem;               // (B, S, C) (train)
+    float *dmk, *dmv;          // (Lm, C) each: one section's key, value gradients (train, mem_pool 1)
     float *dout;               // (B, T, Z) (train)
 } DenoiserActs;
 void denoiser_acts_alloc(DenoiserActs *a, const Denoiser *m, int B, int T, int S, int train);

@@ -31,15 +31,30 @@ static SectionInfo section_info(const LatentSong *s, int i) {
     return in;
 }
 
+// Example i with no memory: every token masked (and, for attention pooling,
+// every section slot emptied).
+static void clear_memory(const Denoiser *m, DenoiserBatch *b, int i) {
+    const DenoiserConfig *c = &m->cfg;
+    int cap = b->ns;
+    memset(b->mem_mask + (long)i * cap, 0, (size_t)cap);
+    if (c->mem_pool == 0) return;
+    long ns = cap / c->mem_k, Lm = denoiser_mem_lm(c);
+    memset(b->mem_fr + (long)i * ns * Lm * denoiser_fp(c), 0, sizeof(float) * ns * Lm * denoiser_fp(c));
+    memset(b->mem_fr_mask + (long)i * ns * Lm, 0, (size_t)(ns * Lm));
+    memset(b->mem_sec + (long)i * ns * COND_MEM_SEC_DIM, 0, sizeof(float) * ns * COND_MEM_SEC_DIM);
+}
+
 // The memory of example i: the remembered sections' tokens, most recent kept
-// when the token capacity runs out. Returns the tokens written.
+// when the token capacity runs out. The layout follows the compressor: token
+// features in mf (mem_pool 0), or each section's frames and features in slot
+// tok / K of mem_fr, mem_fr_mask, mem_sec (mem_pool 1). Returns the tokens written.
 static int fill_memory(const Denoiser *m, DenoiserBatch *b, int i, const LatentSong *s, int cur,
                        const LatentSong *src, int drop_labels) {
     const DenoiserConfig *c = &m->cfg;
     int Fm = denoiser_fm(c), cap = b->ns, z = c->z;
-    float *mf = b->mf + (long)i * cap * Fm;
+    float *mf = c->mem_pool == 0 ? b->mf + (long)i * cap * Fm : NULL;
     uint8_t *mask = b->mem_mask + (long)i * cap;
-    memset(mask, 0, (size_t)cap);
+    clear_memory(m, b, i);
     const LatentSection *now = &s->sec[cur];
     // the earlier sections: this song's, or (the control) another song's first ones
     int n_prev = src == s ? cur : (cur < src->n_sections ? cur : src->n_sections);
@@ -65,8 +80,16 @@ static int fill_memory(const Denoiser *m, DenoiserBatch *b, int i, const LatentS
         MemorySource ms = {x->label_id, x->occurrence, n_prev - j, (end_prev - x->start) / COND_FRAME_RATE,
                            x->label_id != 0 && x->label_id == now->label_id};
         int k = cond_mem_tokens(c->mem_k, x->end - x->start);
-        cond_memory_features(mf + (long)tok * Fm, src->lat + (long)x->start * z, x->end - x->start, z,
-                             c->mem_k, &ms, drop_labels);
+        if (c->mem_pool == 0) {
+            cond_memory_features(mf + (long)tok * Fm, src->lat + (long)x->start * z, x->end - x->start, z,
+                                 c->mem_k, &ms, drop_labels);
+        } else {
+            long slot = (long)i * (cap / c->mem_k) + tok / c->mem_k, Lm = denoiser_mem_lm(c);
+            int nf = cond_memory_frames(b->mem_fr + slot * Lm * denoiser_fp(c), src->lat + (long)x->start * z,
+                                        x->end - x->start, z, (int)Lm);
+            memset(b->mem_fr_mask + slot * Lm, 1, (size_t)nf);
+            cond_memory_section_features(b->mem_sec + slot * COND_MEM_SEC_DIM, &ms, drop_labels);
+        }
         memset(mask + tok, 1, (size_t)k);
         tok += k;
     }
@@ -112,8 +135,7 @@ int denoiser_fill_example(const Denoiser *m, DenoiserBatch *b, int i, const Exam
     denoiser_set_time(c, b, i, e->t);
     cond_section_features(b->cf + (long)i * denoiser_fc(c) + c->t_dim, &in, e->no_labels);
     if (b->ns > 0) {
-        uint8_t *mask = b->mem_mask + (long)i * b->ns;
-        if (e->no_mem) memset(mask, 0, (size_t)b->ns);
+        if (e->no_mem) clear_memory(m, b, i);
         else fill_memory(m, b, i, s, e->sec, e->mem_song ? e->mem_song : s, e->no_labels);
     }
     return 0;
