@@ -273,7 +273,8 @@ int denoiser_eval(const DenoiserEvalOpts *o) {
         const DenoiserConfig *c = &m.cfg;
         fprintf(f, "## %s\n\n", models[mi]);
         char mem[64];
-        if (c->mem_k) snprintf(mem, sizeof mem, "K = %d tokens per section", c->mem_k);
+        if (c->mem_k) snprintf(mem, sizeof mem, "K = %d tokens per section by %s", c->mem_k,
+                               c->mem_pool ? "learned-query attention pooling" : "pooling at fixed spans");
         else snprintf(mem, sizeof mem, "every latent frame (uncompressed)");
         fprintf(f, "FNV-1a-64 %016llx; %ld parameters, width %d, depth %d, heads %d; memory: %s, at most %d sections "
                    "(%d tokens); context %d frames, crop %d. Mean memory tokens per example %.1f; %.2f ms per example "

@@ -256,9 +256,10 @@ int diff_train(const DiffTrainOpts *o, const DenoiserConfig *cfg) {
     denoiser_acts_alloc(&r.a, &m, o->batch, T, S, 1);
     r.grad = optim_arena_alloc(&m.params);
     r.nval = val_examples(&r.val, &r.va);
-    fprintf(stderr, "train-diffusion: model %ld parameters (width %d, depth %d, heads %d, K %d, %d memory tokens, "
+    fprintf(stderr, "train-diffusion: model %ld parameters (width %d, depth %d, heads %d, K %d by %s, %d memory tokens, "
             "context %d + crop %d frames); batch %d; %ld steps; %.1f GFLOP per step; %d validation examples; "
-            "%d threads\n", denoiser_param_count(&m), cfg->width, cfg->depth, cfg->heads, cfg->mem_k, S,
+            "%d threads\n", denoiser_param_count(&m), cfg->width, cfg->depth, cfg->heads, cfg->mem_k,
+            cfg->mem_pool ? "attention pooling" : "fixed spans", S,
             cfg->ctx_frames, cfg->crop_frames, o->batch, o->steps,
             3e-9 * (double)denoiser_flops_forward(cfg, o->batch, T, S, 0), r.nval, nn_threads());
     TrainerOpts to = {"train-diffusion", o->out, "loss\tlr\tgnorm\tval_loss\tval_nomem\tval_rep\tval_rep_nomem",

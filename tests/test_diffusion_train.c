@@ -193,6 +193,21 @@ static void test_learns(void) {
           "80 steps lower the training loss: mean of the first 15 %.4f, of the last 15 %.4f", first / 15, last / 15);
 }
 
+// The attention-pooling compressor trains and resumes exactly too.
+static void test_pooling_resume(void) {
+    DenoiserConfig c = tiny();
+    c.mem_pool = 1;
+    DiffTrainOpts o = opts("pool-full.rfc", 6), p = opts("pool-part.rfc", 6);
+    int rc = diff_train(&o, &c);
+    p.stop_at = 3;
+    rc |= diff_train(&p, &c);
+    p.stop_at = 0;
+    p.resume = 1;
+    rc |= diff_train(&p, &c);
+    CHECK(rc == 0 && files_equal(o.out, p.out), "attention pooling: 3 steps + resume to 6 give the 6-step checkpoint "
+          "byte for byte (%s)", rc ? err_msg() : "ok");
+}
+
 int main(void) {
     nn_set_threads(1);
     g_quiet = 1;
@@ -215,6 +230,7 @@ int main(void) {
     test_latent_cache();
     test_resume_exact();
     test_learns();
+    test_pooling_resume();
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     if (system(cmd)) printf("note: could not remove %s\n", g_dir);
     return check_summary("test_diffusion_train");
