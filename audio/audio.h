@@ -1,7 +1,8 @@
 // audio — refrain's sound floor: file I/O (libsndfile), resampling
 // (libsamplerate), STFT/iSTFT (FFTW), the Slaney mel filterbank and log-mel
 // features, mel-to-linear inversion, the Griffin-Lim-family vocoder, and
-// spectrogram PNGs with section boundaries (stb_image_write).
+// spectrogram PNGs with section boundaries (stb_image_write). The sections and
+// their timeline JSON are util/song.h's.
 // It owns no model code. Functions return 0 / -1 with err_set() (util.h).
 //
 // Layout legend: n samples, T frames, F = N_FFT/2+1 frequency bins,
@@ -10,6 +11,8 @@
 #define REFRAIN_AUDIO_H
 
 #include <stdint.h>
+
+#include "util/song.h"
 
 // Fixed numbers (design.md).
 #define SAMPLE_RATE 22050
@@ -104,22 +107,11 @@ int vocode_logmel(float **x, long *n, const float *logmel, long T, const Vocoder
 // || |STFT(x)| - mag ||_F / || mag ||_F
 double spectral_convergence(const float *mag, long T, const float *x, long n);
 
-// ---- timeline and spectrogram images (audio/spectrogram.c, audio/timeline.c) ------
-typedef struct {
-    char label[32];
-    double start, end;    // seconds
-} Section;
-typedef struct {
-    Section *sections;
-    int n;
-} Timeline;
-// Reads {"sections":[{"label":"verse","start":0.0,"end":12.5}, ...]}; refuses
-// negative, reversed or overlapping sections with a message naming which.
-int timeline_read(const char *path, Timeline *tl);
-void timeline_free(Timeline *tl);
+// ---- spectrogram images (audio/spectrogram.c) ------------------------------------
 // Log-mel (T, M) -> PNG: perceptual colormap, time axis with ticks, and when
-// tl != NULL, boundary lines with each section's label. Written atomically.
-int spectrogram_png(const char *path, const float *logmel, long T, const Timeline *tl);
+// form != NULL, boundary lines with each section's label (the sections of a
+// timeline, util/song.h timeline_read). Written atomically.
+int spectrogram_png(const char *path, const float *logmel, long T, const SongForm *form);
 
 
 // ---- line plots for reports (audio/plot.c) -------------------------------------------

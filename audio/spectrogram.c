@@ -1,8 +1,8 @@
 // spectrogram.c — log-mel (T, M) to a PNG: viridis colours, low frequencies
 // at the bottom, a frequency axis on the left, a time axis strip below, and
-// when a Timeline is given a white line at every section start and end with
+// when a form is given a white line at every section start and end with
 // the section's label. It owns no feature computation (mel.c) and no JSON
-// (timeline.c).
+// (util/song.c).
 //
 // Layout (pixels): SPEC_LEFT margin | plot W wide | SPEC_RIGHT margin, and
 // SPEC_TOP margin, M * SPEC_ROW rows of plot, SPEC_AXIS strip below.
@@ -72,7 +72,7 @@ static void format_time(char *buf, size_t cap, double t, double step, double tot
     else snprintf(buf, cap, "%gs", t);
 }
 
-int spectrogram_png(const char *path, const float *logmel, long T, const Timeline *tl) {
+int spectrogram_png(const char *path, const float *logmel, long T, const SongForm *form) {
     const int M = N_MELS;
     if (T <= 0) return err_set("cannot draw a spectrogram of zero frames (%s)", path);
     if (dir_exists_for(path)) return -1;
@@ -140,9 +140,9 @@ int spectrogram_png(const char *path, const float *logmel, long T, const Timelin
     }
 
     // section boundaries and labels
-    if (tl) {
-        for (int i = 0; i < tl->n; i++) {
-            const Section *s = &tl->sections[i];
+    if (form) {
+        for (int i = 0; i < form->n; i++) {
+            const SongSection *s = &form->sections[i];
             if (s->start >= seconds) continue;
             int x0 = (int)floor(s->start * fps * W / T + 0.5), x1 = (int)floor(s->end * fps * W / T + 0.5);
             if (x1 > W - 1) x1 = W - 1;

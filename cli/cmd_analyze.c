@@ -69,11 +69,11 @@ static int ref_read(RefForm *r, const char *path) {
         free(mk);
         return rc;
     }
-    Timeline tl;
+    SongForm tl;
     if (timeline_read(path, &tl)) return -1;
     int rc = tl.n ? 0 : err_set("timeline %s has no sections", path);
     for (int i = 0; i < tl.n && rc == 0; i++) rc = ref_add(r, tl.sections[i].start - start, tl.sections[i].label);
-    timeline_free(&tl);
+    song_form_free(&tl);
     return rc;
 }
 

@@ -31,12 +31,13 @@ static void print_json(const SongForm *f) {
     printf("{\"bpm\":%g,\"sections\":[", f->bpm);
     for (int i = 0; i < f->n; i++) {
         const SongSection *s = &f->sections[i];   // labels come from the vocabulary: no escaping needed
-        printf("%s{\"label\":\"%s\",\"label_id\":%d,\"occurrence\":%d", i ? "," : "", s->label, s->label_id, s->occurrence);
+        printf("%s{\"label\":\"%s\",\"label_id\":%d,\"occurrence\":%d", i ? "," : "", s->label, cond_label_id(s->label),
+               s->occurrence);
         json_seconds("start", s->start);
         json_seconds("end", s->end);
-        if (!isnan(s->targets.loudness_lufs)) printf(",\"loudness_lufs\":%g", s->targets.loudness_lufs);
-        if (!isnan(s->targets.brightness_hz)) printf(",\"brightness_hz\":%g", s->targets.brightness_hz);
-        if (!isnan(s->targets.onset_density)) printf(",\"onset_density\":%g", s->targets.onset_density);
+        if (!isnan(s->desc.loudness_lufs)) printf(",\"loudness_lufs\":%g", s->desc.loudness_lufs);
+        if (!isnan(s->desc.brightness_hz)) printf(",\"brightness_hz\":%g", s->desc.brightness_hz);
+        if (!isnan(s->desc.onset_density)) printf(",\"onset_density\":%g", s->desc.onset_density);
         printf("}");
     }
     printf("]}\n");
@@ -46,9 +47,9 @@ static void print_text(const SongForm *f) {
     for (int i = 0; i < f->n; i++) {
         const SongSection *s = &f->sections[i];
         printf("%d  %s  (%d)  %.1f-%.1f s  %.1f s", i + 1, s->label, s->occurrence, s->start, s->end, s->end - s->start);
-        if (!isnan(s->targets.loudness_lufs)) printf("  loud %g LUFS", s->targets.loudness_lufs);
-        if (!isnan(s->targets.brightness_hz)) printf("  bright %g Hz", s->targets.brightness_hz);
-        if (!isnan(s->targets.onset_density)) printf("  onsets %g/s", s->targets.onset_density);
+        if (!isnan(s->desc.loudness_lufs)) printf("  loud %g LUFS", s->desc.loudness_lufs);
+        if (!isnan(s->desc.brightness_hz)) printf("  bright %g Hz", s->desc.brightness_hz);
+        if (!isnan(s->desc.onset_density)) printf("  onsets %g/s", s->desc.onset_density);
         printf("\n");
     }
 }

@@ -24,7 +24,7 @@ static int run(int argc, char **argv) {
     int st = opts_parse(&SPEC, argc, argv, &in);
     if (st != OPTS_OK) return st;
     // everything that can be refused cheaply is refused before reading audio
-    Timeline tl = {0}, *tlp = NULL;
+    SongForm tl = {0}, *tlp = NULL;
     if (check_output(out, "png")) return fail();
     if (timeline) {
         if (timeline_read(timeline, &tl)) return fail();
@@ -49,7 +49,7 @@ done:
     if (rc) { progress_done(); fail(); }
     free(x);
     free(lm);
-    timeline_free(&tl);
+    song_form_free(&tl);
     return rc;
 }
 

@@ -1,8 +1,9 @@
-// conditioning — what the denoiser is told about each section: the song-structure
-// type (sections with label, occurrence, span and descriptor targets), the label
+// conditioning — what the denoiser is told about each section: the label
 // vocabulary, and the form-string parser that turns what a user types into a
-// SongForm (design.md, "Data flow"). Later sections of this header: the section
-// conditioning vectors and the memory compressor.
+// SongForm (design.md, "Data flow"), refrain's song-structure type (sections
+// with label, occurrence, span and descriptors), which with its timeline JSON
+// is util/song.h's so that audio/ and data/ share it. Later sections of this
+// header: the section conditioning vectors and the memory compressor.
 // It owns no audio, no model weights and no file I/O; the CLI prints and exits.
 // Functions return 0 / -1 with err_set() (util/util.h), one line, never print.
 #ifndef REFRAIN_CONDITIONING_H
@@ -10,28 +11,15 @@
 
 #include <stddef.h>
 
-// ---- song structure (conditioning/form.c) ---------------------------------------
-// refrain's one section type: a form string parses into it, the sampler walks
-// it, the timeline JSON is written from it.
-#define SONG_LABEL_MAX 16
+#include "util/song.h"
+
+// The descriptor targets the denoiser is conditioned on: a section's
+// SectionDescriptors less rms_db, which a form cannot ask for.
 typedef struct {
     float loudness_lufs;   // BS.1770 integrated loudness of the section, LUFS
     float brightness_hz;   // mean spectral centroid, Hz
     float onset_density;   // onsets per second
 } SectionTargets;          // a field that is NAN = not given / unknown
-typedef struct {
-    char label[SONG_LABEL_MAX];  // "verse", "chorus", "A", ...
-    int label_id;                // index in the label vocabulary (cond_label_id), 0 = none/unknown
-    int occurrence;              // 1 the first time the label appears in the song, 2 the second, ...
-    double start, end;           // seconds; sections are consecutive from 0
-    SectionTargets targets;      // descriptor targets (NAN where not given)
-} SongSection;
-typedef struct {
-    SongSection *sections;  // (n), malloc'd
-    int n;
-    double bpm;             // tempo used for bar lengths
-} SongForm;
-void song_form_free(SongForm *f);   // frees and zeroes; safe on a zeroed or freed form
 
 // ---- label vocabulary (conditioning/form.c) -------------------------------------
 // Fixed ids, in this order (a trained model's label embedding depends on it):
@@ -93,7 +81,8 @@ typedef struct {
 } FormOpts;
 void form_opts_default(FormOpts *o);   // bpm 120, 4/4, cond_default_seconds, 64, 1, 600
 // Parses a form string into f (sections laid end to end from 0, occurrences
-// numbered); o == NULL: defaults. f->bpm = o->bpm. Returns 0, or -1 with f
+// numbered, targets in desc with rms_db and confidence NAN); o == NULL:
+// defaults. f->bpm = o->bpm, f->duration the sum of the lengths. Returns 0, or -1 with f
 // zeroed and err_set() giving ONE line that names the word, its 1-based
 // position and what is allowed, e.g.
 //   form: word 3 'chrous': unknown label (did you mean 'chorus'?); labels are intro, verse, ...

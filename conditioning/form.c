@@ -49,7 +49,7 @@ void cond_default_seconds(float sec[COND_N_LABELS]) {
     sec[1] = sec[7] = 8.0f;                                   // intro, outro
 }
 
-// ---- options and the song type ------------------------------------------------------
+// ---- options ----------------------------------------------------------------------------
 void form_opts_default(FormOpts *o) {
     o->bpm = 120;
     o->beats_per_bar = 4;
@@ -57,13 +57,6 @@ void form_opts_default(FormOpts *o) {
     o->max_sections = FORM_MAX_SECTIONS;
     o->min_seconds = 1;
     o->max_seconds = 600;
-}
-
-void song_form_free(SongForm *f) {
-    if (!f) return;
-    free(f->sections);
-    f->sections = NULL;
-    f->n = 0;
 }
 
 static int check_opts(const FormOpts *o) {
@@ -148,7 +141,7 @@ static const struct { const char *key; double lo, hi; const char *unit; } TARGET
     {"loud", -70, 0, "LUFS"}, {"bright", 50, 11025, "Hz"}, {"onsets", 0, 30, "per second"}};
 
 // The inside of "[...]": comma-separated key=value. s points just past '['.
-static int parse_targets(SectionTargets *t, const Word *w, const char *s, size_t len) {
+static int parse_targets(SectionDescriptors *t, const Word *w, const char *s, size_t len) {
     float *field[3] = {&t->loudness_lufs, &t->brightness_hz, &t->onset_density};
     size_t i = 0;
     for (;;) {
@@ -207,7 +200,6 @@ static int parse_word(SongSection *sec, double *seconds, const Word *w, const Fo
     int id = lab < 63 ? cond_label_id(label) : -1;
     if (id < 0) return word_err(w, "unknown label (did you mean '%s'?); %s", nearest_label(label), LABEL_HINT);
     snprintf(sec->label, sizeof sec->label, "%.15s", id < N_NAMED ? cond_label_name(id) : label);   // fits: "A9999" at most
-    sec->label_id = id;
 
     size_t i = lab;
     double len_s = o->default_seconds[id], bars = -1;
@@ -239,7 +231,7 @@ static int parse_word(SongSection *sec, double *seconds, const Word *w, const Fo
         if (close != s + n - 1)
             return word_err(w, "text '%.*s' after ']'; the length goes before the targets (chorus:8b[loud=-12])",
                             (int)(s + n - 1 - close), close + 1);
-        if (parse_targets(&sec->targets, w, s + i + 1, (size_t)(close - (s + i + 1)))) return -1;
+        if (parse_targets(&sec->desc, w, s + i + 1, (size_t)(close - (s + i + 1)))) return -1;
     }
     return 0;
 }
@@ -292,7 +284,6 @@ static int parse_compact(SongSection *secs, double *seconds, const Word *w, cons
                             sec, o->bpm, o->min_seconds, o->max_seconds);
         SongSection *s = &secs[k];
         snprintf(s->label, sizeof s->label, "%s", cond_label_name(id));
-        s->label_id = id;
         seconds[k] = sec;
     }
     return 0;
@@ -322,7 +313,7 @@ static int split_words(const char *text, Word *words, int cap) {
 int form_parse(SongForm *f, const char *text, const FormOpts *o) {
     FormOpts def;
     if (!o) { form_opts_default(&def); o = &def; }
-    *f = (SongForm){NULL, 0, o->bpm};
+    *f = (SongForm){NULL, 0, o->bpm, 0};
     if (check_opts(o)) return -1;
     if (!text) text = "";
     int nw = split_words(text, NULL, 0);
@@ -337,7 +328,10 @@ int form_parse(SongForm *f, const char *text, const FormOpts *o) {
     }
     SongSection *secs = callocCheck((size_t)n, sizeof *secs);
     double *seconds = callocCheck((size_t)n, sizeof *seconds);
-    for (int i = 0; i < n; i++) secs[i].targets = (SectionTargets){NAN, NAN, NAN};
+    for (int i = 0; i < n; i++) {
+        secs[i].confidence = NAN;
+        secs[i].desc = SECTION_DESCRIPTORS_NONE;
+    }
     int rc = 0;
     if (compact) rc = parse_compact(secs, seconds, &words[0], o);
     else
@@ -345,14 +339,14 @@ int form_parse(SongForm *f, const char *text, const FormOpts *o) {
     if (rc == 0) {
         double t = 0;
         for (int i = 0; i < n; i++) {
-            secs[i].occurrence = 1;
-            for (int j = 0; j < i; j++) secs[i].occurrence += strcmp(secs[j].label, secs[i].label) == 0;
             secs[i].start = t;
             t += seconds[i];
             secs[i].end = t;
         }
+        song_number_occurrences(secs, n);
         f->sections = secs;
         f->n = n;
+        f->duration = t;
     } else free(secs);
     free(seconds);
     free(words);

@@ -24,16 +24,12 @@
 
 #include <stdio.h>
 
-// ---- per-section descriptors (data/descriptors.c) ------------------------------
-typedef struct {
-    float loudness_lufs;   // BS.1770 K-weighted, gated (-70 abs, -10 rel), LUFS; -70 if silent
-    float rms_db;          // plain RMS level, dBFS; -120 if silent
-    float brightness_hz;   // mean spectral centroid of the non-silent frames, Hz
-    float onset_density;   // onsets per second (spectral-flux peaks)
-} SectionDescriptors;
+#include "util/song.h"
 
-// Descriptors of x[start*SR, end*SR) (clamped to [0, n)). A span shorter than
-// 0.1 s is refused. Thread-safe.
+// ---- per-section descriptors (data/descriptors.c) ------------------------------
+// Descriptors (util/song.h) of x[start*SR, end*SR) (clamped to [0, n)):
+// loudness -70 LUFS and RMS -120 dBFS if silent, brightness over the
+// non-silent frames. A span shorter than 0.1 s is refused. Thread-safe.
 int section_descriptors(SectionDescriptors *d, const float *x, long n, double start, double end);
 
 // ---- structure analysis (data/analyze.c) ---------------------------------------------

@@ -48,7 +48,7 @@ static void refuse(const char *json, const char *fragment) {
     char p[4096];
     path_in(p, "bad.json");
     write_text(p, json);
-    Timeline tl = {(Section *)1, 7};
+    SongForm tl = {(SongSection *)1, 7, 0, 0};
     int rc = timeline_read(p, &tl);
     CHECK(rc == -1 && strstr(err_msg(), fragment) && tl.sections == NULL && tl.n == 0,
           "refused (%s): %s", fragment, err_msg());
@@ -63,19 +63,19 @@ static void test_timeline(void) {
                   "  {\"end\": 6.5e0, \"start\": 3, \"label\": \"verse\"},\n"
                   "  {\"label\": \"chorus\", \"start\": 6.5, \"end\": 9.5}\n"
                   "], \"more\": true}\n");
-    Timeline tl;
+    SongForm tl;
     int rc = timeline_read(p, &tl);
     CHECK(rc == 0 && tl.n == 3, "valid timeline read (%s)", rc ? err_msg() : "3 sections");
     if (rc == 0) {
         CHECK(strcmp(tl.sections[0].label, "in\xC3\xA9 \"A\"") == 0, "escapes decoded: %s", tl.sections[0].label);
         CHECK(tl.sections[1].start == 3 && tl.sections[1].end == 6.5, "keys in any order");
         CHECK(strcmp(tl.sections[2].label, "chorus") == 0 && tl.sections[2].end == 9.5, "third section");
-        timeline_free(&tl);
+        song_form_free(&tl);
     }
     path_in(p, "empty.json");
     write_text(p, "{\"sections\": []}");
     CHECK(timeline_read(p, &tl) == 0 && tl.n == 0, "empty sections list is fine");
-    timeline_free(&tl);
+    song_form_free(&tl);
 
     refuse("{\"sections\":[{\"label\":\"a\",\"start\":0,\"end\":5},{\"label\":\"b\",\"start\":4,\"end\":8}]}",
            "sections[1] (b, 4-8 s) overlaps sections[0]");
@@ -109,7 +109,7 @@ static void test_timeline(void) {
     CHECK(refused == n, "all %d proper prefixes of a document refused as malformed (%d were)", n, refused);
     write_text(p, doc);
     CHECK(timeline_read(p, &tl) == 0 && tl.n == 2 && strcmp(tl.sections[0].label, "aA") == 0, "the whole document reads");
-    timeline_free(&tl);
+    song_form_free(&tl);
     path_in(p, "missing.json");
     CHECK(timeline_read(p, &tl) == -1 && strstr(err_msg(), "cannot open timeline"), "missing file: %s", err_msg());
 }
@@ -119,7 +119,7 @@ static void test_spectrogram(void) {
     path_in(json, "tl.json");
     write_text(json, "{\"sections\":[{\"label\":\"intro\",\"start\":0,\"end\":3},"
                      "{\"label\":\"verse\",\"start\":3,\"end\":6.5},{\"label\":\"chorus\",\"start\":6.5,\"end\":9.5}]}");
-    Timeline tl;
+    SongForm tl;
     CHECK(timeline_read(json, &tl) == 0, "timeline for the picture");
 
     long T = 861;   // 10 s: one column per frame
@@ -195,7 +195,7 @@ static void test_spectrogram(void) {
     path_in(png, "zero.png");
     CHECK(spectrogram_png(png, lm, 0, NULL) == -1 && access(png, F_OK) != 0, "zero frames refused: %s", err_msg());
     free(lm);
-    timeline_free(&tl);
+    song_form_free(&tl);
 }
 
 static void test_plot(void) {

@@ -122,12 +122,12 @@ static void test_song(const char *form, int write_files) {
     FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
     rc = fp ? analysis_write_json(fp, &a) : -1;
     if (fp) fclose(fp);
-    Timeline tl = {0};
+    SongForm tl = {0};
     int rt = rc == 0 ? timeline_read(path, &tl) : -1;
     CHECK(rt == 0 && tl.n == a.n, "JSON reads back as a timeline with %d sections (%s)", tl.n, rt ? err_msg() : "ok");
     if (rt == 0 && tl.n == a.n)
         check_close("timeline second start", tl.sections[1].start, a.sections[1].start, 1e-3, 0);
-    if (rt == 0) timeline_free(&tl);
+    if (rt == 0) song_form_free(&tl);
     remove(path);
 
     // PNG of the self-similarity matrix

@@ -1,17 +1,33 @@
-// timeline.c — reads a song's section timeline from JSON:
+// song.c — the song-structure type's helpers and its timeline JSON (util/song.h):
 //   {"sections":[{"label":"verse","start":0.0,"end":12.5}, ...]}
-// and refuses negative, reversed or overlapping sections, naming the index.
-// Holds a small JSON tokenizer of its own (strict RFC 8259 syntax; tolerant
-// of whitespace, a UTF-8 byte-order mark, unknown keys and any key order).
-// It is self-contained so it can move to util/ when a second user needs it.
-// It owns no drawing (spectrogram.c) and no timeline writing.
-#include "audio/audio.h"
+// timeline_read refuses negative, reversed or overlapping sections, naming the
+// index; timeline_write writes what it reads. Holds a small JSON tokenizer of
+// its own (strict RFC 8259 syntax; tolerant of whitespace, a UTF-8 byte-order
+// mark, unknown keys and any key order), private to the reader.
+// It owns no drawing (audio/spectrogram.c) and no label vocabulary.
+#include "util/song.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/util.h"
+
+// ---- the type ------------------------------------------------------------------------
+void song_form_free(SongForm *f) {
+    if (!f) return;
+    free(f->sections);
+    memset(f, 0, sizeof *f);
+}
+
+void song_number_occurrences(SongSection *s, int n) {
+    for (int i = 0; i < n; i++) {
+        int occ = 1;
+        for (int j = 0; j < i; j++)
+            if (strcmp(s[j].label, s[i].label) == 0) occ++;
+        s[i].occurrence = occ;
+    }
+}
 
 // ---- JSON tokenizer -------------------------------------------------------------
 // The document becomes a flat array of tokens in document order. A container's
@@ -233,12 +249,51 @@ static char *read_text(const char *path, int *n) {
     return buf;
 }
 
-static int get_time(const JParser *p, int obj, const char *key, double *out, const char *path, int i) {
+// The number at `key` in object obj: 1 and *out when present, 0 when absent,
+// -1 (err_set) when it is not a number or not below 1e9. at: "sections[2]." or "".
+static int get_number(const JParser *p, int obj, const char *key, double *out, const char *path, const char *at) {
     int v = json_get(p, obj, key);
-    if (v < 0) return err_set("timeline %s: sections[%d] has no \"%s\"", path, i, key);
-    if (p->tok[v].type != J_NUMBER) return err_set("timeline %s: sections[%d].%s is not a number", path, i, key);
+    if (v < 0) return 0;
+    if (p->tok[v].type != J_NUMBER) return err_set("timeline %s: %s%s is not a number", path, at, key);
     *out = strtod(p->s + p->tok[v].start, NULL);
-    if (!(*out < 1e9)) return err_set("timeline %s: sections[%d].%s is too large", path, i, key);
+    if (!(*out < 1e9)) return err_set("timeline %s: %s%s is too large", path, at, key);
+    return 1;
+}
+
+// Reads sections[i] (object token t) into s.
+static int get_section(const JParser *p, int t, SongSection *s, const char *path, int i) {
+    char at[32];
+    snprintf(at, sizeof at, "sections[%d].", i);
+    if (p->tok[t].type != J_OBJECT) return err_set("timeline %s: sections[%d] is not an object", path, i);
+    int lab = json_get(p, t, "label");
+    if (lab >= 0) {
+        if (p->tok[lab].type != J_STRING) return err_set("timeline %s: sections[%d].label is not a string", path, i);
+        if (json_string(p, lab, s->label, sizeof s->label) >= (int)sizeof s->label)
+            return err_set("timeline %s: sections[%d].label is longer than %d bytes", path, i, (int)sizeof s->label - 1);
+    }
+    for (int k = 0; k < 2; k++) {
+        const char *key = k ? "end" : "start";
+        int got = get_number(p, t, key, k ? &s->end : &s->start, path, at);
+        if (got < 0) return -1;
+        if (got == 0) return err_set("timeline %s: sections[%d] has no \"%s\"", path, i, key);
+    }
+    if (s->start < 0) return err_set("timeline %s: sections[%d] (%s) starts at a negative time %g", path, i, s->label, s->start);
+    if (s->end <= s->start)
+        return err_set("timeline %s: sections[%d] (%s) ends at %g, not after its start %g", path, i, s->label, s->end, s->start);
+    double occ = 0;
+    int got = get_number(p, t, "occurrence", &occ, path, at);
+    if (got < 0) return -1;
+    if (got && !(occ >= 1 && occ == floor(occ)))
+        return err_set("timeline %s: sections[%d].occurrence %g is not a whole number from 1", path, i, occ);
+    s->occurrence = (int)occ;   // 0: numbered by the caller
+    static const char *const KEYS[5] = {"confidence", "loudness_lufs", "rms_db", "brightness_hz", "onset_density"};
+    float *field[5] = {&s->confidence, &s->desc.loudness_lufs, &s->desc.rms_db, &s->desc.brightness_hz,
+                       &s->desc.onset_density};
+    for (int k = 0; k < 5; k++) {
+        double v = NAN;
+        if (get_number(p, t, KEYS[k], &v, path, at) < 0) return -1;
+        *field[k] = (float)v;
+    }
     return 0;
 }
 
@@ -248,8 +303,25 @@ static int by_start(const void *a, const void *b) {
     return (x->start > y->start) - (x->start < y->start);
 }
 
-int timeline_read(const char *path, Timeline *tl) {
-    memset(tl, 0, sizeof *tl);
+// Each section must start at or after the end of the one before it in time.
+static int check_overlaps(const SongForm *f, const char *path) {
+    StartAt *order = mallocCheck((f->n ? f->n : 1) * sizeof *order);
+    for (int i = 0; i < f->n; i++) order[i] = (StartAt){f->sections[i].start, i};
+    qsort(order, f->n, sizeof *order, by_start);
+    int rc = 0;
+    for (int k = 1; k < f->n && rc == 0; k++) {
+        int ia = order[k - 1].index, ib = order[k].index;
+        const SongSection *a = &f->sections[ia], *b = &f->sections[ib];
+        if (b->start < a->end)
+            rc = err_set("timeline %s: sections[%d] (%s, %g-%g s) overlaps sections[%d] (%s, %g-%g s)", path, ib,
+                         b->label, b->start, b->end, ia, a->label, a->start, a->end);
+    }
+    free(order);
+    return rc;
+}
+
+int timeline_read(const char *path, SongForm *f) {
+    memset(f, 0, sizeof *f);
     int n;
     char *text = read_text(path, &n);
     if (!text) return -1;
@@ -259,52 +331,58 @@ int timeline_read(const char *path, Timeline *tl) {
     if (p.tok[0].type != J_OBJECT) { err_set("timeline %s: expected a JSON object {\"sections\": [...]}", path); goto done; }
     int arr = json_get(&p, 0, "sections");
     if (arr < 0 || p.tok[arr].type != J_ARRAY) { err_set("timeline %s: expected a \"sections\" array", path); goto done; }
-    tl->n = p.tok[arr].size;
-    tl->sections = callocCheck(tl->n ? tl->n : 1, sizeof(Section));
+    if (get_number(&p, 0, "bpm", &f->bpm, path, "") < 0 || get_number(&p, 0, "duration", &f->duration, path, "") < 0)
+        goto done;
+    if (f->bpm < 0 || f->duration < 0) { err_set("timeline %s: a negative bpm or duration", path); goto done; }
+    f->n = p.tok[arr].size;
+    f->sections = callocCheck(f->n ? f->n : 1, sizeof *f->sections);
     int t = arr + 1;
-    for (int i = 0; i < tl->n; i++, t = p.tok[t].next) {
-        Section *s = &tl->sections[i];
-        if (p.tok[t].type != J_OBJECT) { err_set("timeline %s: sections[%d] is not an object", path, i); goto done; }
-        int lab = json_get(&p, t, "label");
-        if (lab >= 0) {
-            if (p.tok[lab].type != J_STRING) { err_set("timeline %s: sections[%d].label is not a string", path, i); goto done; }
-            if (json_string(&p, lab, s->label, sizeof s->label) >= (int)sizeof s->label) {
-                err_set("timeline %s: sections[%d].label is longer than %d bytes", path, i, (int)sizeof s->label - 1);
-                goto done;
-            }
-        }
-        if (get_time(&p, t, "start", &s->start, path, i) || get_time(&p, t, "end", &s->end, path, i)) goto done;
-        if (s->start < 0) { err_set("timeline %s: sections[%d] (%s) starts at a negative time %g", path, i, s->label, s->start); goto done; }
-        if (s->end <= s->start) {
-            err_set("timeline %s: sections[%d] (%s) ends at %g, not after its start %g", path, i, s->label, s->end, s->start);
-            goto done;
-        }
+    for (int i = 0; i < f->n; i++, t = p.tok[t].next)
+        if (get_section(&p, t, &f->sections[i], path, i)) goto done;
+    for (int i = 0; i < f->n; i++) {   // occurrences not given: counted over the sections before
+        SongSection *s = &f->sections[i];
+        if (s->occurrence) continue;
+        s->occurrence = 1;
+        for (int j = 0; j < i; j++) s->occurrence += strcmp(f->sections[j].label, s->label) == 0;
     }
-    // overlaps: sort indices by start, then each must start at or after the previous end
-    StartAt *order = mallocCheck((tl->n ? tl->n : 1) * sizeof *order);
-    for (int i = 0; i < tl->n; i++) order[i] = (StartAt){tl->sections[i].start, i};
-    qsort(order, tl->n, sizeof *order, by_start);
-    for (int k = 1; k < tl->n; k++) {
-        int ia = order[k - 1].index, ib = order[k].index;
-        const Section *a = &tl->sections[ia], *b = &tl->sections[ib];
-        if (b->start < a->end) {
-            err_set("timeline %s: sections[%d] (%s, %g-%g s) overlaps sections[%d] (%s, %g-%g s)", path,
-                    ib, b->label, b->start, b->end, ia, a->label, a->start, a->end);
-            free(order);
-            goto done;
-        }
-    }
-    free(order);
-    rc = 0;
+    rc = check_overlaps(f, path);
 done:
     free(p.tok);
     free(text);
-    if (rc) timeline_free(tl);
+    if (rc) song_form_free(f);
     return rc;
 }
 
-void timeline_free(Timeline *tl) {
-    free(tl->sections);
-    tl->sections = NULL;
-    tl->n = 0;
+static void put_string(FILE *fp, const char *s) {
+    fputc('"', fp);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(fp, "\\%c", c);
+        else if (c < 0x20) fprintf(fp, "\\u%04x", c);
+        else fputc(c, fp);
+    }
+    fputc('"', fp);
+}
+
+int timeline_write(FILE *fp, const SongForm *f) {
+    fputc('{', fp);
+    if (f->bpm > 0) fprintf(fp, "\"bpm\": %g, ", f->bpm);
+    if (f->duration > 0) fprintf(fp, "\"duration\": %.3f, ", f->duration);
+    fprintf(fp, "\"sections\": [\n");
+    for (int i = 0; i < f->n; i++) {
+        const SongSection *s = &f->sections[i];
+        const SectionDescriptors *d = &s->desc;
+        fprintf(fp, "  {\"label\": ");
+        put_string(fp, s->label);
+        fprintf(fp, ", \"start\": %.3f, \"end\": %.3f", s->start, s->end);
+        if (s->occurrence >= 1) fprintf(fp, ", \"occurrence\": %d", s->occurrence);
+        if (isfinite(s->confidence)) fprintf(fp, ", \"confidence\": %.3f", s->confidence);
+        if (isfinite(d->loudness_lufs)) fprintf(fp, ", \"loudness_lufs\": %.2f", d->loudness_lufs);
+        if (isfinite(d->rms_db)) fprintf(fp, ", \"rms_db\": %.2f", d->rms_db);
+        if (isfinite(d->brightness_hz)) fprintf(fp, ", \"brightness_hz\": %.1f", d->brightness_hz);
+        if (isfinite(d->onset_density)) fprintf(fp, ", \"onset_density\": %.3f", d->onset_density);
+        fprintf(fp, "}%s\n", i + 1 < f->n ? "," : "");
+    }
+    fprintf(fp, "]}\n");
+    return ferror(fp) ? err_set("writing the timeline failed") : 0;
 }
