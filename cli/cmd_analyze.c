@@ -77,13 +77,13 @@ static int ref_read(RefForm *r, const char *path) {
     return rc;
 }
 
-static void score(const RefForm *r, const Analysis *a) {
+static void score(const RefForm *r, const SongForm *a) {
     double rb[256], eb[256], es[256];
     int el[256], nr = 0, ne = 0;
     for (int i = 1; i < r->n; i++) if (r->start[i] > 0 && r->start[i] < a->duration) rb[nr++] = r->start[i];
     for (int i = 0; i < a->n && i < 256; i++) {
         es[i] = a->sections[i].start;
-        el[i] = a->sections[i].label - 'A';
+        el[i] = a->sections[i].label[0] - 'A';   // the analyzer's labels are single letters
         if (i > 0) eb[ne++] = a->sections[i].start;
     }
     double p5, r5, f5, p3, r3, f3, pp, pr, pf;
@@ -96,7 +96,7 @@ static void score(const RefForm *r, const Analysis *a) {
             f5, p5, r5, f3, p3, r3, pf, pp, pr);
     for (int i = 0; i < r->n; i++) fputc('a' + r->label[i] % 26, f);
     fprintf(f, "\test ");
-    for (int i = 0; i < a->n; i++) fputc(a->sections[i].label, f);
+    for (int i = 0; i < a->n; i++) fputs(a->sections[i].label, f);
     fprintf(f, "\n");
 }
 
@@ -125,18 +125,18 @@ static int run(int argc, char **argv) {
     if (analyze_audio(&a, x, n, &o)) goto done;
     progress_done();
     if (json) {
-        if (analysis_write_json(stdout, &a)) goto done;
+        if (timeline_write(stdout, &a.form)) goto done;
     } else {
         analysis_print(stdout, &a);
     }
     if (outp) {
         AtomicFile af;
         if (atomic_open(&af, outp)) goto done;
-        if (analysis_write_json(af.f, &a)) { atomic_abort(&af); goto done; }
+        if (timeline_write(af.f, &a.form)) { atomic_abort(&af); goto done; }
         if (atomic_commit(&af)) goto done;
     }
     if (png && analysis_ssm_png(png, &a)) goto done;
-    if (rf) score(rf, &a);
+    if (rf) score(rf, &a.form);
     rc = 0;
 done:
     if (rc) fail();

@@ -1,6 +1,7 @@
 // analyze.c — structural segmentation of a recording: coarse chroma and
 // timbre features, self-similarity, checkerboard novelty, peak picking,
-// and clustering of segments into repeat labels; JSON, text and PNG output;
+// and clustering of segments into repeat labels; text and PNG output (the
+// JSON timeline is util/song.c's);
 // boundary and pairwise evaluation measures. Per-section descriptors live in
 // descriptors.c. It owns no file decoding and no model code.
 //
@@ -44,7 +45,7 @@ void analyze_defaults(AnalyzeOpts *o) {
 
 void analysis_free(Analysis *a) {
     if (!a) return;
-    free(a->sections);
+    song_form_free(&a->form);
     free(a->ssm);
     free(a->novelty);
     memset(a, 0, sizeof *a);
@@ -393,7 +394,7 @@ static void cluster_segments(int *lab, const float *sim, int S, float thr) {
 static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
 
     double dur = (double)n / SAMPLE_RATE;
-    out->duration = dur;
+    out->form.duration = dur;
     int P = (int)lround(o.frame_s * SAMPLE_RATE / HOP);
     if (P < 1) P = 1;
     long T0 = stft_frames(n);
@@ -592,17 +593,16 @@ static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
         }
     }
 
-    out->n = S;
-    out->sections = callocCheck(S, sizeof(AnaSection));
+    out->form.n = S;
+    out->form.sections = callocCheck(S, sizeof(SongSection));   // desc 0 unless analyze_audio measures it
     int occ[256] = {0};
     for (int i = 0; i < S; i++) {
-        AnaSection *s = &out->sections[i];
+        SongSection *s = &out->form.sections[i];
         s->start = i == 0 ? 0.0 : bnd[i] * out->frame_s;
         s->end = i == S - 1 ? dur : bnd[i + 1] * out->frame_s;
         if (s->end > dur) s->end = dur;
-        s->label = (char)('A' + (lab[i] < 26 ? lab[i] : 25));
+        snprintf(s->label, sizeof s->label, "%c", 'A' + (lab[i] < 26 ? lab[i] : 25));
         s->occurrence = ++occ[lab[i] & 255];
-        s->boundary = bh[i];
         // label margin: mean similarity to own cluster minus best other cluster
         double own = 0; int cown = 0;
         double other[256] = {0}; int cother[256] = {0};
@@ -617,7 +617,7 @@ static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
         double lc = 0.5 + margin / 0.4;
         if (lc < 0) lc = 0;
         if (lc > 1) lc = 1;
-        s->confidence = (float)(0.5 * lc + 0.5 * s->boundary);
+        s->confidence = (float)(0.5 * lc + 0.5 * bh[i]);   // bh: novelty peak height at the start, 1 for the first
     }
     free(sim); free(lab); free(bnd); free(bh); free(Pe);
     out->ssm = Sm;
@@ -651,11 +651,11 @@ int analyze_audio(Analysis *out, const float *x, long n, const AnalyzeOpts *opts
     if (analyze_core(out, x + a, b - a, o)) return -1;
     double t0 = (double)a / SAMPLE_RATE, dur = (double)n / SAMPLE_RATE;
     out->t0 = t0;
-    out->duration = dur;
-    for (int i = 0; i < out->n; i++) {
-        AnaSection *s = &out->sections[i];
+    out->form.duration = dur;
+    for (int i = 0; i < out->form.n; i++) {
+        SongSection *s = &out->form.sections[i];
         s->start = i == 0 ? 0.0 : s->start + t0;
-        s->end = i == out->n - 1 ? dur : s->end + t0;
+        s->end = i == out->form.n - 1 ? dur : s->end + t0;
         if (o.descriptors && s->end - s->start >= 0.1 && section_descriptors(&s->desc, x, n, s->start, s->end)) {
             analysis_free(out);
             return -1;
@@ -665,29 +665,15 @@ int analyze_audio(Analysis *out, const float *x, long n, const AnalyzeOpts *opts
 }
 
 // ---- output --------------------------------------------------------------------------------
-int analysis_write_json(FILE *f, const Analysis *a) {
-    fprintf(f, "{\"duration\": %.3f, \"sections\": [\n", a->duration);
-    for (int i = 0; i < a->n; i++) {
-        const AnaSection *s = &a->sections[i];
-        fprintf(f,
-                "  {\"label\": \"%c\", \"start\": %.3f, \"end\": %.3f, \"occurrence\": %d, "
-                "\"confidence\": %.3f, \"loudness_lufs\": %.2f, \"rms_db\": %.2f, "
-                "\"brightness_hz\": %.1f, \"onset_density\": %.3f}%s\n",
-                s->label, s->start, s->end, s->occurrence, s->confidence, s->desc.loudness_lufs,
-                s->desc.rms_db, s->desc.brightness_hz, s->desc.onset_density, i + 1 < a->n ? "," : "");
-    }
-    fprintf(f, "]}\n");
-    return ferror(f) ? err_set("writing JSON failed") : 0;
-}
-
 void analysis_print(FILE *f, const Analysis *a) {
     fprintf(f, "form: ");
-    for (int i = 0; i < a->n; i++) fprintf(f, "%c", a->sections[i].label);
-    fprintf(f, "   (%d sections, %.1f s)\n", a->n, a->duration);
+    const SongForm *form = &a->form;
+    for (int i = 0; i < form->n; i++) fprintf(f, "%s", form->sections[i].label);
+    fprintf(f, "   (%d sections, %.1f s)\n", form->n, form->duration);
     fprintf(f, "  #  label     start      end   conf   LUFS  bright Hz  onsets/s\n");
-    for (int i = 0; i < a->n; i++) {
-        const AnaSection *s = &a->sections[i];
-        fprintf(f, "%3d  %c%-3d  %8.2f %8.2f   %.2f  %6.1f  %9.0f  %8.2f\n", i + 1, s->label, s->occurrence,
+    for (int i = 0; i < form->n; i++) {
+        const SongSection *s = &form->sections[i];
+        fprintf(f, "%3d  %s%-3d  %8.2f %8.2f   %.2f  %6.1f  %9.0f  %8.2f\n", i + 1, s->label, s->occurrence,
                 s->start, s->end, s->confidence, s->desc.loudness_lufs, s->desc.brightness_hz,
                 s->desc.onset_density);
     }
@@ -741,15 +727,15 @@ int analysis_ssm_png(const char *path, const Analysis *a) {
         }
     }
     double px_per_s = N / (T * a->frame_s);
-    for (int k = 0; k < a->n; k++) {
-        const AnaSection *s = &a->sections[k];
+    for (int k = 0; k < a->form.n; k++) {
+        const SongSection *s = &a->form.sections[k];
         int p0 = (int)((s->start - a->t0) * px_per_s), p1 = (int)((s->end - a->t0) * px_per_s);
         if (p0 < 0) p0 = 0;
         if (p1 > N) p1 = N;
-        uint32_t col = LABEL_RGB[(s->label - 'A') % 8];
+        uint32_t col = LABEL_RGB[(s->label[0] - 'A') % 8];
         canvas_rect(&cv, o + p0, 0, o + p1, SSM_BAND, col);      // strip above
         canvas_rect(&cv, 0, o + p0, SSM_BAND, o + p1, col);      // strip left
-        char lab[2] = {s->label, 0};
+        char lab[2] = {s->label[0], 0};
         if (p1 - p0 >= 12) {
             int mid = o + (p0 + p1) / 2;
             canvas_text(&cv, mid - text_width(lab, 2) / 2, 1, lab, 2, RGB(255, 255, 255));

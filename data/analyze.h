@@ -34,15 +34,6 @@ int section_descriptors(SectionDescriptors *d, const float *x, long n, double st
 
 // ---- structure analysis (data/analyze.c) ---------------------------------------------
 typedef struct {
-    double start, end;     // seconds
-    char label;            // repeat label 'A', 'B', ... in order of first appearance
-    int occurrence;        // 1 the first time this label appears, 2 the second, ...
-    float confidence;      // 0..1: boundary strength and clustering margin combined
-    float boundary;        // novelty peak height at `start` (0..1; 1 for the first section)
-    SectionDescriptors desc;
-} AnaSection;
-
-typedef struct {
     double frame_s;        // feature hop in seconds (default 0.186: 16 STFT hops)
     double min_section_s;  // shortest section (default 6)
     double kernel_s;       // half-width of the checkerboard kernel (default 5)
@@ -59,13 +50,15 @@ typedef struct {
     int merge_adjacent;    // merge neighbouring segments that get one label (default 1)
     int split_repeats;     // after merging, cut runs ~k times a label's shortest occurrence (default 1)
     int sf_fold;           // structure features ignore the sign of the lag (default 0)
-    int descriptors;       // fill AnaSection.desc (default 1)
+    int descriptors;       // measure each section's desc (default 1; else left 0)
 } AnalyzeOpts;
 
 typedef struct {
-    AnaSection *sections;  // (n)
-    int n;
-    double duration;       // seconds
+    // The sections found (util/song.h), consecutive from 0 to form.duration,
+    // the audio's length: repeat labels "A", "B", ... in order of first
+    // appearance, occurrences, confidence 0..1 (boundary novelty and clustering
+    // margin combined), descriptors; bpm 0. timeline_write writes it as JSON.
+    SongForm form;
     // Kept for the PNG and for inspection:
     int T;                 // coarse frames
     double frame_s;        // seconds per coarse frame
@@ -80,10 +73,6 @@ void analyze_defaults(AnalyzeOpts *o);
 int analyze_audio(Analysis *out, const float *x, long n, const AnalyzeOpts *o);
 void analysis_free(Analysis *a);
 
-// JSON compatible with the timeline format read by timeline_read():
-// {"duration":..,"sections":[{"label":"A","start":..,"end":..,"occurrence":..,
-//   "confidence":..,"loudness_lufs":..,"rms_db":..,"brightness_hz":..,"onset_density":..}]}
-int analysis_write_json(FILE *f, const Analysis *a);
 // Human-readable table.
 void analysis_print(FILE *f, const Analysis *a);
 // Self-similarity matrix as a PNG (dark-to-light ramp; time runs down and

@@ -178,18 +178,19 @@ static int mma_sections(CorpusSection **out, int *nout, const char *mid, int T) 
 static int recording_sections(CorpusSection **out, int *nout, const float *x, long n, int T) {
     Analysis an;
     if (analyze_audio(&an, x, n, NULL)) return -1;
-    CorpusSection *s = callocCheck((size_t)an.n + 1, sizeof *s);
+    const SongForm *form = &an.form;
+    CorpusSection *s = callocCheck((size_t)form->n + 1, sizeof *s);
     int k = 0;
-    for (int i = 0; i < an.n; i++) {
-        const AnaSection *a = &an.sections[i];
+    for (int i = 0; i < form->n; i++) {
+        const SongSection *a = &form->sections[i];
         int fa = i == 0 ? 0 : frame_of(a->start);
-        int fb = i + 1 < an.n ? frame_of(an.sections[i + 1].start) : T;
+        int fb = i + 1 < form->n ? frame_of(form->sections[i + 1].start) : T;
         if (fb > T) fb = T;
         if (fb <= fa) continue;
         CorpusSection *c = &s[k++];
         c->start_frame = fa;
         c->end_frame = fb;
-        snprintf(c->label, sizeof c->label, "%c", a->label);
+        snprintf(c->label, sizeof c->label, "%.15s", a->label);
         c->occurrence = a->occurrence;
         c->confidence = a->confidence;
         c->loudness_lufs = a->desc.loudness_lufs;

@@ -74,12 +74,12 @@ static void test_song(const char *form, int write_files) {
     CHECK(rc == 0, "analyze_audio on a 50 s %s song: %s", form, rc ? err_msg() : "ok");
     if (rc) { free(x); return; }
     analysis_print(stdout, &a);
-    CHECK(a.n == ns, "found %d sections, want %d", a.n, ns);
+    CHECK(a.form.n == ns, "found %d sections, want %d", a.form.n, ns);
     // every true boundary has an estimate within 1 s, and vice versa
     double ref[4], est[64];
     for (int i = 1; i < ns; i++) ref[i - 1] = i * len;
     int ne = 0;
-    for (int i = 1; i < a.n && ne < 64; i++) est[ne++] = a.sections[i].start;
+    for (int i = 1; i < a.form.n && ne < 64; i++) est[ne++] = a.form.sections[i].start;
     double p, rr, f;
     // Between two sections of one texture only a phase irregularity marks the
     // seam (the 4 s chord loop restarts), so that boundary gets 1.5 s, others 1 s.
@@ -96,23 +96,24 @@ static void test_song(const char *form, int write_files) {
     for (int i = 0; i < ns; i++) {
         double mid = (i + 0.5) * len;
         lab[i] = '?';
-        for (int k = 0; k < a.n; k++) if (a.sections[k].start <= mid && mid < a.sections[k].end) lab[i] = a.sections[k].label;
+        for (int k = 0; k < a.form.n; k++)
+            if (a.form.sections[k].start <= mid && mid < a.form.sections[k].end) lab[i] = a.form.sections[k].label[0];
     }
     int pairs_ok = 1;
     for (int i = 0; i < ns; i++)
         for (int j = i + 1; j < ns; j++)
             if ((form[i] == form[j]) != (lab[i] == lab[j])) pairs_ok = 0;
     CHECK(pairs_ok, "repeat labels: true %s, found %.5s", form, lab);
-    CHECK(lab[0] == 'A' && a.sections[0].occurrence == 1, "first section is A, occurrence 1");
-    int occ_ok = a.n == ns;
+    CHECK(lab[0] == 'A' && a.form.sections[0].occurrence == 1, "first section is A, occurrence 1");
+    int occ_ok = a.form.n == ns;
     for (int i = 0; i < ns && occ_ok; i++) {
         int want = 1;
         for (int j = 0; j < i; j++) want += form[j] == form[i];
-        occ_ok = a.sections[i].occurrence == want;
+        occ_ok = a.form.sections[i].occurrence == want;
     }
     CHECK(occ_ok, "occurrences count the repeats");
     int conf_ok = 1;
-    for (int k = 0; k < a.n; k++) conf_ok &= a.sections[k].confidence >= 0 && a.sections[k].confidence <= 1;
+    for (int k = 0; k < a.form.n; k++) conf_ok &= a.form.sections[k].confidence >= 0 && a.form.sections[k].confidence <= 1;
     CHECK(conf_ok, "confidences in [0, 1]");
 
     if (!write_files) { analysis_free(&a); free(x); return; }
@@ -120,13 +121,13 @@ static void test_song(const char *form, int write_files) {
     char path[] = "/tmp/refrain_test_analyze_XXXXXX";
     int fd = mkstemp(path);
     FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
-    rc = fp ? analysis_write_json(fp, &a) : -1;
+    rc = fp ? timeline_write(fp, &a.form) : -1;
     if (fp) fclose(fp);
     SongForm tl = {0};
     int rt = rc == 0 ? timeline_read(path, &tl) : -1;
-    CHECK(rt == 0 && tl.n == a.n, "JSON reads back as a timeline with %d sections (%s)", tl.n, rt ? err_msg() : "ok");
-    if (rt == 0 && tl.n == a.n)
-        check_close("timeline second start", tl.sections[1].start, a.sections[1].start, 1e-3, 0);
+    CHECK(rt == 0 && tl.n == a.form.n, "JSON reads back as a timeline with %d sections (%s)", tl.n, rt ? err_msg() : "ok");
+    if (rt == 0 && tl.n == a.form.n)
+        check_close("timeline second start", tl.sections[1].start, a.form.sections[1].start, 1e-3, 0);
     if (rt == 0) song_form_free(&tl);
     remove(path);
 
@@ -137,12 +138,12 @@ static void test_song(const char *form, int write_files) {
     unsigned char *im = rc == 0 ? stbi_load(png, &pw, &ph, &pc, 3) : NULL;
     int side = SSM_BAND + SSM_PAD + (a.T < SSM_MAX ? a.T : SSM_MAX);
     CHECK(im && pw == side && ph == side, "SSM PNG decodes to %dx%d (want %dx%d)", pw, ph, side, side);
-    if (im && a.n > 1) {
+    if (im && a.form.n > 1) {
         // the second section's start: a line-coloured column through the matrix,
         // and the column two pixels before it is not the line colour
         int N = side - SSM_BAND - SSM_PAD, org = SSM_BAND + SSM_PAD;
         double px_per_s = N / (a.T * a.frame_s);   // as analysis_ssm_png maps seconds to pixels
-        int p0 = (int)((a.sections[1].start - a.t0) * px_per_s);
+        int p0 = (int)((a.form.sections[1].start - a.t0) * px_per_s);
         int y = org + N / 2, on = 1, off = 1;
         const unsigned char *q = im + 3 * ((size_t)y * pw + org + p0);
         on = q[0] == 0 && q[1] == 230 && q[2] == 255;
@@ -266,7 +267,7 @@ static void test_errors(void) {
     CHECK(analyze_audio(&a, x, 3 * SR, NULL) == -1, "NaN refused: %s", err_msg());
     x[5] = 0;
     int rc = analyze_audio(&a, x, 3 * SR, NULL);
-    CHECK(rc == 0 && a.n == 1, "3 s of silence is one section");
+    CHECK(rc == 0 && a.form.n == 1, "3 s of silence is one section");
     if (rc == 0) analysis_free(&a);
     free(x);
 }
