@@ -127,80 +127,61 @@ static void skip_record(const char *skip, uint64_t size, int64_t mtime, const ch
     atomic_commit(&af);
 }
 
-static void fill_descriptors(CorpusSection *c, const float *x, long n) {
-    SectionDescriptors d;
-    double fs = (double)HOP / SAMPLE_RATE;
-    if (section_descriptors(&d, x, n, c->start_frame * fs, c->end_frame * fs) == 0) {
-        c->loudness_lufs = d.loudness_lufs;
-        c->rms_db = d.rms_db;
-        c->brightness_hz = d.brightness_hz;
-        c->onset_density = d.onset_density;
-    } else {   // a span under 0.1 s: no meaningful descriptors
-        c->loudness_lufs = -70;
-        c->rms_db = -120;
-        c->brightness_hz = 0;
-        c->onset_density = 0;
-    }
+static void fill_descriptors(SongSection *c, const float *x, long n) {
+    if (section_descriptors(&c->desc, x, n, c->start, c->end))   // a span under 0.1 s: no meaningful descriptors
+        c->desc = (SectionDescriptors){-70, -120, 0, 0};
 }
-
-static int frame_of(double t) { return (int)floor(t * SAMPLE_RATE / HOP + 0.5); }
 
 // MMA: one section per MidiMark, up to the next; the last runs to the end of the
 // audio (fluidsynth's release tail included).
-static int mma_sections(CorpusSection **out, int *nout, const char *mid, int T) {
+static int mma_sections(SongSection **out, int *nout, const char *mid, int T) {
     MidiMarker *mk;
     int nm;
     double end;
     if (midi_read_markers(mid, &mk, &nm, &end)) return -1;
     if (nm == 0) { free(mk); return err_set("%s: no MidiMark markers", mid); }
-    CorpusSection *s = callocCheck((size_t)nm, sizeof *s);
+    SongSection *s = callocCheck((size_t)nm, sizeof *s);
     int k = 0;
     for (int i = 0; i < nm; i++) {
-        int a = i == 0 ? 0 : frame_of(mk[i].time);
-        int b = i + 1 < nm ? frame_of(mk[i + 1].time) : T;
+        int a = i == 0 ? 0 : corpus_frame(mk[i].time);
+        int b = i + 1 < nm ? corpus_frame(mk[i + 1].time) : T;
         if (b > T) b = T;
         if (b <= a) continue;
-        snprintf(s[k].label, sizeof s[k].label, "%.15s", mk[i].text);
-        s[k].start_frame = a;
-        s[k].end_frame = b;
+        snprintf(s[k].label, sizeof s[k].label, "%.*s", SHARD_LABEL_MAX, mk[i].text);
+        s[k].start = corpus_seconds(a);
+        s[k].end = corpus_seconds(b);
         s[k].confidence = 1;
         k++;
     }
     free(mk);
     if (k == 0) { free(s); return err_set("%s: markers lie beyond the audio", mid); }
-    s[k - 1].end_frame = T;
-    corpus_number_occurrences(s, k);
+    s[k - 1].end = corpus_seconds(T);
+    song_number_occurrences(s, k);
     *out = s;
     *nout = k;
     return 0;
 }
 
-static int recording_sections(CorpusSection **out, int *nout, const float *x, long n, int T) {
+static int recording_sections(SongSection **out, int *nout, const float *x, long n, int T) {
     Analysis an;
     if (analyze_audio(&an, x, n, NULL)) return -1;
     const SongForm *form = &an.form;
-    CorpusSection *s = callocCheck((size_t)form->n + 1, sizeof *s);
+    SongSection *s = callocCheck((size_t)form->n + 1, sizeof *s);
     int k = 0;
-    for (int i = 0; i < form->n; i++) {
+    for (int i = 0; i < form->n; i++) {   // the analyzer's sections, moved to frame boundaries
         const SongSection *a = &form->sections[i];
-        int fa = i == 0 ? 0 : frame_of(a->start);
-        int fb = i + 1 < form->n ? frame_of(form->sections[i + 1].start) : T;
+        int fa = i == 0 ? 0 : corpus_frame(a->start);
+        int fb = i + 1 < form->n ? corpus_frame(form->sections[i + 1].start) : T;
         if (fb > T) fb = T;
         if (fb <= fa) continue;
-        CorpusSection *c = &s[k++];
-        c->start_frame = fa;
-        c->end_frame = fb;
-        snprintf(c->label, sizeof c->label, "%.15s", a->label);
-        c->occurrence = a->occurrence;
-        c->confidence = a->confidence;
-        c->loudness_lufs = a->desc.loudness_lufs;
-        c->rms_db = a->desc.rms_db;
-        c->brightness_hz = a->desc.brightness_hz;
-        c->onset_density = a->desc.onset_density;
+        SongSection *c = &s[k++];
+        *c = *a;
+        c->start = corpus_seconds(fa);
+        c->end = corpus_seconds(fb);
     }
     analysis_free(&an);
     if (k == 0) { free(s); return err_set("the analyzer found no sections"); }
-    s[k - 1].end_frame = T;
+    s[k - 1].end = corpus_seconds(T);
     *out = s;
     *nout = k;
     return 0;

@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "util/song.h"
+
 // ---- songs, sections, split --------------------------------------------------------
 typedef enum { SRC_MMA = 0, SRC_MODULE = 1, SRC_RECORDING = 2, SRC_COUNT } CorpusSource;
 typedef enum { SPLIT_TRAIN = 0, SPLIT_VALID = 1 } CorpusSplit;
@@ -36,13 +38,14 @@ typedef enum { SPLIT_TRAIN = 0, SPLIT_VALID = 1 } CorpusSplit;
 const char *corpus_source_name(int source);   // "mma", "module", "recording"
 const char *corpus_split_name(int split);     // "train", "valid"
 
-typedef struct {
-    int32_t start_frame, end_frame;  // log-mel frames [start, end) at HOP / SAMPLE_RATE
-    char label[16];                  // MMA: "intro", "verse", "chorus", ...; others: "A", "B", ...
-    int32_t occurrence;              // 1 the first time the label appears in the song, 2 ...
-    float confidence;                // 1 for exact labels (MMA, modules); analyzer's for recordings
-    float loudness_lufs, rms_db, brightness_hz, onset_density;   // data/analyze.h descriptors
-} CorpusSection;
+// A corpus song's sections are the song type (util/song.h) laid on log-mel
+// frames: each start and end is a frame boundary, corpus_seconds(frame), so a
+// section indexes the features exactly and corpus_frame gives its frame back.
+// Labels: MMA "intro", "verse", "chorus", ...; modules and recordings "A", "B",
+// ... (at most SHARD_LABEL_MAX bytes); confidence 1 for exact labels (MMA,
+// modules), the analyzer's for recordings; descriptors measured for every one.
+double corpus_seconds(int32_t frame);    // frame * HOP / SAMPLE_RATE
+int32_t corpus_frame(double seconds);    // the nearest frame: floor(seconds * SAMPLE_RATE / HOP + 0.5)
 
 typedef struct {
     char song[256];        // unique id: path under .cache/ ("pkg/hedgewars-data/.../Beach.ogg",
@@ -56,7 +59,7 @@ typedef struct {
     uint64_t src_size;     // source file size and mtime when built (incremental rebuilds)
     int64_t src_mtime;
     int32_t n_sections;
-    CorpusSection *sections;   // (n_sections), contiguous, covering [0, n_frames)
+    SongSection *sections;     // (n_sections), contiguous, on frames, covering frames [0, n_frames)
     char shard[64];        // shard file name under <out>/shards/ (set by the writer)
 } CorpusSong;
 
@@ -70,13 +73,11 @@ uint64_t corpus_fnv1a(const void *p, size_t n, uint64_t h);   // h = CORPUS_FNV_
 #define CORPUS_FNV_INIT 0xcbf29ce484222325ull
 #define CORPUS_VALID_PERCENT 10
 
-// Fills sections' label occurrences (1, 2, ... per label, in time order).
-void corpus_number_occurrences(CorpusSection *s, int n);
-
 // ---- shards and index (data/shards.c) ------------------------------------------------
 #define SHARD_MAGIC "RFNSHRD1"     // 8 bytes
 #define INDEX_MAGIC "RFNINDX1"
 #define SHARD_VERSION 1
+#define SHARD_LABEL_MAX 15         // bytes of a section label in a shard (its reader's limit)
 
 // Writes song + features (T = song->n_frames, M = song->n_mels) atomically to
 // path. The checksum covers every byte before it.
@@ -101,8 +102,8 @@ int index_write_tsv(const char *path, const CorpusIndex *ix);
 void index_summary(FILE *f, const CorpusIndex *ix);
 
 // ---- the corpus in memory, for training (data/songs.c) -----------------------------------
-// One song of the corpus held in memory: its metadata with sections (frames at the
-// mel rate, CorpusSection) and its log-mel features.
+// One song of the corpus held in memory: its metadata with sections (on the mel
+// frames, see corpus_frame) and its log-mel features.
 typedef struct {
     CorpusSong meta;      // id, package, source, split, n_frames, sections (owned)
     float *mel;           // (T, M) log-mel, T = meta.n_frames, M = N_MELS (NULL when loaded without features)
@@ -120,6 +121,9 @@ int songset_load(SongSet *set, const char *corpus_dir, int split, int max_songs,
 void songset_free(SongSet *set);
 
 // ---- MMA songs (data/mmagen.c) --------------------------------------------------------
+// A section of an MMA song as planned, before it has a time: its label and
+// length in bars. The rendered song's sections (SongSection) come back from the
+// MIDI file's markers (midi_read_markers).
 typedef struct {
     char label[16];
     int bars;
@@ -181,7 +185,7 @@ int module_render(const char *path, int subsong, double max_seconds, float **x, 
 // Spans -> sections: label 'A', 'B', ... per distinct pattern in order of first
 // appearance; consecutive spans of one pattern stay separate sections.
 // sections malloc'd; n_frames the song's log-mel frames.
-int module_sections(CorpusSection **sections, int *nsec, const ModuleSpan *spans, int nspans,
+int module_sections(SongSection **sections, int *nsec, const ModuleSpan *spans, int nspans,
                     int n_frames);
 
 

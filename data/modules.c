@@ -114,16 +114,16 @@ int module_render(const char *path, int subsong, double max_seconds, float **x, 
     return 0;
 }
 
-int module_sections(CorpusSection **sections, int *nsec, const ModuleSpan *spans, int nspans,
+int module_sections(SongSection **sections, int *nsec, const ModuleSpan *spans, int nspans,
                     int n_frames) {
     *sections = NULL; *nsec = 0;
     if (nspans <= 0 || n_frames <= 0) return err_set("module_sections: no spans or frames");
-    CorpusSection *s = callocCheck((size_t)nspans, sizeof *s);
+    SongSection *s = callocCheck((size_t)nspans, sizeof *s);
     int *seen = callocCheck((size_t)nspans, sizeof *seen);   // patterns in order of first appearance
     int nseen = 0, k = 0;
     for (int i = 0; i < nspans; i++) {
-        int start = (int)(spans[i].start * SAMPLE_RATE / HOP + 0.5);
-        int end = i + 1 < nspans ? (int)(spans[i + 1].start * SAMPLE_RATE / HOP + 0.5) : n_frames;
+        int start = corpus_frame(spans[i].start);
+        int end = i + 1 < nspans ? corpus_frame(spans[i + 1].start) : n_frames;
         if (i == 0) start = 0;
         if (end > n_frames) end = n_frames;
         if (end <= start) continue;
@@ -131,17 +131,17 @@ int module_sections(CorpusSection **sections, int *nsec, const ModuleSpan *spans
         for (int j = 0; j < nseen; j++)
             if (seen[j] == spans[i].pattern) id = j;
         if (id < 0) { id = nseen; seen[nseen++] = spans[i].pattern; }
-        CorpusSection *c = &s[k++];
-        c->start_frame = start;
-        c->end_frame = end;
+        SongSection *c = &s[k++];
+        c->start = corpus_seconds(start);
+        c->end = corpus_seconds(end);
         if (id < 26) snprintf(c->label, sizeof c->label, "%c", 'A' + id);
         else snprintf(c->label, sizeof c->label, "%c%d", 'A' + id % 26, id / 26);
         c->confidence = 1.0f;
     }
     free(seen);
     if (k == 0) { free(s); return err_set("module_sections: every span is empty"); }
-    s[k - 1].end_frame = n_frames;
-    corpus_number_occurrences(s, k);
+    s[k - 1].end = corpus_seconds(n_frames);
+    song_number_occurrences(s, k);
     *sections = s;
     *nsec = k;
     return 0;

@@ -1,5 +1,6 @@
 // shards — the corpus's files: one feature shard per song and the index of
-// all songs (formats below), plus the split and occurrence helpers.
+// all songs (formats below), plus the split and frame helpers. Sections are
+// SongSections in memory (seconds on frame boundaries) and frames on disk.
 // It owns no decoding, features or labelling (data/corpus.c does that).
 //
 // Both files are little-endian and end in an FNV-1a-64 checksum of every byte
@@ -8,7 +9,7 @@
 //   index: "RFNINDX1" u32 version u32 n_songs    | meta, shard name per song | u64 checksum
 //   meta:  str song, str package, i32 source, i32 split, f64 duration, i32 T, i32 M,
 //          u64 src_size, i64 src_mtime, i32 n_sections, then per section
-//          i32 start, i32 end, str label, i32 occurrence, f32 confidence,
+//          i32 start frame, i32 end frame, str label, i32 occurrence, f32 confidence,
 //          f32 loudness_lufs, f32 rms_db, f32 brightness_hz, f32 onset_density
 //   str:   u16 length + bytes (no terminator)
 #include "data/corpus.h"
@@ -16,6 +17,7 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,14 +49,8 @@ int corpus_split_for(const char *song, int valid_percent) {
     return corpus_fnv1a(song, n, CORPUS_FNV_INIT) % 100 < (uint64_t)valid_percent ? SPLIT_VALID : SPLIT_TRAIN;
 }
 
-void corpus_number_occurrences(CorpusSection *s, int n) {
-    for (int i = 0; i < n; i++) {
-        int occ = 1;
-        for (int j = 0; j < i; j++)
-            if (strcmp(s[j].label, s[i].label) == 0) occ++;
-        s[i].occurrence = occ;
-    }
-}
+double corpus_seconds(int32_t frame) { return frame * ((double)HOP / SAMPLE_RATE); }
+int32_t corpus_frame(double seconds) { return (int32_t)floor(seconds * SAMPLE_RATE / HOP + 0.5); }
 
 // ---- byte buffers ------------------------------------------------------------------------
 typedef struct {
@@ -109,7 +105,11 @@ static void get_str(Rd *r, char *s, size_t cap) {
     s[n] = 0;
 }
 
-static void put_meta(Buf *b, const CorpusSong *s) {
+static int put_meta(Buf *b, const CorpusSong *s) {
+    for (int i = 0; i < s->n_sections; i++)
+        if (strlen(s->sections[i].label) > SHARD_LABEL_MAX)
+            return err_set("%s: section %d's label '%s' is longer than a shard's %d bytes", s->song, i,
+                           s->sections[i].label, SHARD_LABEL_MAX);
     put_str(b, s->song);
     put_str(b, s->package);
     put_u32(b, (uint32_t)s->source);
@@ -121,17 +121,18 @@ static void put_meta(Buf *b, const CorpusSong *s) {
     put_u64(b, (uint64_t)s->src_mtime);
     put_u32(b, (uint32_t)s->n_sections);
     for (int i = 0; i < s->n_sections; i++) {
-        const CorpusSection *c = &s->sections[i];
-        put_u32(b, (uint32_t)c->start_frame);
-        put_u32(b, (uint32_t)c->end_frame);
+        const SongSection *c = &s->sections[i];
+        put_u32(b, (uint32_t)corpus_frame(c->start));
+        put_u32(b, (uint32_t)corpus_frame(c->end));
         put_str(b, c->label);
         put_u32(b, (uint32_t)c->occurrence);
         put_f32(b, c->confidence);
-        put_f32(b, c->loudness_lufs);
-        put_f32(b, c->rms_db);
-        put_f32(b, c->brightness_hz);
-        put_f32(b, c->onset_density);
+        put_f32(b, c->desc.loudness_lufs);
+        put_f32(b, c->desc.rms_db);
+        put_f32(b, c->desc.brightness_hz);
+        put_f32(b, c->desc.onset_density);
     }
+    return 0;
 }
 
 // Reads meta; checks it is self-consistent. Returns 0 or -1 (message names `what`).
@@ -154,16 +155,16 @@ static int get_meta(Rd *r, CorpusSong *s, const char *what) {
                        s->n_sections, s->n_frames, s->n_mels);
     s->sections = callocCheck((size_t)s->n_sections + 1, sizeof *s->sections);
     for (int i = 0; i < s->n_sections; i++) {
-        CorpusSection *c = &s->sections[i];
-        c->start_frame = (int32_t)get_u32(r);
-        c->end_frame = (int32_t)get_u32(r);
-        get_str(r, c->label, sizeof c->label);
+        SongSection *c = &s->sections[i];
+        c->start = corpus_seconds((int32_t)get_u32(r));
+        c->end = corpus_seconds((int32_t)get_u32(r));
+        get_str(r, c->label, SHARD_LABEL_MAX + 1);
         c->occurrence = (int32_t)get_u32(r);
         c->confidence = get_f32(r);
-        c->loudness_lufs = get_f32(r);
-        c->rms_db = get_f32(r);
-        c->brightness_hz = get_f32(r);
-        c->onset_density = get_f32(r);
+        c->desc.loudness_lufs = get_f32(r);
+        c->desc.rms_db = get_f32(r);
+        c->desc.brightness_hz = get_f32(r);
+        c->desc.onset_density = get_f32(r);
     }
     if (r->bad) { corpus_song_free(s); return err_set("%s: truncated section table", what); }
     return 0;
@@ -188,7 +189,7 @@ static int write_buf(const char *path, Buf *b) {
 int shard_write(const char *path, const CorpusSong *song, const float *logmel) {
     if (!host_is_le()) return err_set("shard_write: big-endian hosts are not supported");
     Buf meta = {0}, b = {0};
-    put_meta(&meta, song);
+    if (put_meta(&meta, song)) { free(meta.p); return -1; }
     put(&b, SHARD_MAGIC, 8);
     put_u32(&b, SHARD_VERSION);
     put_u32(&b, (uint32_t)meta.n);
@@ -277,7 +278,7 @@ int index_write(const char *path, const CorpusIndex *ix) {
     put_u32(&b, SHARD_VERSION);
     put_u32(&b, (uint32_t)ix->n);
     for (int i = 0; i < ix->n; i++) {
-        put_meta(&b, &ix->songs[i]);
+        if (put_meta(&b, &ix->songs[i])) { free(b.p); return -1; }
         put_str(&b, ix->songs[i].shard);
     }
     int rc = write_buf(path, &b);
@@ -324,16 +325,15 @@ int index_write_tsv(const char *path, const CorpusIndex *ix) {
     FILE *f = af.f;
     fprintf(f, "song\tpackage\tsource\tsplit\tduration_s\tframes\tshard\tsection\tlabel\toccurrence\t"
                "start_frame\tend_frame\tstart_s\tend_s\tconfidence\tloudness_lufs\trms_db\tbrightness_hz\tonset_density\n");
-    double fs = (double)HOP / SAMPLE_RATE;
     for (int i = 0; i < ix->n; i++) {
         const CorpusSong *s = &ix->songs[i];
         for (int k = 0; k < s->n_sections; k++) {
-            const CorpusSection *c = &s->sections[k];
+            const SongSection *c = &s->sections[k];
             fprintf(f, "%s\t%s\t%s\t%s\t%.2f\t%d\t%s\t%d\t%s\t%d\t%d\t%d\t%.2f\t%.2f\t%.3f\t%.2f\t%.2f\t%.0f\t%.2f\n",
                     s->song, s->package, corpus_source_name(s->source), corpus_split_name(s->split),
-                    s->duration, s->n_frames, s->shard, k, c->label, c->occurrence, c->start_frame,
-                    c->end_frame, c->start_frame * fs, c->end_frame * fs, c->confidence, c->loudness_lufs,
-                    c->rms_db, c->brightness_hz, c->onset_density);
+                    s->duration, s->n_frames, s->shard, k, c->label, c->occurrence, corpus_frame(c->start),
+                    corpus_frame(c->end), c->start, c->end, c->confidence, c->desc.loudness_lufs, c->desc.rms_db,
+                    c->desc.brightness_hz, c->desc.onset_density);
         }
     }
     return atomic_commit(&af);

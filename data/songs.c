@@ -1,5 +1,5 @@
 // songs.c — the corpus held in memory for training: every song of a split with
-// its metadata, its sections (labels, occurrences, frames, descriptors) and its
+// its metadata, its sections (labels, occurrences, spans, descriptors) and its
 // log-mel features, in song-id order, from index.rfi or, while `make data` is
 // still running, from the shards present (corpus.h, SongSet).
 // Every trainer loads its songs here (train-ae crops the mel; the denoiser also

@@ -50,8 +50,9 @@ static uint64_t corpus_hash(const SongSet *set) {
         h = corpus_fnv1a(&s->src_size, sizeof s->src_size, h);
         h = corpus_fnv1a(&s->src_mtime, sizeof s->src_mtime, h);
         for (int k = 0; k < s->n_sections; k++) {
-            const CorpusSection *c = &s->sections[k];
-            h = corpus_fnv1a(&c->start_frame, sizeof c->start_frame, h);
+            const SongSection *c = &s->sections[k];
+            int32_t start = corpus_frame(c->start);
+            h = corpus_fnv1a(&start, sizeof start, h);
             h = corpus_fnv1a(c->label, strlen(c->label), h);
         }
     }
@@ -70,9 +71,9 @@ static void latent_sections(LatentSong *out, const CorpusSong *s) {
     out->sec = callocCheck(s->n_sections ? s->n_sections : 1, sizeof *out->sec);
     int n = 0;
     for (int k = 0; k < s->n_sections; k++) {
-        const CorpusSection *c = &s->sections[k];
-        int32_t a = (int32_t)lround(c->start_frame / (double)AE_DOWN);
-        int32_t e = k + 1 < s->n_sections ? (int32_t)lround(s->sections[k + 1].start_frame / (double)AE_DOWN)
+        const SongSection *c = &s->sections[k];
+        int32_t a = (int32_t)lround(corpus_frame(c->start) / (double)AE_DOWN);
+        int32_t e = k + 1 < s->n_sections ? (int32_t)lround(corpus_frame(s->sections[k + 1].start) / (double)AE_DOWN)
                                           : out->T;
         if (k == 0) a = 0;
         if (e > out->T) e = out->T;
@@ -82,9 +83,9 @@ static void latent_sections(LatentSong *out, const CorpusSong *s) {
         x->end = e;
         x->label_id = cond_label_id(c->label);
         if (x->label_id < 0) x->label_id = 0;
-        x->targets.loudness_lufs = c->loudness_lufs;
-        x->targets.brightness_hz = c->brightness_hz;
-        x->targets.onset_density = c->onset_density;
+        x->targets.loudness_lufs = c->desc.loudness_lufs;
+        x->targets.brightness_hz = c->desc.brightness_hz;
+        x->targets.onset_density = c->desc.onset_density;
     }
     if (n) out->sec[n - 1].end = out->T;
     for (int k = 0; k + 1 < n; k++) out->sec[k].end = out->sec[k + 1].start;

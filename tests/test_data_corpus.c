@@ -216,17 +216,18 @@ static void test_mma_render_and_build(const MmaLibrary *lib) {
     int frames_ok = s->n_sections == info.n_sections;
     for (int i = 0; frames_ok && i < s->n_sections; i++) {
         int wf = (int)floor(want[i] * SAMPLE_RATE / HOP + 0.5);
-        if (abs(s->sections[i].start_frame - wf) > 0 || strcmp(s->sections[i].label, info.sections[i].label) != 0)
+        if (abs(corpus_frame(s->sections[i].start) - wf) > 0 || strcmp(s->sections[i].label, info.sections[i].label) != 0)
             frames_ok = 0;
-        if (i > 0 && s->sections[i].start_frame != s->sections[i - 1].end_frame) frames_ok = 0;
+        if (i > 0 && s->sections[i].start != s->sections[i - 1].end) frames_ok = 0;
     }
-    CHECK(frames_ok && s->sections[s->n_sections - 1].end_frame == s->n_frames,
+    CHECK(frames_ok && corpus_frame(s->sections[s->n_sections - 1].end) == s->n_frames,
           "shard sections start at the bar-arithmetic frames, are contiguous and cover the song");
     CHECK(s->sections[1].occurrence == 1 && s->sections[3].occurrence == 2 && s->sections[4].occurrence == 2,
           "occurrences: verse 1, verse 2, chorus 2");
-    CHECK(s->sections[1].loudness_lufs > -60 && s->sections[1].brightness_hz > 100 && s->sections[1].onset_density > 0,
-          "verse descriptors filled (%.1f LUFS, %.0f Hz, %.2f onsets/s)", s->sections[1].loudness_lufs,
-          s->sections[1].brightness_hz, s->sections[1].onset_density);
+    const SectionDescriptors *d = &s->sections[1].desc;
+    CHECK(d->loudness_lufs > -60 && d->brightness_hz > 100 && d->onset_density > 0,
+          "verse descriptors filled (%.1f LUFS, %.0f Hz, %.2f onsets/s)", d->loudness_lufs, d->brightness_hz,
+          d->onset_density);
     char shard[1024];
     snprintf(shard, sizeof shard, "%s/shards/%s", out, s->shard);
     CorpusSong full;
@@ -309,7 +310,7 @@ static void test_module(void) {
     }
     CHECK(worst <= 32.0 / SAMPLE_RATE + 1e-9, "span starts at k * 1.28 s within 32 samples (max err %.4f s)", worst);
     int T = (int)stft_frames(n);
-    CorpusSection *s = NULL;
+    SongSection *s = NULL;
     int nsec = 0;
     rc = module_sections(&s, &nsec, sp, ns, T);
     const char *want_label[5] = {"A", "B", "A", "A", "B"};
@@ -318,8 +319,9 @@ static void test_module(void) {
     for (int i = 0; ok && i < 5; i++)
         ok = strcmp(s[i].label, want_label[i]) == 0 && s[i].occurrence == want_occ[i];
     CHECK(ok, "order list 0 1 0 0 1 -> labels A B A A B, occurrences 1 1 2 3 2");
-    CHECK(ok && s[0].start_frame == 0 && s[4].end_frame == T && s[2].start_frame == (int)floor(2.56 * SAMPLE_RATE / HOP + 0.5),
-          "sections cover the song; the third starts at frame %d", ok ? s[2].start_frame : -1);
+    CHECK(ok && s[0].start == 0 && corpus_frame(s[4].end) == T && corpus_frame(s[2].start) == (int)floor(2.56 * SAMPLE_RATE / HOP + 0.5) &&
+              s[2].start == corpus_seconds(corpus_frame(s[2].start)),
+          "sections cover the song; the third starts at frame %d", ok ? corpus_frame(s[2].start) : -1);
     free(s);
     free(x);
     free(sp);
@@ -348,17 +350,14 @@ static void make_song(CorpusSong *s, const char *id, int nsec, int T, int source
     s->n_sections = nsec;
     s->sections = calloc(nsec, sizeof *s->sections);
     for (int i = 0; i < nsec; i++) {
-        CorpusSection *c = &s->sections[i];
-        c->start_frame = i * T / nsec;
-        c->end_frame = (i + 1) * T / nsec;
+        SongSection *c = &s->sections[i];
+        c->start = corpus_seconds(i * T / nsec);
+        c->end = corpus_seconds((i + 1) * T / nsec);
         snprintf(c->label, sizeof c->label, "%s", i % 2 ? "chorus" : "verse");
         c->confidence = 0.25f * i;
-        c->loudness_lufs = -20.5f + i;
-        c->rms_db = -18.25f;
-        c->brightness_hz = 1500 + i;
-        c->onset_density = 3.5f;
+        c->desc = (SectionDescriptors){-20.5f + i, -18.25f, 1500.0f + i, 3.5f};
     }
-    corpus_number_occurrences(s->sections, nsec);
+    song_number_occurrences(s->sections, nsec);
     snprintf(s->shard, sizeof s->shard, "%s.rfs", id[0] == 'a' ? "aaaa" : "bbbb");
 }
 
@@ -369,10 +368,11 @@ static int same_song(const CorpusSong *a, const CorpusSong *b) {
         a->n_sections != b->n_sections)
         return 0;
     for (int i = 0; i < a->n_sections; i++) {
-        const CorpusSection *x = &a->sections[i], *y = &b->sections[i];
-        if (x->start_frame != y->start_frame || x->end_frame != y->end_frame || strcmp(x->label, y->label) ||
-            x->occurrence != y->occurrence || x->confidence != y->confidence || x->loudness_lufs != y->loudness_lufs ||
-            x->rms_db != y->rms_db || x->brightness_hz != y->brightness_hz || x->onset_density != y->onset_density)
+        const SongSection *x = &a->sections[i], *y = &b->sections[i];
+        if (x->start != y->start || x->end != y->end || strcmp(x->label, y->label) || x->occurrence != y->occurrence ||
+            x->confidence != y->confidence || x->desc.loudness_lufs != y->desc.loudness_lufs ||
+            x->desc.rms_db != y->desc.rms_db || x->desc.brightness_hz != y->desc.brightness_hz ||
+            x->desc.onset_density != y->desc.onset_density)
             return 0;
     }
     return 1;
@@ -401,6 +401,19 @@ static void test_shards(void) {
     if (rc == 0) check_max_diff("shard features round-trip", mb, mel, 300L * N_MELS, 0);
     free(mb);
     corpus_song_free(&back);
+    // Sections are seconds in memory and frames on disk: every frame comes back.
+    int exact = 1;
+    for (int32_t f = 0; f <= 4000000 && exact; f++) exact = corpus_frame(corpus_seconds(f)) == f;
+    CHECK(exact, "corpus_frame(corpus_seconds(f)) == f for every frame up to 4,000,000 (12.9 h)");
+    // A label longer than a shard holds is refused, not cut.
+    snprintf(a.sections[0].label, sizeof a.sections[0].label, "%s", "fifteen-bytes-x");
+    CHECK(shard_write(path, &a, mel) == 0, "a %d-byte label is written", SHARD_LABEL_MAX);
+    snprintf(a.sections[0].label, sizeof a.sections[0].label, "%s", "sixteen-bytes-xx");
+    rc = shard_write(path, &a, mel);
+    CHECK(rc != 0 && strstr(err_msg(), "'sixteen-bytes-xx' is longer than a shard's 15 bytes"), "a longer one is refused: %s",
+          err_msg());
+    snprintf(a.sections[0].label, sizeof a.sections[0].label, "%s", "verse");
+    CHECK(shard_write(path, &a, mel) == 0, "shard written again");
 
     // Truncated: refused, by the metadata-only reader too, naming the problem.
     long full = file_size(path);

@@ -33,16 +33,16 @@ static int write_song(const char *id, long T, uint64_t seed) {
     s.n_mels = N_MELS;
     s.duration = T * (double)HOP / SAMPLE_RATE;
     const char *lab[4] = {"verse", "chorus", "verse", "chorus"};
-    CorpusSection sec[4];
+    SongSection sec[4];
     memset(sec, 0, sizeof sec);
     for (int k = 0; k < 4; k++) {
-        sec[k].start_frame = (int32_t)(T * k / 4);
-        sec[k].end_frame = (int32_t)(T * (k + 1) / 4);
+        sec[k].start = corpus_seconds((int32_t)(T * k / 4));
+        sec[k].end = corpus_seconds((int32_t)(T * (k + 1) / 4));
         snprintf(sec[k].label, sizeof sec[k].label, "%s", lab[k]);
         sec[k].confidence = 1;
-        sec[k].loudness_lufs = -14; sec[k].brightness_hz = 1500; sec[k].onset_density = 2;
+        sec[k].desc = (SectionDescriptors){-14, 0, 1500, 2};
     }
-    corpus_number_occurrences(sec, 4);
+    song_number_occurrences(sec, 4);
     s.n_sections = 4;
     s.sections = sec;
     // each label its own spectral shape, plus noise: a chorus is like the other chorus

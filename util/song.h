@@ -8,7 +8,8 @@
 // tests link it (test_audio_* link only audio and util), so the one type and
 // its one reader and writer can be shared without a module depending on one
 // above it. It owns no label vocabulary (conditioning/form.c: cond_label_id
-// maps a label to its id), no audio and no frame rates (audio/audio.h).
+// maps a label to its id), no audio and no frame rates (the corpus lays its
+// sections on mel frames: data/corpus.h corpus_frame).
 // Functions return 0 / -1 with err_set() (util/util.h).
 #ifndef REFRAIN_SONG_H
 #define REFRAIN_SONG_H
