@@ -1,7 +1,8 @@
 // cmd_form.c — `refrain form "FORM" [--bpm N] [--json]`: parses a form string
 // (conditioning/form.c, notations in conditioning.h) and prints its sections,
-// one per line, or as timeline JSON that `refrain spectrogram --timeline`
-// reads. A form that does not parse is a usage error: one line, exit status 2.
+// one per line, or as timeline JSON (util/song.h timeline_write, what `refrain
+// analyze` writes and `refrain spectrogram --timeline` reads). A form that does
+// not parse is a usage error: one line, exit status 2.
 #include <math.h>
 #include <stdio.h>
 
@@ -19,29 +20,6 @@ static const Opt OPTS[] = {
 static const OptSpec SPEC = {"form", "FORM", 1,
                              "parse a song form (\"intro verse:16 chorus:8b[loud=-12] outro\", \"i4A4B8o4\") and show its sections",
                              OPTS};
-
-static void json_seconds(const char *key, double v) {   // 8 -> 8.0, 21.333333 -> 21.333333
-    char buf[64];
-    int k = snprintf(buf, sizeof buf, "%.6f", v);
-    while (k > 2 && buf[k - 1] == '0' && buf[k - 2] != '.') buf[--k] = 0;
-    printf(",\"%s\":%s", key, buf);
-}
-
-static void print_json(const SongForm *f) {
-    printf("{\"bpm\":%g,\"sections\":[", f->bpm);
-    for (int i = 0; i < f->n; i++) {
-        const SongSection *s = &f->sections[i];   // labels come from the vocabulary: no escaping needed
-        printf("%s{\"label\":\"%s\",\"label_id\":%d,\"occurrence\":%d", i ? "," : "", s->label, cond_label_id(s->label),
-               s->occurrence);
-        json_seconds("start", s->start);
-        json_seconds("end", s->end);
-        if (!isnan(s->desc.loudness_lufs)) printf(",\"loudness_lufs\":%g", s->desc.loudness_lufs);
-        if (!isnan(s->desc.brightness_hz)) printf(",\"brightness_hz\":%g", s->desc.brightness_hz);
-        if (!isnan(s->desc.onset_density)) printf(",\"onset_density\":%g", s->desc.onset_density);
-        printf("}");
-    }
-    printf("]}\n");
-}
 
 static void print_text(const SongForm *f) {
     for (int i = 0; i < f->n; i++) {
@@ -66,10 +44,11 @@ static int run(int argc, char **argv) {
         fprintf(stderr, "refrain: %s\n", err_msg());
         return 2;   // the form is what the user typed: a usage error
     }
-    if (json) print_json(&f);
+    int rc = 0;
+    if (json) rc = timeline_write(stdout, &f) ? fail() : 0;
     else print_text(&f);
     song_form_free(&f);
-    return 0;
+    return rc;
 }
 
 const Command cmd_form = {&SPEC, run};

@@ -33,10 +33,20 @@ expect_out "seconds, bars and targets" "1  intro  (1)  0.0-8.0 s  8.0 s
     form "intro:8 verse:7.5 chorus:8b[loud=-12,bright=2400,onsets=3.5]"
 expect_out "bars at --bpm 90" "1  verse  (1)  0.0-21.3 s  21.3 s" form "verse:8b" --bpm 90
 expect_out "compact notation as JSON" \
-    '{"bpm":120,"sections":[{"label":"intro","label_id":1,"occurrence":1,"start":0.0,"end":8.0},{"label":"A","label_id":8,"occurrence":1,"start":8.0,"end":16.0},{"label":"A","label_id":8,"occurrence":2,"start":16.0,"end":24.0},{"label":"B","label_id":9,"occurrence":1,"start":24.0,"end":40.0},{"label":"bridge","label_id":5,"occurrence":1,"start":40.0,"end":48.0},{"label":"outro","label_id":7,"occurrence":1,"start":48.0,"end":56.0}]}' \
+    '{"bpm": 120, "duration": 56.000, "sections": [
+  {"label": "intro", "start": 0.000, "end": 8.000, "occurrence": 1},
+  {"label": "A", "start": 8.000, "end": 16.000, "occurrence": 1},
+  {"label": "A", "start": 16.000, "end": 24.000, "occurrence": 2},
+  {"label": "B", "start": 24.000, "end": 40.000, "occurrence": 1},
+  {"label": "bridge", "start": 40.000, "end": 48.000, "occurrence": 1},
+  {"label": "outro", "start": 48.000, "end": 56.000, "occurrence": 1}
+]}' \
     form i4A4A4B8b4o4 --json
 expect_out "JSON keeps given targets, omits the others, bpm from --bpm" \
-    '{"bpm":90,"sections":[{"label":"verse","label_id":2,"occurrence":1,"start":0.0,"end":10.666667,"loudness_lufs":-20},{"label":"chorus","label_id":4,"occurrence":1,"start":10.666667,"end":26.666667}]}' \
+    '{"bpm": 90, "duration": 26.667, "sections": [
+  {"label": "verse", "start": 0.000, "end": 10.667, "occurrence": 1, "loudness_lufs": -20.00},
+  {"label": "chorus", "start": 10.667, "end": 26.667, "occurrence": 1}
+]}' \
     form --json --bpm 90 "verse:4b[loud=-20] chorus"
 
 # the JSON is a timeline the spectrogram command reads (its labels drawn on a 2 s tone)
