@@ -365,17 +365,40 @@ static void memory_backward(const Denoiser *m, const ParamSet *p, float *grad, D
 #undef G
 }
 
-int denoiser_forward(const Denoiser *m, const ParamSet *p, DenoiserActs *a, const DenoiserBatch *b) {
-    if (check_fit(m, a, b)) return -1;
+// The conditioning MLP alone: a->cond (nb, E) from b->cf.
+static void cond_forward(const Denoiser *m, const ParamSet *p, DenoiserActs *a, const DenoiserBatch *b) {
     const DenoiserConfig *c = &m->cfg;
-    const int B = b->nb, T = b->nt, E = c->cond_dim, Fc = denoiser_fc(c);
+    const int B = b->nb, E = c->cond_dim, Fc = denoiser_fc(c);
     linear_forward(a->ch, b->cf, params_get(p, m->c1_w), params_get(p, m->c1_b), B, Fc, E);   // (B, E)
     silu_forward(a->ca, a->ch, (long)B * E);                                                 // (B, E)
     linear_forward(a->cond, a->ca, params_get(p, m->c2_w), params_get(p, m->c2_b), B, E, E); // (B, E)
+}
+
+int denoiser_forward(const Denoiser *m, const ParamSet *p, DenoiserActs *a, const DenoiserBatch *b) {
+    if (check_fit(m, a, b)) return -1;
+    const int B = b->nb, T = b->nt;
+    cond_forward(m, p, a, b);
     int S = b->ns;
     if (S > 0) memory_forward(m, p, a, b);                                                   // (B, S, C)
     return dit_forward(&m->dit, p, &a->dit, b->x, a->cond, S > 0 ? a->mem : NULL, S > 0 ? b->mem_mask : NULL,
                        b->self_mask, B, T, S);
+}
+
+int denoiser_memory_prepare(const Denoiser *m, const ParamSet *p, DenoiserActs *a, const DenoiserBatch *b,
+                            DitMemory *dm) {
+    memset(dm, 0, sizeof *dm);
+    if (check_fit(m, a, b)) return -1;
+    if (b->ns == 0) return 0;
+    memory_forward(m, p, a, b);                                                              // (B, S, C)
+    return dit_memory_prepare(&m->dit, p, dm, a->mem, b->mem_mask, b->nb, b->ns);
+}
+
+int denoiser_forward_prepared(const Denoiser *m, const ParamSet *p, DenoiserActs *a, const DenoiserBatch *b,
+                              const DitMemory *dm) {
+    if (check_fit(m, a, b)) return -1;
+    cond_forward(m, p, a, b);
+    return dit_forward_prepared(&m->dit, p, &a->dit, b->x, a->cond, dm && dm->S > 0 ? dm : NULL, b->self_mask,
+                                b->nb, b->nt);
 }
 
 int denoiser_loss(const Denoiser *m, const ParamSet *p, DenoiserActs *a, const DenoiserBatch *b,

@@ -146,6 +146,14 @@ int denoiser_forward(const Denoiser *m, const ParamSet *p, DenoiserActs *a, cons
 int denoiser_loss(const Denoiser *m, const ParamSet *p, DenoiserActs *a, const DenoiserBatch *b,
                   float *grad, double *loss);
 
+// Sampling: the memory's tokens and every block's keys and values computed once for
+// the batch's memory (b->mf or the pooling frames, mem_mask), then forwards that
+// reuse them while x and t change (v_hat in a->dit.out, the same bits as
+// denoiser_forward). dm empty (S 0) when b->ns == 0; free with dit_memory_free.
+int denoiser_memory_prepare(const Denoiser *m, const ParamSet *p, DenoiserActs *a, const DenoiserBatch *b,
+                            DitMemory *dm);
+int denoiser_forward_prepared(const Denoiser *m, const ParamSet *p, DenoiserActs *a, const DenoiserBatch *b,
+                              const DitMemory *dm);
 // Forward, then each example's own flow loss (its mean over its w = 1 frames) into losses (nb).
 int denoiser_example_losses(const Denoiser *m, const ParamSet *p, DenoiserActs *a, const DenoiserBatch *b,
                             double *losses);
@@ -215,6 +223,7 @@ typedef struct {
     float t;
     const LatentSong *mem_song;   // NULL: the song's own earlier sections
     int no_mem, no_labels, no_ctx;
+    int whole;                 // 1: every frame of the section (generation), no crop; the batch's T must hold it
 } ExampleSpec;
 int denoiser_fill_example(const Denoiser *m, DenoiserBatch *b, int i, const ExampleSpec *e, Rng *noise);
 // A random training example: a frame uniform over the corpus picks the song and

@@ -72,7 +72,7 @@ static int eval_model(const Denoiser *m, const LatentCorpus *va, const DenoiserE
             for (int c = 0; c < N_COND; c++) {
                 b.nb = N_T;
                 for (int j = 0; j < N_T; j++) {
-                    ExampleSpec e = {s, k, -1, EVAL_T[j], NULL, c == MEM_NONE, c == LABELS_NONE, 0};
+                    ExampleSpec e = {s, k, -1, EVAL_T[j], NULL, c == MEM_NONE, c == LABELS_NONE, 0, 0};
                     if (c == MEM_OTHER) { if (other) e.mem_song = other; else e.no_mem = 1; }
                     Rng noise;   // the same noise for every condition and model
                     rng_seed(&noise, o->seed + 1000003ull * (uint64_t)i + 1009ull * (uint64_t)k + (uint64_t)j);

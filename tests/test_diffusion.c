@@ -190,9 +190,9 @@ static void fill_two(const Denoiser *m, DenoiserBatch *b, const LatentSong *s) {
     b->nb = 2; b->nt = denoiser_seq(&m->cfg); b->ns = m->cfg.mem_tokens;
     Rng r;
     rng_seed(&r, 99);
-    ExampleSpec e = {s, 3, -1, 0.6f, NULL, 0, 0, 0};
+    ExampleSpec e = {s, 3, -1, 0.6f, NULL, 0, 0, 0, 0};
     denoiser_fill_example(m, b, 0, &e, &r);
-    ExampleSpec e0 = {s, 0, -1, 0.3f, NULL, 0, 0, 0};
+    ExampleSpec e0 = {s, 0, -1, 0.3f, NULL, 0, 0, 0, 0};
     denoiser_fill_example(m, b, 1, &e0, &r);
 }
 
@@ -445,6 +445,44 @@ static void test_config_roundtrip(void) {
     CHECK(denoiser_config_check(&c) != 0, "width 10 in 4 heads refused: %s", err_msg());
 }
 
+// The sampling path: memory prepared once, then forwards that reuse it, equal bit
+// for bit to the plain forward (also after x and t change, as between steps).
+static void test_prepared(int pool) {
+    DenoiserConfig c = pool ? tiny_pool(2) : tiny_config(2);
+    Denoiser m;
+    denoiser_create(&m, &c);
+    random_weights(&m, 13);
+    LatentSong s = test_song(&c);
+    int T = denoiser_seq(&c), Z = c.z;
+    DenoiserBatch b;
+    denoiser_batch_alloc(&b, &c, 2, T, c.mem_tokens);
+    DenoiserActs a;
+    denoiser_acts_alloc(&a, &m, 2, T, c.mem_tokens, 0);
+    fill_two(&m, &b, &s);
+    DitMemory dm;
+    int rc = denoiser_memory_prepare(&m, &m.params, &a, &b, &dm);
+    double worst = 0;
+    float *want = mallocCheck(sizeof(float) * 2 * T * Z);
+    for (int step = 0; step < 2 && rc == 0; step++) {
+        if (step) {   // the next sampling step: new x in the rows, a new time
+            for (long i = 0; i < 2L * T * denoiser_cin(&c); i += 7) b.x[i] *= 0.5f;
+            denoiser_set_time(&c, &b, 0, 0.25f);
+        }
+        rc |= denoiser_forward(&m, &m.params, &a, &b);
+        memcpy(want, a.dit.out, sizeof(float) * 2 * T * Z);
+        rc |= denoiser_forward_prepared(&m, &m.params, &a, &b, &dm);
+        for (long i = 0; i < 2L * T * Z; i++) worst = fmax(worst, fabs(want[i] - a.dit.out[i]));
+    }
+    CHECK(rc == 0 && worst == 0, "%s: the prepared memory's forwards equal the plain forward (max diff %.3g, %s)",
+          pool ? "attention pooling" : "fixed spans", worst, rc ? err_msg() : "ok");
+    free(want);
+    dit_memory_free(&dm);
+    denoiser_acts_free(&a, &m);
+    denoiser_batch_free(&b);
+    free(s.sec); free(s.lat);
+    denoiser_free(&m);
+}
+
 int main(void) {
     nn_set_threads(1);
     test_memory_select();
@@ -459,5 +497,7 @@ int main(void) {
     test_gradients(2, 1);
     test_masking(0);
     test_masking(1);
+    test_prepared(0);
+    test_prepared(1);
     return check_summary("test_diffusion");
 }
