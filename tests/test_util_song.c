@@ -73,6 +73,26 @@ static void test_write(void) {
     free(got);
 }
 
+// A generated section's seed survives the file exactly (the largest seed too).
+static void test_seed(void) {
+    SongSection s[2] = {section("verse", 0, 10), section("chorus", 10, 20)};
+    s[0].seed = SONG_SEED_MAX;
+    s[1].seed = 123456789;
+    SongForm f = {s, 2, 0, 0}, g;
+    char *got = written(&f);
+    CHECK(strstr(got, "\"seed\": 999999999") && strstr(got, "\"seed\": 123456789"), "seeds written in full");
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/test_util_song_seed_%d.json", (int)getpid());
+    FILE *fp = fopen(path, "w");
+    if (fp) { fputs(got, fp); fclose(fp); }
+    int rc = timeline_read(path, &g);
+    CHECK(rc == 0 && g.n == 2 && g.sections[0].seed == s[0].seed && g.sections[1].seed == s[1].seed,
+          "seeds read back exactly (%s)", rc ? err_msg() : "ok");
+    song_form_free(&g);
+    remove(path);
+    free(got);
+}
+
 static void test_round_trip(void) {
     SongSection s[3] = {section("intro", 0, 8), section("v\xC3\xA9rse \"1\"", 8, 21.3333333), section("intro", 21.3333333, 30)};
     s[0].occurrence = 1;
@@ -128,6 +148,8 @@ static void test_read(void) {
     const char *bad[][2] = {
         {"{\"sections\":[{\"label\":\"a\",\"start\":0,\"end\":1,\"occurrence\":0}]}", "sections[0].occurrence 0 is not a whole number from 1"},
         {"{\"sections\":[{\"label\":\"a\",\"start\":0,\"end\":1,\"occurrence\":1.5}]}", "sections[0].occurrence 1.5"},
+        {"{\"sections\":[{\"label\":\"a\",\"start\":0,\"end\":1,\"seed\":0}]}", "sections[0].seed 0 is not a whole number from 1 to 999999999"},
+        {"{\"sections\":[{\"label\":\"a\",\"start\":0,\"end\":1,\"seed\":2.5}]}", "sections[0].seed 2.5"},
         {"{\"sections\":[{\"label\":\"a\",\"start\":0,\"end\":1,\"occurrence\":\"1\"}]}", "sections[0].occurrence is not a number"},
         {"{\"sections\":[{\"start\":0,\"end\":1,\"confidence\":null}]}", "sections[0].confidence is not a number"},
         {"{\"sections\":[{\"start\":0,\"end\":1},{\"start\":1,\"end\":2,\"brightness_hz\":\"x\"}]}", "sections[1].brightness_hz is not a number"},
@@ -156,6 +178,7 @@ int main(void) {
     test_round_trip();
     test_read();
     test_occurrences();
+    test_seed();
     char p[4096];
     const char *names[] = {"rt.json", "occ.json"};
     for (int i = 0; i < 2; i++) { path_in(p, names[i]); unlink(p); }

@@ -286,6 +286,12 @@ static int get_section(const JParser *p, int t, SongSection *s, const char *path
     if (got && !(occ >= 1 && occ == floor(occ)))
         return err_set("timeline %s: sections[%d].occurrence %g is not a whole number from 1", path, i, occ);
     s->occurrence = (int)occ;   // 0: numbered by the caller
+    double seed = 0;
+    if ((got = get_number(p, t, "seed", &seed, path, at)) < 0) return -1;
+    if (got && !(seed >= 1 && seed <= (double)SONG_SEED_MAX && seed == floor(seed)))
+        return err_set("timeline %s: sections[%d].seed %g is not a whole number from 1 to %llu", path, i, seed,
+                       SONG_SEED_MAX);
+    s->seed = (uint64_t)seed;
     static const char *const KEYS[5] = {"confidence", "loudness_lufs", "rms_db", "brightness_hz", "onset_density"};
     float *field[5] = {&s->confidence, &s->desc.loudness_lufs, &s->desc.rms_db, &s->desc.brightness_hz,
                        &s->desc.onset_density};
@@ -377,6 +383,7 @@ int timeline_write(FILE *fp, const SongForm *f) {
         fprintf(fp, ", \"start\": %.3f, \"end\": %.3f", s->start, s->end);
         if (s->occurrence >= 1) fprintf(fp, ", \"occurrence\": %d", s->occurrence);
         if (isfinite(s->confidence)) fprintf(fp, ", \"confidence\": %.3f", s->confidence);
+        if (s->seed) fprintf(fp, ", \"seed\": %llu", (unsigned long long)s->seed);
         if (isfinite(d->loudness_lufs)) fprintf(fp, ", \"loudness_lufs\": %.2f", d->loudness_lufs);
         if (isfinite(d->rms_db)) fprintf(fp, ", \"rms_db\": %.2f", d->rms_db);
         if (isfinite(d->brightness_hz)) fprintf(fp, ", \"brightness_hz\": %.1f", d->brightness_hz);

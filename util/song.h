@@ -15,6 +15,7 @@
 #define REFRAIN_SONG_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define SONG_LABEL_MAX 32   // label bytes with the terminator
@@ -35,7 +36,9 @@ typedef struct {
     double start, end;           // seconds, start < end
     float confidence;            // 0..1, how sure the label and start are (1 exact); NAN = not given
     SectionDescriptors desc;     // NAN where unknown
+    uint64_t seed;               // the noise seed a generated section was made from; 0 = none
 } SongSection;
+#define SONG_SEED_MAX 999999999ull   // seeds are 1..SONG_SEED_MAX: exact as JSON numbers, readable by any tool
 
 typedef struct {
     SongSection *sections;  // (n), malloc'd; in time order, except as a timeline file lists them
@@ -55,7 +58,7 @@ void song_number_occurrences(SongSection *s, int n);
 //     ...
 //   ]}
 // bpm and duration only when known (> 0); confidence and each descriptor only
-// when not NAN; occurrence when >= 1; one section a line.
+// when not NAN; occurrence when >= 1; seed when not 0 (1..SONG_SEED_MAX); one section a line.
 
 // Reads a timeline: "sections" and each one's "start" and "end" are required,
 // the rest optional (NAN / 0 when absent; a missing occurrence is numbered
