@@ -223,7 +223,8 @@ typedef struct {
     float t;
     const LatentSong *mem_song;   // NULL: the song's own earlier sections
     int no_mem, no_labels, no_ctx;
-    int whole;                 // 1: every frame of the section (generation), no crop; the batch's T must hold it
+    long frames;               // new frames from crop_start (generation's chunks); 0: the training rule,
+                               // min(section length, crop_frames)
 } ExampleSpec;
 int denoiser_fill_example(const Denoiser *m, DenoiserBatch *b, int i, const ExampleSpec *e, Rng *noise);
 // A random training example: a frame uniform over the corpus picks the song and

@@ -104,7 +104,8 @@ int denoiser_fill_example(const Denoiser *m, DenoiserBatch *b, int i, const Exam
     const LatentSection *x = &s->sec[e->sec];
     const int z = c->z, Ci = denoiser_cin(c), T = b->nt;
     long len = x->end - x->start;
-    long n_new = e->whole || len < c->crop_frames ? len : c->crop_frames;
+    long n_new = len < c->crop_frames ? len : c->crop_frames;
+    if (e->frames > 0) n_new = e->frames < len ? e->frames : len;
     long c0 = e->crop_start < 0 ? x->start : e->crop_start;
     if (c0 > x->end - n_new) c0 = x->end - n_new;
     if (c0 < x->start) c0 = x->start;
