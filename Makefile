@@ -4,7 +4,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-MODULES := util audio nn data conditioning autoencoder diffusion
+MODULES := util audio nn data conditioning autoencoder diffusion sampler
 OPT     ?= -O2
 
 # -fno-trapping-math lets `omp simd` loops with float compares (nn_expf's

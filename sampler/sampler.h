@@ -1,0 +1,82 @@
+// sampler — turning the denoiser into samples: the ODE samplers for the
+// rectified flow (sampler/samplers.c) and their time schedules; guidance and
+// the song loop (sections in form order with their memory) join this header in
+// later sections. It owns no network (diffusion/), no conditioning vectors
+// (conditioning/) and no audio; a sampler sees the model only through a
+// VelocityFn. Functions return 0 / -1 with err_set() (util/util.h), never print.
+//
+// The flow (diffusion/diffusion.h): x_t = (1 - t) x0 + t e, the network
+// predicts v = e - x0. Sampling integrates dx/dt = v(x, t) from t = 1 (pure
+// noise) down to t = 0 (data). Notation below: x0^ = x - t v, the model's
+// prediction of the clean data at (x, t); lambda(t) = log((1 - t) / t), half
+// the log-SNR (SNR = ((1 - t) / t)^2).
+#ifndef REFRAIN_SAMPLER_H
+#define REFRAIN_SAMPLER_H
+
+#include "util/rng.h"
+
+// ---- the model as the sampler sees it ---------------------------------------------------
+// The model's velocity at (x, t) for n values: writes v (n). ctx is the caller's
+// (the song loop: the denoiser with guidance). Returns 0, or -1 with err_set().
+typedef int (*VelocityFn)(void *ctx, float *v, const float *x, float t, long n);
+
+// ---- time schedules (sampler/samplers.c) ------------------------------------------------
+// steps + 1 times from 1 down to 0: ts[0] = 1, ts[steps] = 0, strictly decreasing.
+//   SCHED_LINEAR  uniform in t: ts[i] = 1 - i / steps.
+//   SCHED_LOGSNR  uniform in log-SNR on the interior points ts[1..steps-1], from
+//                 t_max = 1 - 1/steps to t_min = 1/steps (the linear schedule's
+//                 first and last interior points), so every step shrinks as steps
+//                 grow (the largest, mid-way, about log(steps) / (2 steps)) and the
+//                 deterministic samplers converge at their order in that step.
+//   SCHED_SAO     stable-audio-tools' spacing exactly (its rf_denoiser / ping-pong
+//                 demos): lambda uniform from -6 to 2 (log-SNR -12 to 4, t from
+//                 0.9975 to 0.119) over ts[0..steps], the two ends then clamped to
+//                 1 and 0. Its last step always starts at t >= 0.119 however many
+//                 steps, so a deterministic sampler ends on the x0^ of that point
+//                 and does not converge to the ODE's solution: made for ping-pong.
+// shift > 0 stretches every schedule toward t = 1 with SD3's time shift
+// t' = shift t / (1 + (shift - 1) t) (Esser et al. 2024); 1 = none.
+// Returns 0, or -1 (steps < 1, unknown schedule, shift not > 0, or times that
+// float cannot keep apart).
+typedef enum { SCHED_LINEAR = 0, SCHED_LOGSNR = 1, SCHED_SAO = 2, SCHED_COUNT } ScheduleKind;
+const char *schedule_name(int kind);           // "linear", "logsnr", "sao"; "?" if unknown
+int schedule_from_name(const char *name);      // -1 if unknown
+int sampler_times(float *ts, int steps, int schedule, float shift);
+
+// ---- samplers (sampler/samplers.c) ------------------------------------------------------
+//   SAMPLER_EULER     x += (t' - t) v(x, t). First order; on this flow it is also DDIM.
+//   SAMPLER_HEUN      Heun's trapezoid (Karras et al. 2022, EDM Algorithm 1): Euler to
+//                     t', a second velocity there, the mean of the two. Second order,
+//                     two evaluations a step; the last step (to t = 0) is Euler.
+//   SAMPLER_DPM2      a second-order multistep that reuses the previous step's velocity,
+//                     one evaluation a step: Adams-Bashforth 2 in t on the velocity
+//                     (DPM-Solver++(2M) was measured and rejected; samplers.c says why).
+//   SAMPLER_PINGPONG  Stable Audio Open Small's ping-pong (stable-audio-tools
+//                     sample_flow_pingpong): x0^ at t, then re-noised to t' with fresh
+//                     noise from rng, x = (1 - t') x0^ + t' e'. Stochastic; made for
+//                     adversarially post-trained models: with a model that predicts the
+//                     posterior mean (an MSE-trained flow, as refrain's) its samples are
+//                     too narrow: on Gaussian data their sd is 0.47 to 0.62 of the data's
+//                     at 8 steps, tending to 1/sqrt(2) as steps grow (tests/test_sampler.c).
+typedef enum { SAMPLER_EULER = 0, SAMPLER_HEUN = 1, SAMPLER_DPM2 = 2, SAMPLER_PINGPONG = 3, SAMPLER_COUNT } SamplerKind;
+const char *sampler_name(int kind);            // "euler", "heun", "dpm2", "pingpong"; "?" if unknown
+int sampler_from_name(const char *name);       // -1 if unknown
+
+// Model evaluations a sampler makes for `steps` steps on times ending at 0 (as
+// sampler_times makes them): Euler, DPM2 and ping-pong `steps`, Heun 2 steps - 1;
+// -1 for an unknown kind or steps < 1. For progress and time budgets.
+int sampler_evals(int kind, int steps);
+
+// Called after each step with step = 1..steps.
+typedef void (*SamplerProgress)(void *ctx, int step, int steps);
+
+// Integrates x (n) in place from ts[0] to ts[steps] (ts strictly decreasing in
+// [0, 1]) with the given sampler. The deterministic samplers ignore rng (may be
+// NULL); ping-pong draws n normals from it at every step but the last. Scratch is
+// allocated inside; prog may be NULL. Returns 0, or -1 with err_set(): bad
+// arguments, or the velocity's error (its message is kept) after which x holds
+// the last completed step.
+int sampler_run(int kind, float *x, long n, const float *ts, int steps, VelocityFn f, void *ctx,
+                Rng *rng, SamplerProgress prog, void *prog_ctx);
+
+#endif
