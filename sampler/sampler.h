@@ -1,9 +1,9 @@
-// sampler — turning the denoiser into samples: the ODE samplers for the
-// rectified flow (sampler/samplers.c) and their time schedules; guidance and
-// the song loop (sections in form order with their memory) join this header in
-// later sections. It owns no network (diffusion/), no conditioning vectors
-// (conditioning/) and no audio; a sampler sees the model only through a
-// VelocityFn. Functions return 0 / -1 with err_set() (util/util.h), never print.
+// sampler — turning the denoiser into songs: the ODE samplers for the
+// rectified flow and their time schedules (sampler/samplers.c); guidance and
+// the song loop, sections in form order with their memory (sampler/song.c);
+// refrain.h's generate, which decodes and vocodes the song (sampler/generate.c).
+// It owns no network (diffusion/), no conditioning vectors (conditioning/) and
+// no audio code; a sampler sees the model only through a VelocityFn. Functions return 0 / -1 with err_set() (util/util.h), never print.
 //
 // The flow (diffusion/diffusion.h): x_t = (1 - t) x0 + t e, the network
 // predicts v = e - x0. Sampling integrates dx/dt = v(x, t) from t = 1 (pure
@@ -13,7 +13,9 @@
 #ifndef REFRAIN_SAMPLER_H
 #define REFRAIN_SAMPLER_H
 
+#include "diffusion/diffusion.h"
 #include "util/rng.h"
+#include "util/song.h"
 
 // ---- the model as the sampler sees it ---------------------------------------------------
 // The model's velocity at (x, t) for n values: writes v (n). ctx is the caller's
@@ -78,5 +80,42 @@ typedef void (*SamplerProgress)(void *ctx, int step, int steps);
 // the last completed step.
 int sampler_run(int kind, float *x, long n, const float *ts, int steps, VelocityFn f, void *ctx,
                 Rng *rng, SamplerProgress prog, void *prog_ctx);
+
+// ---- the song loop (sampler/song.c) ----------------------------------------------------
+// One section at a time, in form order: each from seeded noise, denoised with the
+// memory of every section made so far (prepared once per section) and the
+// previous frames as clean context; a section longer than the model's crop is
+// made in chunks of at most crop_frames new frames, each continuing the last
+// (the lengths the model was trained on).
+typedef struct {
+    int sampler;            // SamplerKind
+    int schedule;           // ScheduleKind
+    float shift;            // schedule time shift (1 = none)
+    int steps;              // sampling steps per chunk
+    float cfg;              // guidance on the section conditioning (1 = none): v_u + cfg (v_c - v_u)
+    float mem_guidance;     // memory guidance (0 = none): + g (v_c - v_no_memory)
+    int no_memory;          // 1: every section made without memory (the ablation)
+    int style;              // 0 none, 1 mma, 2 module, 3 recording
+    uint64_t seed;          // section i's noise comes from (seed, i)
+    // Progress: section i of n, chunk, sampling step of steps (may be NULL).
+    void (*progress)(void *ctx, int section, int n_sections, int step, int steps);
+    void *progress_ctx;
+} SongParams;
+void song_params_default(SongParams *p);
+
+typedef struct {
+    float *lat;             // (T, Z) unit-scale latents of the whole song
+    long T;                 // latent frames
+    int z;
+    long *bounds;           // (n + 1) section boundaries in latent frames
+    int n;
+    uint64_t *seeds;        // (n) each section's noise seed
+    double seconds_denoiser;   // wall time in the denoiser
+} SongLatents;
+void song_latents_free(SongLatents *s);
+// Section boundaries of a form in latent frames: bounds[i] = round(start_i * rate), every
+// section at least one frame. Returns the total frames.
+long song_bounds(const SongForm *form, long *bounds);
+int song_generate(const Denoiser *m, const SongForm *form, const SongParams *p, SongLatents *out);
 
 #endif

@@ -1,0 +1,139 @@
+// cmd_generate.c — `refrain generate --form "..." -o song.wav`: a whole song
+// from a form string through refrain.h (sampler/generate.c), written as audio,
+// and on request its spectrogram with the section boundaries, its timeline
+// (with each section's seed) and its latents. This file parses options, calls
+// the library once and writes files.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "refrain.h"
+#include "audio/audio.h"
+#include "autoencoder/autoencoder.h"
+#include "cli/cli.h"
+#include "conditioning/conditioning.h"
+#include "sampler/sampler.h"
+#include "util/util.h"
+
+static const char *g_form = NULL, *g_out = NULL, *g_png = NULL, *g_tl = NULL, *g_lat = NULL, *g_model = NULL,
+                  *g_ae = NULL;
+static int g_seed, g_steps, g_sampler, g_sched, g_nomem = 0, g_style = 0, g_iters;
+static double g_cfg, g_mg, g_bpm;
+static const Opt OPTS[] = {
+    {"form", 'f', OPT_STRING, &g_form, 0, 0, NULL, "FORM", "the song's sections: \"intro verse chorus:8b outro\", \"i4A4B8o4\" (see refrain form)", 1},
+    {"output", 'o', OPT_STRING, &g_out, 0, 0, NULL, "FILE", "the song: .wav, .flac or .ogg", 1},
+    {"png", 0, OPT_STRING, &g_png, 0, 0, NULL, "FILE", "its spectrogram with the section boundaries and labels", 0},
+    {"timeline", 0, OPT_STRING, &g_tl, 0, 0, NULL, "FILE", "its timeline JSON: sections, spans, seeds, targets", 0},
+    {"latents", 0, OPT_STRING, &g_lat, 0, 0, NULL, "FILE", "its latents (for editing later)", 0},
+    {"seed", 0, OPT_INT, &g_seed, 0, 2147483647, NULL, "N", "seed of every section's noise", 0},
+    {"steps", 0, OPT_INT, &g_steps, 1, 1000, NULL, "N", "sampling steps", 0},
+    {"sampler", 0, OPT_CHOICE, &g_sampler, 0, 0, "euler,heun,dpm2,pingpong", "NAME", "ODE sampler", 0},
+    {"schedule", 0, OPT_CHOICE, &g_sched, 0, 0, "linear,logsnr,sao", "NAME", "time schedule", 0},
+    {"cfg", 0, OPT_FLOAT, &g_cfg, 0, 20, NULL, "F", "guidance on the section labels and targets (1 = none)", 0},
+    {"memory-guidance", 0, OPT_FLOAT, &g_mg, -5, 20, NULL, "F", "how strongly a section follows the memory of earlier ones (0 = none)", 0},
+    {"no-memory", 0, OPT_FLAG, &g_nomem, 0, 0, NULL, NULL, "no section remembers the ones before (the ablation)", 0},
+    {"bpm", 0, OPT_FLOAT, &g_bpm, FORM_BPM_MIN, FORM_BPM_MAX, NULL, "BPM", "tempo for lengths given in bars", 0},
+    {"style", 0, OPT_CHOICE, &g_style, 0, 0, "none,mma,module,recording", "STYLE", "which part of the corpus to sound like", 0},
+    {"vocoder-iters", 0, OPT_INT, &g_iters, 1, 1000, NULL, "N", "Griffin-Lim iterations", 0},
+    {"model", 'm', OPT_STRING, &g_model, 0, 0, NULL, "FILE", "denoiser model (default: the shipped one, found beside the binary)", 0},
+    {"ae", 0, OPT_STRING, &g_ae, 0, 0, NULL, "FILE", "autoencoder model (default: the shipped one)", 0},
+    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0},
+};
+static const OptSpec SPEC = {"generate", "", 0, "write a whole song from a form string (WAV/FLAC/OGG, spectrogram, timeline)", OPTS};
+
+static void show_progress(void *user, const char *stage, int section, int n, int step, int steps) {
+    if (strcmp(stage, "denoiser") == 0) progress("generate: section %d/%d, step %d/%d", section + 1, n, step, steps);
+    else progress("generate: %s", stage);
+}
+
+static int write_timeline(const char *path, const refrain_song *s) {
+    SongForm f = {callocCheck(s->n_sections ? s->n_sections : 1, sizeof(SongSection)), s->n_sections, s->bpm,
+                  (double)s->n_samples / s->sample_rate};
+    for (int i = 0; i < s->n_sections; i++) {
+        SongSection *x = &f.sections[i];
+        const refrain_section *r = &s->sections[i];
+        snprintf(x->label, sizeof x->label, "%s", r->label);
+        x->occurrence = r->occurrence;
+        x->start = r->start; x->end = r->end; x->seed = r->seed;
+        x->confidence = NAN;
+        x->desc = SECTION_DESCRIPTORS_NONE;
+        x->desc.loudness_lufs = r->loudness_lufs;
+        x->desc.brightness_hz = r->brightness_hz;
+        x->desc.onset_density = r->onset_density;
+    }
+    AtomicFile af;
+    int rc = atomic_open(&af, path);
+    if (!rc && timeline_write(af.f, &f)) { atomic_abort(&af); rc = err_set("cannot write the timeline %s", path); }
+    else if (!rc) rc = atomic_commit(&af);
+    song_form_free(&f);
+    return rc;
+}
+
+// Every output, or none: a later one failing removes the earlier ones.
+static int write_outputs(const refrain_song *s) {
+    const char *done[4];
+    int n = 0;
+    if (audio_write(g_out, s->audio, s->n_samples, s->sample_rate, 0)) goto undo;
+    done[n++] = g_out;
+    if (g_png) {
+        SongForm f = {callocCheck(s->n_sections ? s->n_sections : 1, sizeof(SongSection)), s->n_sections, 0, 0};
+        for (int i = 0; i < s->n_sections; i++) {
+            snprintf(f.sections[i].label, SONG_LABEL_MAX, "%s", s->sections[i].label);
+            f.sections[i].start = s->sections[i].start;
+            f.sections[i].end = s->sections[i].end;
+        }
+        int rc = spectrogram_png(g_png, s->logmel, s->n_frames, &f);
+        song_form_free(&f);
+        if (rc) goto undo;
+        done[n++] = g_png;
+    }
+    if (g_tl) { if (write_timeline(g_tl, s)) goto undo; done[n++] = g_tl; }
+    if (g_lat) { if (latents_write(g_lat, s->latents, s->n_latent, s->z, s->n_frames)) goto undo; done[n++] = g_lat; }
+    return 0;
+undo:
+    for (int i = 0; i < n; i++) remove(done[i]);
+    return -1;
+}
+
+static int run(int argc, char **argv) {
+    refrain_generate_params gp = refrain_generate_default_params();
+    g_seed = (int)(gp.seed & 0x7fffffff); g_steps = gp.steps; g_sampler = gp.sampler; g_sched = gp.schedule;
+    g_cfg = gp.cfg; g_mg = gp.memory_guidance; g_bpm = gp.bpm; g_iters = gp.vocoder_iters;
+    int st = opts_parse(&SPEC, argc, argv, NULL);
+    if (st != OPTS_OK) return st;
+    // the cheap refusals first: the form (a usage error), the outputs' folders and kinds
+    FormOpts fo;
+    form_opts_default(&fo);
+    fo.bpm = g_bpm;
+    SongForm check;
+    if (form_parse(&check, g_form, &fo)) { fprintf(stderr, "refrain: %s\n", err_msg()); return 2; }
+    song_form_free(&check);
+    if (check_output(g_out, "wav,flac,ogg") || (g_png && check_output(g_png, "png")) ||
+        (g_tl && check_output(g_tl, "json")) || (g_lat && check_output(g_lat, "bin,lat")))
+        return fail();
+    refrain_model_params mp = refrain_model_default_params();
+    mp.denoiser = g_model;
+    mp.autoencoder = g_ae;
+    char err[1024];
+    refrain_model *m = refrain_model_load(&mp, err, sizeof err);
+    if (!m) { fprintf(stderr, "refrain: %s\n", err); return 1; }
+    gp.form = g_form; gp.bpm = g_bpm; gp.style = g_style; gp.seed = (uint64_t)g_seed; gp.steps = g_steps;
+    gp.sampler = g_sampler; gp.schedule = g_sched; gp.cfg = (float)g_cfg; gp.memory_guidance = (float)g_mg;
+    gp.no_memory = g_nomem; gp.vocoder_iters = g_iters;
+    gp.progress = show_progress;
+    refrain_song song;
+    int rc = refrain_generate(m, &gp, &song, err, sizeof err);
+    progress_done();
+    refrain_model_free(m);
+    if (rc) { fprintf(stderr, "refrain: %s\n", err); return rc == REFRAIN_ERR_INPUT ? 2 : 1; }
+    double sec = (double)song.n_samples / song.sample_rate;
+    rc = write_outputs(&song) ? fail() : 0;
+    if (!rc && !g_quiet)
+        fprintf(stderr, "generate: %d sections, %.1f s of audio in %.1f s (denoiser %.1f s, decoder %.2f s, vocoder %.2f s) -> %s\n",
+                song.n_sections, sec, song.seconds_denoiser + song.seconds_decoder + song.seconds_vocoder,
+                song.seconds_denoiser, song.seconds_decoder, song.seconds_vocoder, g_out);
+    refrain_song_free(&song);
+    return rc;
+}
+
+const Command cmd_generate = {&SPEC, run};

@@ -1,0 +1,199 @@
+// generate.c — refrain.h's implementation: the models loaded once, and a song
+// from a form string: parse (conditioning/), the song loop (song.c), the
+// autoencoder's windowed decoder, the Griffin-Lim vocoder, and the timeline
+// with each section's seed. It owns no file writing: the caller (the CLI)
+// writes what it wants of the result.
+#include "refrain.h"
+#include "audio/audio.h"
+#include "autoencoder/autoencoder.h"
+#include "sampler/sampler.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct refrain_model {
+    Denoiser den;
+    Ae ae;
+};
+
+static int fail_with(char *err, size_t cap, int code) {
+    if (err && cap) snprintf(err, cap, "%s", err_msg());
+    return code;
+}
+
+refrain_model_params refrain_model_default_params(void) {
+    refrain_model_params p = {NULL, NULL};
+    return p;
+}
+
+static int is_file(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+int refrain_find_model(const char *name, char *buf, size_t cap, char *err, size_t err_cap) {
+    char exe[PATH_MAX], tried[3 * PATH_MAX + 64] = "";
+    const char *env = getenv("REFRAIN_MODEL_DIR");
+    if (env && *env) {
+        snprintf(buf, cap, "%s/%s", env, name);
+        if (is_file(buf)) return 0;
+        snprintf(tried, sizeof tried, "%s", buf);
+    }
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        const char *rel[2] = {"assets", "../share/refrain"};
+        for (int i = 0; i < 2; i++) {
+            snprintf(buf, cap, "%s/%s/%s", exe, rel[i], name);
+            if (is_file(buf)) return 0;
+            size_t L = strlen(tried);
+            snprintf(tried + L, sizeof tried - L, "%s%s", L ? ", " : "", buf);
+        }
+    }
+    err_set("no %s found (looked in %s); give its path, or set REFRAIN_MODEL_DIR", name, tried[0] ? tried : "nowhere");
+    return fail_with(err, err_cap, -1);
+}
+
+refrain_model *refrain_model_load(const refrain_model_params *p, char *err, size_t err_cap) {
+    char dpath[PATH_MAX], apath[PATH_MAX];
+    const char *d = p && p->denoiser ? p->denoiser : NULL, *a = p && p->autoencoder ? p->autoencoder : NULL;
+    if (!d) { if (refrain_find_model("denoiser.rfc", dpath, sizeof dpath, err, err_cap)) return NULL; d = dpath; }
+    if (!a) { if (refrain_find_model("ae.rfc", apath, sizeof apath, err, err_cap)) return NULL; a = apath; }
+    refrain_model *m = callocCheck(1, sizeof *m);
+    if (denoiser_load(&m->den, d)) { fail_with(err, err_cap, -1); free(m); return NULL; }
+    if (ae_load(&m->ae, a, NULL)) { fail_with(err, err_cap, -1); denoiser_free(&m->den); free(m); return NULL; }
+    if (m->ae.cfg.z != m->den.cfg.z) {
+        err_set("the denoiser %s makes %d latent channels, the autoencoder %s decodes %d", d, m->den.cfg.z, a,
+                m->ae.cfg.z);
+        fail_with(err, err_cap, -1);
+        refrain_model_free(m);
+        return NULL;
+    }
+    if (!m->ae.has_stats) {
+        err_set("the autoencoder %s has no latent statistics (a training checkpoint? use its export)", a);
+        fail_with(err, err_cap, -1);
+        refrain_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void refrain_model_free(refrain_model *m) {
+    if (!m) return;
+    denoiser_free(&m->den);
+    ae_free(&m->ae);
+    free(m);
+}
+
+refrain_generate_params refrain_generate_default_params(void) {
+    refrain_generate_params g;
+    memset(&g, 0, sizeof g);
+    SongParams sp;
+    song_params_default(&sp);
+    g.bpm = 120;
+    g.seed = sp.seed;
+    g.steps = sp.steps;
+    g.sampler = sp.sampler;
+    g.schedule = sp.schedule;
+    g.cfg = sp.cfg;
+    g.memory_guidance = sp.mem_guidance;
+    VocoderOpts vo;
+    vocoder_defaults(&vo);
+    g.vocoder_iters = vo.iters;
+    return g;
+}
+
+void refrain_song_free(refrain_song *s) {
+    free(s->audio); free(s->logmel); free(s->latents); free(s->sections);
+    memset(s, 0, sizeof *s);
+}
+
+typedef struct {
+    const refrain_generate_params *p;
+} Prog;
+static void den_progress(void *ctx, int section, int n, int step, int steps) {
+    const refrain_generate_params *p = ctx;
+    p->progress(p->progress_user, "denoiser", section, n, step, steps);
+}
+
+static int check_params(const refrain_generate_params *p) {
+    if (!p->form) return err_set("generate: no form given");
+    if (p->steps < 1 || p->steps > 1000) return err_set("generate: steps %d; allowed 1..1000", p->steps);
+    if (p->sampler < 0 || p->sampler >= SAMPLER_COUNT) return err_set("generate: unknown sampler %d", p->sampler);
+    if (p->schedule < 0 || p->schedule >= SCHED_COUNT) return err_set("generate: unknown schedule %d", p->schedule);
+    if (p->style < 0 || p->style >= COND_N_STYLES) return err_set("generate: style %d; allowed 0..%d", p->style, COND_N_STYLES - 1);
+    if (!isfinite(p->cfg) || !isfinite(p->memory_guidance)) return err_set("generate: guidance must be finite");
+    if (p->vocoder_iters < 1) return err_set("generate: vocoder iterations %d; need at least 1", p->vocoder_iters);
+    return 0;
+}
+
+int refrain_generate(refrain_model *m, const refrain_generate_params *p, refrain_song *out, char *err,
+                     size_t err_cap) {
+    memset(out, 0, sizeof *out);
+    if (check_params(p)) return fail_with(err, err_cap, REFRAIN_ERR_INPUT);
+    FormOpts fo;
+    form_opts_default(&fo);
+    fo.bpm = p->bpm > 0 ? p->bpm : 120;
+    memcpy(fo.default_seconds, params_get(&m->den.params, m->den.med_s), sizeof fo.default_seconds);
+    SongForm form;
+    if (form_parse(&form, p->form, &fo)) return fail_with(err, err_cap, REFRAIN_ERR_INPUT);
+    SongParams sp;
+    song_params_default(&sp);
+    sp.sampler = p->sampler; sp.schedule = p->schedule; sp.steps = p->steps;
+    sp.cfg = p->cfg; sp.mem_guidance = p->memory_guidance; sp.no_memory = p->no_memory;
+    sp.style = p->style; sp.seed = p->seed;
+    if (p->progress) { sp.progress = den_progress; sp.progress_ctx = (void *)p; }
+    SongLatents lat;
+    if (song_generate(&m->den, &form, &sp, &lat)) { song_form_free(&form); return fail_with(err, err_cap, REFRAIN_ERR); }
+    // latents -> log-mel (4 mel frames each) -> audio
+    double t0 = now_seconds();
+    if (p->progress) p->progress(p->progress_user, "decoder", 0, 0, 0, 1);
+    long T = lat.T * AE_DOWN;
+    float *mel = mallocCheck(sizeof(float) * T * m->ae.cfg.n_mels);
+    int rc = ae_decode(&m->ae, lat.lat, lat.T, mel, T, 1);
+    double t1 = now_seconds();
+    float *x = NULL;
+    long n = 0;
+    if (!rc) {
+        if (p->progress) p->progress(p->progress_user, "vocoder", 0, 0, 0, 1);
+        VocoderOpts vo;
+        vocoder_defaults(&vo);
+        vo.iters = p->vocoder_iters;
+        rc = vocode_logmel(&x, &n, mel, T, &vo);
+    }
+    if (rc) { free(mel); song_latents_free(&lat); song_form_free(&form); return fail_with(err, err_cap, REFRAIN_ERR); }
+    out->audio = x; out->n_samples = n; out->sample_rate = SAMPLE_RATE;
+    out->logmel = mel; out->n_frames = T; out->n_mels = m->ae.cfg.n_mels;
+    out->latents = lat.lat; out->n_latent = lat.T; out->z = lat.z;
+    lat.lat = NULL;
+    out->n_sections = form.n;
+    out->sections = callocCheck(form.n, sizeof *out->sections);
+    for (int i = 0; i < form.n; i++) {   // the spans the frames really have
+        refrain_section *s = &out->sections[i];
+        snprintf(s->label, sizeof s->label, "%s", form.sections[i].label);
+        s->occurrence = form.sections[i].occurrence;
+        s->start = lat.bounds[i] * (double)AE_DOWN * HOP / SAMPLE_RATE;
+        s->end = lat.bounds[i + 1] * (double)AE_DOWN * HOP / SAMPLE_RATE;
+        if (i == form.n - 1) s->end = (double)n / SAMPLE_RATE;
+        s->seed = lat.seeds[i];
+        s->loudness_lufs = form.sections[i].desc.loudness_lufs;
+        s->brightness_hz = form.sections[i].desc.brightness_hz;
+        s->onset_density = form.sections[i].desc.onset_density;
+    }
+    out->bpm = fo.bpm;
+    out->seconds_denoiser = lat.seconds_denoiser;
+    out->seconds_decoder = t1 - t0;
+    out->seconds_vocoder = now_seconds() - t1;
+    song_latents_free(&lat);
+    song_form_free(&form);
+    return 0;
+}

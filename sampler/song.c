@@ -1,0 +1,200 @@
+// song.c — the song loop: a whole song's latents from a form, one section at a
+// time in form order. Each section starts from noise seeded by (seed, index);
+// its memory (every earlier section's finished latents, compressed by the
+// denoiser) is prepared once and reused by every sampling step and every chunk;
+// the frames before it (the previous section's tail, or the previous chunk)
+// are clean context. Guidance combines up to three predictions batched in one
+// forward: with everything (c), without labels (u), without memory (m):
+//   v = v_c + (cfg - 1) (v_c - v_u) + mem_guidance (v_c - v_m).
+// It owns no decoding or vocoding (refrain.c) and no ODE solver (samplers.c).
+#include "sampler/sampler.h"
+#include "util/util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void song_params_default(SongParams *p) {
+    memset(p, 0, sizeof *p);
+    p->sampler = SAMPLER_HEUN;
+    p->schedule = SCHED_LOGSNR;
+    p->shift = 1.0f;
+    p->steps = 12;
+    p->cfg = 2.0f;
+    p->mem_guidance = 1.0f;
+    p->style = 0;
+    p->seed = RNG_DEFAULT_SEED;
+}
+
+void song_latents_free(SongLatents *s) {
+    free(s->lat); free(s->bounds); free(s->seeds);
+    memset(s, 0, sizeof *s);
+}
+
+long song_bounds(const SongForm *form, long *bounds) {
+    long prev = 0;
+    for (int i = 0; i < form->n; i++) {
+        long b = lround(form->sections[i].start * COND_FRAME_RATE);
+        if (i == 0) b = 0;
+        if (b <= prev && i > 0) b = prev + 1;   // at least one frame each
+        bounds[i] = b;
+        prev = b;
+    }
+    long end = form->n ? lround(form->sections[form->n - 1].end * COND_FRAME_RATE) : 0;
+    bounds[form->n] = end > prev ? end : prev + 1;
+    return bounds[form->n];
+}
+
+// The velocity of the chunk's new frames: the batch's examples (c, and u / m when
+// guided) all get x at rows [row0, row0 + frames) and time t; one forward.
+typedef struct {
+    const Denoiser *m;
+    DenoiserActs *a;
+    DenoiserBatch *b;
+    const DitMemory *dm;
+    int row0;
+    long frames;
+    int iu, im;             // batch index of the label-free / memory-free example, -1 if none
+    float cfg, mg;
+    float *tmp;             // (frames, Z)
+} Chunk;
+
+static int chunk_velocity(void *ctx, float *v, const float *x, float t, long n) {
+    Chunk *c = ctx;
+    const DenoiserConfig *cfg = &c->m->cfg;
+    const int Z = cfg->z, Ci = denoiser_cin(cfg), T = c->b->nt;
+    for (int j = 0; j < c->b->nb; j++) {
+        for (long r = 0; r < c->frames; r++)
+            memcpy(c->b->x + ((long)j * T + c->row0 + r) * Ci, x + r * Z, sizeof(float) * Z);
+        denoiser_set_time(cfg, c->b, j, t);
+    }
+    if (denoiser_forward_prepared(c->m, &c->m->params, c->a, c->b, c->dm)) return -1;
+    const float *out = c->a->dit.out;                                          // (nb, T, Z)
+    for (long r = 0; r < c->frames; r++)
+        for (int z = 0; z < Z; z++) {
+            long o = (c->row0 + r) * Z + z;
+            float vc = out[o], w = vc;
+            if (c->iu >= 0) w += (c->cfg - 1.0f) * (vc - out[(long)c->iu * T * Z + o]);
+            if (c->im >= 0) w += c->mg * (vc - out[(long)c->im * T * Z + o]);
+            v[r * Z + z] = w;
+        }
+    (void)n;
+    return 0;
+}
+
+typedef struct {
+    const SongParams *p;
+    int section, n;
+} ProgCtx;
+static void step_progress(void *ctx, int step, int steps) {
+    ProgCtx *pc = ctx;
+    if (pc->p->progress) pc->p->progress(pc->p->progress_ctx, pc->section, pc->n, step, steps);
+}
+
+// The song so far as the example builder reads it: every section's span and
+// label, the latents made so far (zeros after).
+static void song_view(LatentSong *s, const SongForm *form, const SongLatents *out, int style) {
+    memset(s, 0, sizeof *s);
+    snprintf(s->song, sizeof s->song, "generated");
+    s->source = style - 1;
+    s->split = 0;
+    s->T = (int32_t)out->T;
+    s->n_sections = form->n;
+    s->sec = callocCheck(form->n, sizeof *s->sec);
+    for (int i = 0; i < form->n; i++) {
+        const SongSection *f = &form->sections[i];
+        LatentSection *x = &s->sec[i];
+        x->start = (int32_t)out->bounds[i];
+        x->end = (int32_t)out->bounds[i + 1];
+        x->label_id = cond_label_id(f->label) > 0 ? cond_label_id(f->label) : 0;
+        x->occurrence = f->occurrence > 0 ? f->occurrence : 1;
+        x->targets.loudness_lufs = f->desc.loudness_lufs;
+        x->targets.brightness_hz = f->desc.brightness_hz;
+        x->targets.onset_density = f->desc.onset_density;
+    }
+    s->lat = out->lat;
+}
+
+// One section: its chunks, each sampled from noise with the shared memory.
+static int make_section(const Denoiser *m, const SongParams *p, LatentSong *view, int i, DenoiserBatch *b,
+                        DenoiserActs *a, const float *ts, uint64_t seed, int n_sections) {
+    const DenoiserConfig *c = &m->cfg;
+    const int Z = c->z;
+    const LatentSection *x = &view->sec[i];
+    int has_mem = !p->no_memory && i > 0 && c->mem_sections > 0;
+    int iu = p->cfg != 1.0f ? 1 : -1;
+    int im = has_mem && p->mem_guidance != 0.0f ? (iu >= 0 ? 2 : 1) : -1;
+    b->nb = 1 + (iu >= 0) + (im >= 0);
+    Rng rng;
+    rng_seed(&rng, seed);
+    DitMemory dm;
+    memset(&dm, 0, sizeof dm);
+    int rc = 0, prepared = 0;
+    float *xs = NULL;
+    ProgCtx pc = {p, i, n_sections};
+    for (long c0 = x->start; c0 < x->end && rc == 0; c0 += c->crop_frames) {
+        long frames = x->end - c0 < c->crop_frames ? x->end - c0 : c->crop_frames;
+        long ctx = c0 < c->ctx_frames ? c0 : c->ctx_frames;
+        b->nt = (int)(ctx + frames);
+        b->ns = has_mem ? c->mem_tokens : 0;
+        Rng noise = rng;   // the same noise in every example of the batch
+        for (int j = 0; j < b->nb && rc == 0; j++) {
+            ExampleSpec e = {view, i, c0, 1.0f, NULL, !has_mem || j == im, j == iu, 0, frames};
+            noise = rng;
+            rc = denoiser_fill_example(m, b, j, &e, &noise);
+        }
+        rng = noise;       // the next chunk draws fresh noise
+        if (rc) break;
+        if (!prepared) {   // the memory is the same for every chunk of the section
+            rc = denoiser_memory_prepare(m, &m->params, a, b, &dm);
+            prepared = 1;
+            if (rc) break;
+        }
+        xs = reallocCheck(xs, sizeof(float) * frames * Z);
+        for (long r = 0; r < frames; r++) memcpy(xs + r * Z, b->x + (ctx + r) * denoiser_cin(c), sizeof(float) * Z);
+        Chunk ch = {m, a, b, &dm, (int)ctx, frames, iu, im, p->cfg, p->mem_guidance, NULL};
+        rc = sampler_run(p->sampler, xs, frames * Z, ts, p->steps, chunk_velocity, &ch, &rng, step_progress, &pc);
+        if (!rc) memcpy(view->lat + c0 * Z, xs, sizeof(float) * frames * Z);
+    }
+    free(xs);
+    dit_memory_free(&dm);
+    return rc;
+}
+
+int song_generate(const Denoiser *m, const SongForm *form, const SongParams *p, SongLatents *out) {
+    memset(out, 0, sizeof *out);
+    const DenoiserConfig *c = &m->cfg;
+    if (form->n < 1) return err_set("generate: the form has no sections");
+    if (p->steps < 1) return err_set("generate: %d sampling steps; need at least 1", p->steps);
+    out->n = form->n;
+    out->z = c->z;
+    out->bounds = callocCheck(form->n + 1, sizeof *out->bounds);
+    out->seeds = callocCheck(form->n, sizeof *out->seeds);
+    out->T = song_bounds(form, out->bounds);
+    out->lat = callocCheck(out->T * c->z, sizeof(float));
+    float *ts = mallocCheck(sizeof(float) * (p->steps + 1));
+    if (sampler_times(ts, p->steps, p->schedule, p->shift)) { free(ts); song_latents_free(out); return -1; }
+    LatentSong view;
+    song_view(&view, form, out, p->style);
+    int T = c->ctx_frames + c->crop_frames, S = c->mem_tokens;
+    DenoiserBatch b;
+    denoiser_batch_alloc(&b, c, 3, T, S);
+    DenoiserActs a;
+    denoiser_acts_alloc(&a, m, 3, T, S, 0);
+    double t0 = now_seconds();
+    int rc = 0;
+    for (int i = 0; i < form->n && rc == 0; i++) {
+        Rng sr;   // section i's seed from (seed, i): the same section noise whatever came before
+        rng_seed(&sr, p->seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(i + 1)));
+        out->seeds[i] = 1 + rng_u64(&sr) % SONG_SEED_MAX;   // exact in a timeline
+        rc = make_section(m, p, &view, i, &b, &a, ts, out->seeds[i], form->n);
+    }
+    out->seconds_denoiser = now_seconds() - t0;
+    denoiser_acts_free(&a, m);
+    denoiser_batch_free(&b);
+    free(view.sec);
+    free(ts);
+    if (rc) song_latents_free(out);
+    return rc;
+}

@@ -1,0 +1,171 @@
+// test_generate — the song loop and refrain.h's generate with tiny models
+// written here (a random denoiser and autoencoder, so the sound is noise but
+// every rule about it can be checked):
+//   - sections, boundaries and lengths as the form says; the timeline agrees
+//     with the audio's length; labels and occurrences carried;
+//   - same seed: identical samples; another seed: different ones;
+//   - memory off changes only what depends on memory: the first section's
+//     latents are identical, a later one's differ;
+//   - a long section is made in chunks of at most the model's crop;
+//   - a bad form is an input error naming the word; a missing model names
+//     where it looked.
+#include "tests/check.h"
+#include "refrain.h"
+#include "autoencoder/autoencoder.h"
+#include "sampler/sampler.h"
+#include "util/util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char g_dir[128], g_den[256], g_ae[256];
+
+static int write_models(void) {
+    AeConfig ac = ae_config_default();
+    ac.z = 4; ac.ch[0] = 8; ac.ch[1] = 8; ac.ch[2] = 8; ac.groups = 4; ac.enc_res = 1; ac.dec_res = 1;
+    Ae ae;
+    if (ae_create(&ae, &ac)) return -1;
+    Rng r;
+    rng_seed(&r, 3);
+    ae_init(&ae, &r);
+    ae.has_stats = 1;
+    int rc = ae_save(&ae, g_ae);
+    ae_free(&ae);
+    DenoiserConfig c = denoiser_config_default();
+    c.z = 4; c.width = 16; c.depth = 2; c.heads = 2; c.cond_dim = 16; c.t_dim = 8;
+    c.mem_k = 2; c.mem_sections = 4; c.mem_tokens = 8; c.ctx_frames = 6; c.crop_frames = 40;
+    Denoiser d;
+    if (rc || denoiser_create(&d, &c)) return -1;
+    denoiser_init(&d, &r);
+    for (int i = 0; i < d.params.n; i++) {   // random everywhere: AdaLN-Zero's zeros would make v = 0
+        if (i == d.med_s) continue;
+        float *w = params_get(&d.params, i);
+        for (long j = 0; j < d.params.specs[i].size; j++) w[j] = 0.2f * rng_normal(&r);
+    }
+    rc = denoiser_save(&d, g_den);
+    denoiser_free(&d);
+    return rc;
+}
+
+static refrain_generate_params params(const char *form, uint64_t seed) {
+    refrain_generate_params p = refrain_generate_default_params();
+    p.form = form;
+    p.seed = seed;
+    p.steps = 3;
+    p.vocoder_iters = 4;
+    return p;
+}
+
+static void test_song(refrain_model *m) {
+    const char *form = "intro:3 verse:4 chorus:5 verse:4 chorus:5";
+    refrain_generate_params p = params(form, 11);
+    refrain_song a, b, c;
+    char err[512];
+    int rc = refrain_generate(m, &p, &a, err, sizeof err);
+    CHECK(rc == 0, "a five-section song (%s)", rc ? err : "ok");
+    if (rc) return;
+    double secs = (double)a.n_samples / a.sample_rate;
+    CHECK(a.n_sections == 5 && !strcmp(a.sections[2].label, "chorus") && a.sections[4].occurrence == 2,
+          "sections, labels and occurrences as the form says");
+    int spans = 1;
+    const double want[5] = {3, 4, 5, 4, 5};
+    for (int i = 0; i < 5; i++) {
+        double len = a.sections[i].end - a.sections[i].start;
+        spans &= fabs(len - want[i]) < 0.05 && (i == 0 || a.sections[i].start == a.sections[i - 1].end);
+    }
+    CHECK(spans && a.sections[0].start == 0, "each section's length within 50 ms of the form's, end to end");
+    CHECK(fabs(a.sections[4].end - secs) < 1e-9 && fabs(secs - 21) < 0.05,
+          "the timeline ends where the audio ends (%.3f s)", secs);
+    CHECK(a.n_latent * 4 == a.n_frames && a.n_samples == (a.n_frames - 1) * 256,
+          "latents, log-mel frames and samples agree (%ld, %ld, %ld)", a.n_latent, a.n_frames, a.n_samples);
+    int finite = 1;
+    for (long i = 0; i < a.n_samples; i++) finite &= isfinite(a.audio[i]) != 0;
+    CHECK(finite, "every sample finite");
+    rc = refrain_generate(m, &p, &b, err, sizeof err);
+    CHECK(rc == 0 && b.n_samples == a.n_samples && !memcmp(a.audio, b.audio, sizeof(float) * a.n_samples) &&
+          !memcmp(a.latents, b.latents, sizeof(float) * a.n_latent * a.z), "the same seed: identical samples");
+    refrain_song_free(&b);
+    p.seed = 12;
+    rc = refrain_generate(m, &p, &b, err, sizeof err);
+    CHECK(rc == 0 && memcmp(a.latents, b.latents, sizeof(float) * a.n_latent * a.z) != 0 &&
+          a.sections[0].seed != b.sections[0].seed, "another seed: other samples and seeds");
+    refrain_song_free(&b);
+    p.seed = 11;
+    p.no_memory = 1;
+    rc = refrain_generate(m, &p, &c, err, sizeof err);
+    long s1 = lround(a.sections[1].start * 22050.0 / 1024), s2 = lround(a.sections[2].start * 22050.0 / 1024);
+    long s3 = lround(a.sections[3].start * 22050.0 / 1024);
+    CHECK(rc == 0 && !memcmp(a.latents, c.latents, sizeof(float) * s1 * a.z),
+          "memory off: the first section (frames 0..%ld) is identical", s1);
+    double d2 = 0;
+    for (long i = s2 * a.z; i < s3 * a.z; i++) d2 = fmax(d2, fabs(a.latents[i] - c.latents[i]));
+    CHECK(rc == 0 && d2 > 1e-4, "memory off: the first chorus (after two sections) differs (max %.3g)", d2);
+    refrain_song_free(&c);
+    refrain_song_free(&a);
+}
+
+// A section longer than the crop (40 frames, 1.9 s) comes in chunks; it must be
+// the same length and finite, and its seam frames continue (no frame left at 0).
+static void test_chunks(refrain_model *m) {
+    refrain_generate_params p = params("verse:6 chorus:7", 5);
+    refrain_song a;
+    char err[512];
+    int rc = refrain_generate(m, &p, &a, err, sizeof err);
+    int zero = 0;
+    for (long t = 0; rc == 0 && t < a.n_latent; t++) {
+        double s = 0;
+        for (int k = 0; k < a.z; k++) s += fabs(a.latents[t * a.z + k]);
+        zero += s == 0;
+    }
+    CHECK(rc == 0 && zero == 0 && fabs(a.sections[1].end - 13) < 0.05,
+          "sections of 6 and 7 s made in chunks of 40 frames: every frame made (%d untouched)", zero);
+    if (!rc) refrain_song_free(&a);
+}
+
+static void test_errors(refrain_model *m) {
+    refrain_generate_params p = params("intro chrous outro", 1);
+    refrain_song a;
+    char err[512];
+    int rc = refrain_generate(m, &p, &a, err, sizeof err);
+    CHECK(rc == REFRAIN_ERR_INPUT && strstr(err, "chrous") && strstr(err, "chorus"),
+          "a bad form is an input error naming the word: %s", err);
+    p = params("verse", 1);
+    p.steps = 0;
+    rc = refrain_generate(m, &p, &a, err, sizeof err);
+    CHECK(rc == REFRAIN_ERR_INPUT && strstr(err, "steps"), "0 steps refused: %s", err);
+    setenv("REFRAIN_MODEL_DIR", g_dir, 1);   // holds no denoiser.rfc under that name
+    char path[512];
+    rc = refrain_find_model("denoiser.rfc", path, sizeof path, err, sizeof err);
+    CHECK(rc != 0 && strstr(err, g_dir) && strstr(err, "REFRAIN_MODEL_DIR"), "a missing model names where it looked: %s", err);
+    rc = refrain_find_model("ae-tiny.rfc", path, sizeof path, err, sizeof err);
+    CHECK(rc == 0 && !strcmp(path, g_ae), "REFRAIN_MODEL_DIR finds a model there (%s)", rc ? err : path);
+    refrain_model_params mp = {g_ae, g_ae};
+    refrain_model *bad = refrain_model_load(&mp, err, sizeof err);
+    CHECK(!bad && strstr(err, "denoiser"), "an autoencoder given as the denoiser is refused: %s", err);
+}
+
+int main(void) {
+    nn_set_threads(1);
+    snprintf(g_dir, sizeof g_dir, "/tmp/test_generate_%d", (int)getpid());
+    snprintf(g_den, sizeof g_den, "%s/den-tiny.rfc", g_dir);
+    snprintf(g_ae, sizeof g_ae, "%s/ae-tiny.rfc", g_dir);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", g_dir);
+    if (system(cmd) || write_models()) { CHECK(0, "tiny models: %s", err_msg()); return check_summary("test_generate"); }
+    refrain_model_params mp = {g_den, g_ae};
+    char err[512];
+    refrain_model *m = refrain_model_load(&mp, err, sizeof err);
+    CHECK(m != NULL, "tiny models load (%s)", m ? "ok" : err);
+    if (m) {
+        test_song(m);
+        test_chunks(m);
+        test_errors(m);
+        refrain_model_free(m);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    if (system(cmd)) printf("note: could not remove %s\n", g_dir);
+    return check_summary("test_generate");
+}
