@@ -55,7 +55,7 @@ typedef struct {
     int style;                 // 0 none, 1 mma, 2 module, 3 recording
     uint64_t seed;
     int steps;                 // sampling steps per section chunk
-    int sampler;               // 0 euler, 1 heun, 2 dpm2, 3 pingpong
+    int sampler;               // 0 euler, 1 heun, 2 ab2, 3 pingpong
     int schedule;              // 0 linear, 1 logsnr, 2 sao
     float cfg;                 // guidance on the section conditioning (1 = none)
     float memory_guidance;     // how strongly a section follows the memory (0 = none)

@@ -27,7 +27,7 @@ static const Opt OPTS[] = {
     {"latents", 0, OPT_STRING, &g_lat, 0, 0, NULL, "FILE", "its latents (for editing later)", 0},
     {"seed", 0, OPT_INT, &g_seed, 0, 2147483647, NULL, "N", "seed of every section's noise", 0},
     {"steps", 0, OPT_INT, &g_steps, 1, 1000, NULL, "N", "sampling steps", 0},
-    {"sampler", 0, OPT_CHOICE, &g_sampler, 0, 0, "euler,heun,dpm2,pingpong", "NAME", "ODE sampler", 0},
+    {"sampler", 0, OPT_CHOICE, &g_sampler, 0, 0, "euler,heun,ab2,pingpong", "NAME", "ODE sampler", 0},
     {"schedule", 0, OPT_CHOICE, &g_sched, 0, 0, "linear,logsnr,sao", "NAME", "time schedule", 0},
     {"cfg", 0, OPT_FLOAT, &g_cfg, 0, 20, NULL, "F", "guidance on the section labels and targets (1 = none)", 0},
     {"memory-guidance", 0, OPT_FLOAT, &g_mg, -5, 20, NULL, "F", "how strongly a section follows the memory of earlier ones (0 = none)", 0},

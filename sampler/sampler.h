@@ -50,7 +50,7 @@ int sampler_times(float *ts, int steps, int schedule, float shift);
 //   SAMPLER_HEUN      Heun's trapezoid (Karras et al. 2022, EDM Algorithm 1): Euler to
 //                     t', a second velocity there, the mean of the two. Second order,
 //                     two evaluations a step; the last step (to t = 0) is Euler.
-//   SAMPLER_DPM2      a second-order multistep that reuses the previous step's velocity,
+//   SAMPLER_AB2       a second-order multistep that reuses the previous step's velocity,
 //                     one evaluation a step: Adams-Bashforth 2 in t on the velocity
 //                     (DPM-Solver++(2M) was measured and rejected; samplers.c says why).
 //   SAMPLER_PINGPONG  Stable Audio Open Small's ping-pong (stable-audio-tools
@@ -60,12 +60,12 @@ int sampler_times(float *ts, int steps, int schedule, float shift);
 //                     posterior mean (an MSE-trained flow, as refrain's) its samples are
 //                     too narrow: on Gaussian data their sd is 0.47 to 0.62 of the data's
 //                     at 8 steps, tending to 1/sqrt(2) as steps grow (tests/test_sampler.c).
-typedef enum { SAMPLER_EULER = 0, SAMPLER_HEUN = 1, SAMPLER_DPM2 = 2, SAMPLER_PINGPONG = 3, SAMPLER_COUNT } SamplerKind;
-const char *sampler_name(int kind);            // "euler", "heun", "dpm2", "pingpong"; "?" if unknown
+typedef enum { SAMPLER_EULER = 0, SAMPLER_HEUN = 1, SAMPLER_AB2 = 2, SAMPLER_PINGPONG = 3, SAMPLER_COUNT } SamplerKind;
+const char *sampler_name(int kind);            // "euler", "heun", "ab2", "pingpong"; "?" if unknown
 int sampler_from_name(const char *name);       // -1 if unknown
 
 // Model evaluations a sampler makes for `steps` steps on times ending at 0 (as
-// sampler_times makes them): Euler, DPM2 and ping-pong `steps`, Heun 2 steps - 1;
+// sampler_times makes them): Euler, AB2 and ping-pong `steps`, Heun 2 steps - 1;
 // -1 for an unknown kind or steps < 1. For progress and time budgets.
 int sampler_evals(int kind, int steps);
 

@@ -3,11 +3,11 @@
 // guidance or the song (the VelocityFn hides them).
 //
 // Why these: Euler is what DiffRhythm, ACE-Step and Stable Audio take at 8 to 60
-// steps; Heun is the classic second-order check on it at twice the cost; DPM2
+// steps; Heun is the classic second-order check on it at twice the cost; AB2
 // gets second order at Euler's cost by reusing the previous step's evaluation;
 // ping-pong is Stable Audio Open Small's few-step sampler.
 //
-// DPM2 is the two-step Adams-Bashforth method on the velocity in t, with
+// AB2 is the two-step Adams-Bashforth method on the velocity in t, with
 // variable steps (Hairer, Norsett & Wanner, Solving ODEs I, III.5): with
 // h_i = t_{i+1} - t_i and v_i = v(x_i, t_i),
 //     x_{i+1} = x_i + h_i ((1 + w) v_i - w v_{i-1}),   w = h_i / (2 h_{i-1}),
@@ -38,7 +38,7 @@
 #include "util/util.h"
 
 static const char *SCHED_NAMES[SCHED_COUNT] = {"linear", "logsnr", "sao"};
-static const char *SAMPLER_NAMES[SAMPLER_COUNT] = {"euler", "heun", "dpm2", "pingpong"};
+static const char *SAMPLER_NAMES[SAMPLER_COUNT] = {"euler", "heun", "ab2", "pingpong"};
 
 const char *schedule_name(int kind) { return kind >= 0 && kind < SCHED_COUNT ? SCHED_NAMES[kind] : "?"; }
 const char *sampler_name(int kind) { return kind >= 0 && kind < SAMPLER_COUNT ? SAMPLER_NAMES[kind] : "?"; }
@@ -108,7 +108,7 @@ int sampler_run(int kind, float *x, long n, const float *ts, int steps, Velocity
             for (long j = 0; j < n; j++) b[j] = x[j] + h * a[j];                // b = Euler's x(t')
             if ((rc = f(ctx, c, b, tn, n))) break;                             // c = v(b, t')
             for (long j = 0; j < n; j++) x[j] += 0.5f * h * (a[j] + c[j]);
-        } else if (kind == SAMPLER_DPM2) {
+        } else if (kind == SAMPLER_AB2) {
             float w = i > 0 ? (float)(0.5 * h / ((double)t - ts[i - 1])) : 0;   // h_i / (2 h_{i-1})
             for (long j = 0; j < n; j++) x[j] += h * ((1 + w) * a[j] - w * b[j]);   // b = v_{i-1}
             float *tmp = a; a = b; b = tmp;                                    // keep v_i for the next step

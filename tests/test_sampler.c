@@ -76,7 +76,7 @@ static double endpoint_error(int kind, int schedule, float shift, int steps, dou
 // enough for both bounds.
 static void test_orders(void) {
     struct { int sched; float shift; } cfg[] = {{SCHED_LINEAR, 1}, {SCHED_LINEAR, 3}, {SCHED_LOGSNR, 1}, {-1, 1}};
-    int kinds[] = {SAMPLER_EULER, SAMPLER_HEUN, SAMPLER_DPM2};
+    int kinds[] = {SAMPLER_EULER, SAMPLER_HEUN, SAMPLER_AB2};
     for (int c = 0; c < 4; c++)
         for (int k = 0; k < 3; k++) {
             int kind = kinds[k], uniform = cfg[c].sched < 0 || (cfg[c].sched == SCHED_LINEAR && cfg[c].shift == 1);
@@ -105,7 +105,7 @@ static void test_orders(void) {
 // A velocity linear in t, v = a + b t (whatever x), has x(0) = x(1) - a - b / 2.
 // One Euler step over h errs by -b h^2 / 2 exactly; Heun's trapezoid and the
 // two-step extrapolation of v with the weights of the step ratio are exact, so on
-// any steps Heun errs only by its last (Euler) step and DPM2 only by its first.
+// any steps Heun errs only by its last (Euler) step and AB2 only by its first.
 static int linear_velocity(void *ctx, float *v, const float *x, float t, long n) {
     for (long j = 0; j < n; j++) v[j] = 0.3f - 1.7f * t;
     return 0;
@@ -115,7 +115,7 @@ static void test_linear_velocity(void) {
     const float ts[8] = {1, 0.9f, 0.7f, 0.65f, 0.4f, 0.3f, 0.05f, 0};
     double euler = 0;
     for (int i = 0; i < 7; i++) euler += 1.7 * (ts[i + 1] - ts[i]) * (ts[i + 1] - ts[i]) / 2;   // -b h^2 / 2 summed
-    double want[3] = {euler, 1.7 * 0.05 * 0.05 / 2, 1.7 * 0.1 * 0.1 / 2};   // Euler, Heun (last step), DPM2 (first)
+    double want[3] = {euler, 1.7 * 0.05 * 0.05 / 2, 1.7 * 0.1 * 0.1 / 2};   // Euler, Heun (last step), AB2 (first)
     for (int kind = 0; kind < 3; kind++) {
         float x = 0.5f;
         sampler_run(kind, &x, 1, ts, 7, linear_velocity, NULL, NULL, NULL, NULL);
@@ -275,9 +275,9 @@ static void test_evals_and_errors(void) {
             ok &= good;
         }
     CHECK(ok, "sampler_evals equals the velocity calls, progress runs 1..steps (every sampler, steps 1..8)");
-    CHECK(sampler_evals(SAMPLER_HEUN, 10) == 19 && sampler_evals(SAMPLER_DPM2, 10) == 10 &&
+    CHECK(sampler_evals(SAMPLER_HEUN, 10) == 19 && sampler_evals(SAMPLER_AB2, 10) == 10 &&
               sampler_evals(SAMPLER_COUNT, 10) == -1 && sampler_evals(SAMPLER_EULER, 0) == -1,
-          "sampler_evals: heun 10 -> 19, dpm2 10 -> 10, unknown or 0 steps -> -1");
+          "sampler_evals: heun 10 -> 19, ab2 10 -> 10, unknown or 0 steps -> -1");
 
     // The velocity's error stops the run and comes back; x keeps the last completed step.
     sampler_times(ts, 8, SCHED_LINEAR, 1);
@@ -311,7 +311,7 @@ static void test_evals_and_errors(void) {
     for (int k = 0; k < SAMPLER_COUNT; k++) ok &= sampler_from_name(sampler_name(k)) == k;
     for (int k = 0; k < SCHED_COUNT; k++) ok &= schedule_from_name(schedule_name(k)) == k;
     CHECK(ok && sampler_from_name("ddim") == -1 && schedule_from_name("cosine") == -1 && !strcmp(sampler_name(9), "?") &&
-              !strcmp(sampler_name(SAMPLER_DPM2), "dpm2") && !strcmp(schedule_name(SCHED_LOGSNR), "logsnr"),
+              !strcmp(sampler_name(SAMPLER_AB2), "ab2") && !strcmp(schedule_name(SCHED_LOGSNR), "logsnr"),
           "names round-trip; unknown names -> -1, unknown kinds -> \"?\"");
 }
 
