@@ -249,7 +249,7 @@ int denoiser_eval(const DenoiserEvalOpts *o) {
     FILE *f = af.f;
     int rc = -1;
     fprintf(f, "# Section denoiser: evaluation\n\n");
-    fprintf(f, "Written by `scripts/eval-denoiser.sh` (`refrain denoiser-eval`).");
+    fprintf(f, "Written by `refrain denoiser-eval`.");
     if (o->note) fprintf(f, " %s", o->note);
     fprintf(f, "\n\nValidation split of the corpus: %d songs, %.2f h. Every section (at most %d per song) is one "
                "example, cropped from its start like the first frames `generate` makes; its flow loss (mean squared "

@@ -37,6 +37,6 @@ sums=""
 for m in "$MODEL" ${COMPARE//,/ }; do
     sums="$sums $(basename "$m") sha256 $(sha256sum "$m" 2>/dev/null | cut -c1-12)...;"
 done
-note="Commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$dirty,$sums $(date -u +%Y-%m-%d), $(cpu_desc)."
+note="By scripts/eval-denoiser.sh: commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$dirty,$sums $(date -u +%Y-%m-%d), $(cpu_desc)."
 OMP_WAIT_POLICY=passive .cache/denoiser/refrain-eval.bin --threads "$THREADS" denoiser-eval "${args[@]}" --note "$note"
 echo "wrote $OUT/denoiser.md" >&2
