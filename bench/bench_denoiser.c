@@ -16,7 +16,7 @@
 //           memory mapped and its keys/values made on every call), and the
 //           sampler's way, the memory's keys/values made once per section
 //           (dit_memory_prepare, timed apart) and dit_forward_prepared per step.
-//           --width and --depth choose the candidate size (8 heads).
+//           --width and --depth choose the candidate size (heads of 32 channels, conditioning width = width, as train-diffusion --width).
 //
 // Batch of the training step (the peer builds the same masks): example b
 // remembers b % 17 sections (b * K valid memory tokens of S), every fourth
@@ -137,7 +137,8 @@ static int bench_train(int iters, int warmup) {
 
 static int bench_sample(int threads, int reps, int width, int depth) {
     DenoiserConfig c = denoiser_config_default();
-    c.width = width;
+    c.width = c.cond_dim = width;   // as train-diffusion sizes a candidate
+    c.heads = width / 32;           // heads of 32 channels, as the shipped size
     c.depth = depth;
     Denoiser m;
     if (make_model(&m, &c)) { fprintf(stderr, "bench_denoiser: %s\n", err_msg()); return 1; }
@@ -231,7 +232,7 @@ static int usage(void) {
 
 int main(int argc, char **argv) {
     if (argc < 2 || (strcmp(argv[1], "train") && strcmp(argv[1], "sample"))) return usage();
-    int threads = 1, iters = 5, warmup = 2, reps = 3, width = 256, depth = 6;
+    int threads = 1, iters = 5, warmup = 2, reps = 3, width = denoiser_config_default().width, depth = denoiser_config_default().depth;
     for (int i = 2; i < argc; i++) {
         int *dst = !strcmp(argv[i], "--threads") ? &threads : !strcmp(argv[i], "--iters") ? &iters
                  : !strcmp(argv[i], "--warmup") ? &warmup : !strcmp(argv[i], "--reps") ? &reps
