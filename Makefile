@@ -34,6 +34,7 @@ lib_srcs = $(wildcard $(1)/*.c)
 lib_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
 ALL_OBJS := $(foreach m,$(MODULES),$(call lib_objs,$(m)))
 CLI_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
+TEST_HEADERS := $(wildcard tests/*.h)
 TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 
@@ -80,16 +81,16 @@ $(REFRAIN): $(CLI_OBJS) $(BUILD)/librefrain.a
 
 # Tests link only the modules their name says, so one module's breakage
 # does not stop another's tests: test_audio_* -> audio+util, test_nn_* -> nn+util.
-$(BUILD)/tests/test_util_%: tests/test_util_%.c tests/check.h $(BUILD)/libutil.a
+$(BUILD)/tests/test_util_%: tests/test_util_%.c $(TEST_HEADERS) $(BUILD)/libutil.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libutil.a $(LDLIBS)
-$(BUILD)/tests/test_audio_%: tests/test_audio_%.c tests/check.h $(BUILD)/libaudio.a $(BUILD)/libutil.a
+$(BUILD)/tests/test_audio_%: tests/test_audio_%.c $(TEST_HEADERS) $(BUILD)/libaudio.a $(BUILD)/libutil.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libaudio.a $(BUILD)/libutil.a $(LDLIBS)
-$(BUILD)/tests/test_nn_%: tests/test_nn_%.c tests/check.h $(BUILD)/libnn.a $(BUILD)/libutil.a
+$(BUILD)/tests/test_nn_%: tests/test_nn_%.c $(TEST_HEADERS) $(BUILD)/libnn.a $(BUILD)/libutil.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libnn.a $(BUILD)/libutil.a $(LDLIBS)
-$(BUILD)/tests/test_%: tests/test_%.c tests/check.h $(BUILD)/librefrain.a
+$(BUILD)/tests/test_%: tests/test_%.c $(TEST_HEADERS) $(BUILD)/librefrain.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/librefrain.a $(LDLIBS)
 
