@@ -46,7 +46,8 @@ static void show_progress(void *user, const char *stage, int section, int n, int
     else progress("generate: %s", stage);
 }
 
-static int write_timeline(const char *path, const refrain_song *s) {
+// The song's sections as refrain's song type (timeline and spectrogram take it).
+static SongForm form_of(const refrain_song *s) {
     SongForm f = {callocCheck(s->n_sections ? s->n_sections : 1, sizeof(SongSection)), s->n_sections, s->bpm,
                   (double)s->n_samples / s->sample_rate};
     for (int i = 0; i < s->n_sections; i++) {
@@ -61,6 +62,11 @@ static int write_timeline(const char *path, const refrain_song *s) {
         x->desc.brightness_hz = r->brightness_hz;
         x->desc.onset_density = r->onset_density;
     }
+    return f;
+}
+
+static int write_timeline(const char *path, const refrain_song *s) {
+    SongForm f = form_of(s);
     AtomicFile af;
     int rc = atomic_open(&af, path);
     if (!rc && timeline_write(af.f, &f)) { atomic_abort(&af); rc = err_set("cannot write the timeline %s", path); }
@@ -76,12 +82,7 @@ static int write_outputs(const refrain_song *s) {
     if (audio_write(g_out, s->audio, s->n_samples, s->sample_rate, 0)) goto undo;
     done[n++] = g_out;
     if (g_png) {
-        SongForm f = {callocCheck(s->n_sections ? s->n_sections : 1, sizeof(SongSection)), s->n_sections, 0, 0};
-        for (int i = 0; i < s->n_sections; i++) {
-            snprintf(f.sections[i].label, SONG_LABEL_MAX, "%s", s->sections[i].label);
-            f.sections[i].start = s->sections[i].start;
-            f.sections[i].end = s->sections[i].end;
-        }
+        SongForm f = form_of(s);
         int rc = spectrogram_png(g_png, s->logmel, s->n_frames, &f);
         song_form_free(&f);
         if (rc) goto undo;
