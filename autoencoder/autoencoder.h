@@ -240,8 +240,6 @@ typedef struct PcaBaseline {
 int pca_fit(PcaBaseline *b, const SongSet *train, int Z, int stacked, int every);
 void pca_reconstruct(const PcaBaseline *b, const float *logmel, long T, float *out);
 void pca_free(PcaBaseline *b);
-// Symmetric eigendecomposition by cyclic Jacobi: A (n, n) is destroyed;
-// evals (n) decreasing, evecs (n, n) rows are eigenvectors. Returns sweeps used.
-int jacobi_eigen(double *A, int n, double *evals, double *evecs);
+// (Its eigenvectors come from jacobi_eigen, util/stats.h.)
 
 #endif

@@ -6,64 +6,12 @@
 // Jacobi method (no LAPACK). It owns nothing else.
 #include "autoencoder/autoencoder.h"
 #include "audio/audio.h"
+#include "util/stats.h"
 #include "util/util.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-int jacobi_eigen(double *A, int n, double *evals, double *evecs) {
-    double *V = mallocCheck(sizeof(double) * n * n);   // columns are eigenvectors
-    for (int i = 0; i < n * n; i++) V[i] = 0;
-    for (int i = 0; i < n; i++) V[i * n + i] = 1;
-    int sweep;
-    for (sweep = 0; sweep < 100; sweep++) {
-        double off = 0, diag = 0;
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++) {
-                if (i != j) off += A[i * n + j] * A[i * n + j];
-                else diag += A[i * n + i] * A[i * n + i];
-            }
-        if (off <= 1e-30 * (diag > 0 ? diag : 1)) break;
-        for (int p = 0; p < n - 1; p++)
-            for (int q = p + 1; q < n; q++) {
-                double apq = A[p * n + q];
-                if (fabs(apq) < 1e-300) continue;
-                double theta = (A[q * n + q] - A[p * n + p]) / (2 * apq);
-                double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1));
-                double c = 1 / sqrt(t * t + 1), s = t * c;
-                for (int k = 0; k < n; k++) {   // A = J^T A J: columns p, q
-                    double akp = A[k * n + p], akq = A[k * n + q];
-                    A[k * n + p] = c * akp - s * akq;
-                    A[k * n + q] = s * akp + c * akq;
-                }
-                for (int k = 0; k < n; k++) {   // rows p, q
-                    double apk = A[p * n + k], aqk = A[q * n + k];
-                    A[p * n + k] = c * apk - s * aqk;
-                    A[q * n + k] = s * apk + c * aqk;
-                }
-                for (int k = 0; k < n; k++) {
-                    double vkp = V[k * n + p], vkq = V[k * n + q];
-                    V[k * n + p] = c * vkp - s * vkq;
-                    V[k * n + q] = s * vkp + c * vkq;
-                }
-            }
-    }
-    // sort by decreasing eigenvalue; rows of evecs are eigenvectors
-    int *ord = mallocCheck(sizeof(int) * n);
-    for (int i = 0; i < n; i++) ord[i] = i;
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && A[ord[j] * n + ord[j]] > A[ord[j - 1] * n + ord[j - 1]]; j--) {
-            int t = ord[j]; ord[j] = ord[j - 1]; ord[j - 1] = t;
-        }
-    for (int i = 0; i < n; i++) {
-        evals[i] = A[ord[i] * n + ord[i]];
-        for (int k = 0; k < n; k++) evecs[i * n + k] = V[k * n + ord[i]];
-    }
-    free(ord);
-    free(V);
-    return sweep;
-}
 
 // Group j of logmel (T, M): frames [4j, 4j+4) ∩ [0, T) averaged (pooled, D = M)
 // or side by side (stacked, D = 4M, frames past the end repeat the last one).

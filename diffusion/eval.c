@@ -10,6 +10,7 @@
 #include "diffusion/diffusion.h"
 #include "audio/audio.h"
 #include "data/corpus.h"
+#include "util/stats.h"
 #include "util/util.h"
 
 #include <math.h>
@@ -111,6 +112,15 @@ fail:
 // passing the filter, with a 95% bootstrap interval over songs.
 typedef struct { double mean[N_COND]; double gain, lo, hi; int n, songs; } Cell;
 
+// The gain 1 - sum(with) / sum(base) over the drawn songs (ids[idx[j]]).
+typedef struct { const double *sw, *sb; const int *ids; } GainBoot;
+static double gain_resample(void *ctx, const int *idx, int n) {
+    const GainBoot *g = ctx;
+    double a = 0, b = 0;
+    for (int j = 0; j < n; j++) { int s = g->ids[idx[j]]; a += g->sw[s]; b += g->sb[s]; }
+    return b > 0 ? 1 - a / b : 0;
+}
+
 static Cell cell_stats(const EvalRow *rows, int n, int source, int repeat, int with, int base, uint64_t seed,
                        int n_songs) {
     Cell c;
@@ -130,22 +140,8 @@ static Cell cell_stats(const EvalRow *rows, int n, int source, int repeat, int w
     c.gain = c.n ? 1 - c.mean[with] / c.mean[base] : NAN;
     c.lo = c.hi = NAN;
     if (c.songs >= 2) {
-        double *g = mallocCheck(sizeof(double) * BOOT);
-        Rng r;
-        rng_seed(&r, seed);
-        for (int k = 0; k < BOOT; k++) {
-            double a = 0, b = 0;
-            for (int j = 0; j < c.songs; j++) {
-                int s = ids[rng_u64(&r) % (uint64_t)c.songs];
-                a += sw[s]; b += sb[s];
-            }
-            g[k] = b > 0 ? 1 - a / b : 0;
-        }
-        for (int i = 1; i < BOOT; i++)
-            for (int j = i; j > 0 && g[j - 1] > g[j]; j--) { double t = g[j]; g[j] = g[j - 1]; g[j - 1] = t; }
-        c.lo = g[(int)(0.025 * BOOT)];
-        c.hi = g[(int)(0.975 * BOOT) - 1];
-        free(g);
+        GainBoot gb = {sw, sb, ids};
+        stats_bootstrap95(gain_resample, &gb, c.songs, BOOT, seed, &c.lo, &c.hi);
     }
     free(sw); free(sb); free(cnt); free(ids);
     return c;

@@ -15,6 +15,7 @@
 #include "autoencoder/autoencoder.h"
 #include "audio/audio.h"
 #include "data/corpus.h"
+#include "util/stats.h"
 #include "util/util.h"
 
 #include <stdlib.h>
