@@ -56,7 +56,7 @@ void analysis_free(Analysis *a) {
 // near its pitch by a Gaussian as wide as the bin (in semitones), then folded
 // to pitch classes (0 = C). Bins outside 100 Hz .. 4 kHz are left out: below,
 // one bin of a 1024-point FFT spans several semitones.
-static void chroma_filterbank(float *cb) {
+void chroma_filterbank(float *cb) {
     memset(cb, 0, sizeof(float) * N_CHROMA * N_BINS);
     const double df = (double)SAMPLE_RATE / N_FFT;
     for (int k = 1; k < N_BINS; k++) {
@@ -71,6 +71,12 @@ static void chroma_filterbank(float *cb) {
         for (int s = s0; s <= s1; s++) { w[s - s0] = exp(-0.5 * (p - s) * (p - s) / (sd * sd)); wsum += w[s - s0]; }
         for (int s = s0; s <= s1; s++) cb[((s % 12) + 12) % 12 * N_BINS + k] += (float)(w[s - s0] / wsum);
     }
+}
+
+double logmel_dct(const float *lm, int count, int k) {
+    double s = 0;
+    for (int m = 0; m < N_MELS; m++) s += lm[m] / count * cos(M_PI / N_MELS * (m + 0.5) * k);
+    return s;
 }
 
 typedef struct {
@@ -436,11 +442,7 @@ static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
     for (long t = 0; t < T; t++) {
         const float *lm = fc.logmel + t * N_MELS;
         int c = fc.count[t] ? fc.count[t] : 1;
-        for (int k = 0; k < N_MFCC; k++) {
-            double s = 0;
-            for (int m = 0; m < N_MELS; m++) s += lm[m] / c * cos(M_PI / N_MELS * (m + 0.5) * k);
-            mf[t * N_MFCC + k] = (float)s;
-        }
+        for (int k = 0; k < N_MFCC; k++) mf[t * N_MFCC + k] = (float)logmel_dct(lm, c, k);
     }
     for (int k = 0; k < N_MFCC; k++) {
         double mu = 0, var = 0;

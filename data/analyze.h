@@ -100,10 +100,16 @@ void pairwise_prf(double *p, double *r, double *f,
                   const double *est_starts, const int *est_labels, int nest,
                   double dur, double step);
 
-// ---- internal, shared by analyze.c and descriptors.c ------------------------------------
+// ---- internal, shared by analyze.c, descriptors.c and structure.c ----------------------
 // Calls fn(ctx, t, mag) for each centred STFT frame t = 0 .. stft_frames(n)-1
 // of x, in order; mag (N_BINS) equals stft_magnitude's row t. Holds only a
 // chunk of frames in memory, so hour-long recordings are fine.
 int stft_walk(const float *x, long n, void (*fn)(void *ctx, long t, const float *mag), void *ctx);
+// Also shared with data/structure.c (analyze.c): the chroma filterbank (12,
+// N_BINS) spreading each STFT bin from 100 Hz to 4 kHz over the pitch classes
+// near it (0 = C); and the timbre coefficient k (DCT-II over the N_MELS bands)
+// of a log-mel frame held as the sum of `count` frames (lm[m] / count).
+void chroma_filterbank(float *cb);
+double logmel_dct(const float *lm, int count, int k);
 
 #endif
