@@ -88,6 +88,14 @@ static void test_song(refrain_model *m) {
     CHECK(rc == 0 && b.n_samples == a.n_samples && !memcmp(a.audio, b.audio, sizeof(float) * a.n_samples) &&
           !memcmp(a.latents, b.latents, sizeof(float) * a.n_latent * a.z), "the same seed: identical samples");
     refrain_song_free(&b);
+    // Thread counts agree too: every parallel loop splits by output element (no
+    // reduction is shared between threads), so 2 threads give 1 thread's bytes.
+    nn_set_threads(2);
+    rc = refrain_generate(m, &p, &b, err, sizeof err);
+    nn_set_threads(1);
+    CHECK(rc == 0 && b.n_samples == a.n_samples && !memcmp(a.audio, b.audio, sizeof(float) * a.n_samples) &&
+          !memcmp(a.latents, b.latents, sizeof(float) * a.n_latent * a.z), "2 threads: the same samples as 1");
+    refrain_song_free(&b);
     p.seed = 12;
     rc = refrain_generate(m, &p, &b, err, sizeof err);
     CHECK(rc == 0 && memcmp(a.latents, b.latents, sizeof(float) * a.n_latent * a.z) != 0 &&
