@@ -7,7 +7,8 @@
 #include "cli/cli.h"
 
 #define COMMANDS(X) X(info) X(spectrogram) X(vocode) X(convert) X(mmagen) X(corpus) X(analyze) X(form) \
-    X(train_ae) X(encode) X(decode) X(reconstruct) X(ae_eval) X(train_diffusion) X(denoiser_eval) X(generate) X(structure)
+    X(train_ae) X(encode) X(decode) X(reconstruct) X(ae_eval) X(train_diffusion) X(denoiser_eval) X(generate) X(structure) \
+    X(generate_eval)
 
 #define DECLARE(name) extern const Command cmd_##name;
 #define ENTRY(name) &cmd_##name,

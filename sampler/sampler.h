@@ -1,7 +1,9 @@
 // sampler — turning the denoiser into songs: the ODE samplers for the
 // rectified flow and their time schedules (sampler/samplers.c); guidance and
 // the song loop, sections in form order with their memory (sampler/song.c);
-// refrain.h's generate, which decodes and vocodes the song (sampler/generate.c).
+// refrain.h's generate, which decodes and vocodes the song (sampler/generate.c);
+// the generation quality report (sampler/eval.c) and the window features it
+// measures songs by (sampler/features.c).
 // It owns no network (diffusion/), no conditioning vectors (conditioning/) and
 // no audio code; a sampler sees the model only through a VelocityFn. Functions return 0 / -1 with err_set() (util/util.h), never print.
 //
@@ -16,6 +18,9 @@
 #include "diffusion/diffusion.h"
 #include "util/rng.h"
 #include "util/song.h"
+#include "util/stats.h"
+
+#include <stdio.h>
 
 // ---- the model as the sampler sees it ---------------------------------------------------
 // The model's velocity at (x, t) for n values: writes v (n). ctx is the caller's
@@ -117,5 +122,54 @@ void song_latents_free(SongLatents *s);
 // section at least one frame. Returns the total frames.
 long song_bounds(const SongForm *form, long *bounds);
 int song_generate(const Denoiser *m, const SongForm *form, const SongParams *p, SongLatents *out);
+
+// ---- quality features (sampler/features.c) ----------------------------------------------
+// One row per 1-second window of each section of form: [start + k, start + k + 1)
+// seconds for k = 0 .. floor(end - start) - 1 (a section's last partial second and
+// a section under 1 s give none), the frames lround(s * rate) .. lround((s + 1) * rate)
+// of x (T, C) at `rate` frames per second, clipped to [0, T) (a window left empty is
+// skipped). The row (2C) is each channel's mean, then its standard deviation
+// (divided by the frame count), over the window; it joins fs (fs->d = 2C) in
+// `group`. Returns the windows added, or -1 with err_set().
+long window_features(FeatureSet *fs, int group, const float *x, long T, int C, double rate, const SongForm *form);
+// (a) unit-scale latents lat (T, Z) at COND_FRAME_RATE (about 21.5 frames/s): rows of 2Z.
+int latent_window_features(FeatureSet *fs, int group, const float *lat, long T, int Z, const SongForm *form);
+// (b) audio (n) at SAMPLE_RATE, analysed by audio/'s log-mel front end
+// (logmel_from_audio), then its N_MELS bands at SAMPLE_RATE / HOP frames/s: rows of 2 N_MELS.
+int mel_window_features(FeatureSet *fs, int group, const float *audio, long n, const SongForm *form);
+
+// ---- the generation report (sampler/eval.c) ------------------------------------------------
+// Fréchet distance and KAD of generated songs against the corpus's validation
+// songs over features (a) and (b), beside floors (training songs; validation
+// songs through the autoencoder and the vocoder) and a ceiling (Gaussian
+// latents decoded and vocoded), and a sweep of steps x samplers against the
+// time they take. Generated song i borrows the form of validation song i (its
+// labels, lengths and source as style) and is made with seed i + 1 through
+// refrain_generate (refrain.h).
+#define GEN_EVAL_MAX_STEPS 8
+typedef struct {
+    const char *model;       // denoiser; NULL: refrain_find_model("denoiser.rfc")
+    const char *ae;          // autoencoder; NULL: refrain_find_model("ae.rfc")
+    const char *data;        // corpus folder (default .cache/corpus)
+    const char *figs;        // folder for the spectrogram PNGs (NULL: none drawn)
+    const char *note;        // a line under the title (NULL: none)
+    int songs;               // validation songs generated (0: all), spread evenly over the sorted list
+    double max_seconds;      // each song cut to its first max_seconds (0: whole songs)
+    int steps[GEN_EVAL_MAX_STEPS], n_steps;       // the sweep's steps
+    int samplers[SAMPLER_COUNT], n_samplers;      // the sweep's samplers (SamplerKind)
+    int main_steps, main_sampler;                 // the headline setting (generate's defaults)
+    int schedule;            // every setting's time schedule
+    float cfg, mem_guidance; // every setting's guidance
+    int vocoder_iters;       // Griffin-Lim iterations of every rendering
+    int boot;                // bootstrap resamples over songs (0: no intervals)
+    uint64_t seed;           // the ceiling's Gaussian latents and the bootstrap
+} GenEvalOpts;
+// generate's defaults (refrain_generate_default_params), the sweep {4, 8, 16, 32}
+// x {euler, heun, ab2, pingpong}, 16 songs of at most 60 s, 200 resamples.
+void gen_eval_defaults(GenEvalOpts *o);
+// Writes the Markdown report to f and, when o->figs is set, generate-1..3.png
+// (spectrograms of three generated songs with their sections) into it. Progress
+// on stderr (util's progress). Returns 0, or -1 with err_set().
+int generate_eval(FILE *f, const GenEvalOpts *o);
 
 #endif
