@@ -289,14 +289,21 @@ echo "   first, so song.c would set b->ns to the section's token count before fi
 echo "   whether the bits stay identical depends on OpenBLAS's paths for the smaller sgemms, which"
 echo "   test_generate's same-seed checks would show): about $(calc %.1f "$S_den*($sv_frac)") s off the song (less the first section, which has no memory)."
 echo "2. *Guided forwards already batched*: B $G in one forward $(ms "$fg") ms against $G x B 1 = $(ms "$G*$f1") ms"
-echo "   ($(calc %+.0f%% "-100*(1-$fg/($G*$f1))") time): at these shapes the work is compute-bound, so batching cannot win more."
+echo "   ($(calc %+.0f%% "-100*(1-$fg/($G*$f1))") time): nothing more to win by batching them."
 echo "3. *One evaluation a step*: ab2 (Adams-Bashforth 2, second order like Heun) at $steps steps makes $steps"
 echo "   evaluations instead of $evals: the denoiser x $steps/$evals, about $(calc %.1f "$S_den*$steps/$evals") s (a quality question: generate.md's"
 echo "   sweep decides it)."
 echo "4. *No memory-guidance example* (memory guidance 0): B $G -> $((G - 1)), about $(calc %.0f%% "100/$G") of the denoiser (changes the samples)."
-echo "5. *The attention core's speed*: self + cross cores $(ms "$(g blk_self_core_s)+$(g blk_cross_core_s)") ms of $(ms "$tot"), running far below"
-echo "   the linears' rate: two small sgemms and a softmax per head of $D channels; a fused kernel that"
-echo "   keeps a head's rows in cache would bring them toward the linears' rate."
+Cw=$(get $P config | awk '{ for (i = 1; i < NF; i++) if ($i == "width") print $(i + 1) }')
+Ld=$(get $P config | awk '{ for (i = 1; i < NF; i++) if ($i == "depth") print $(i + 1) }')
+core_fl=$(calc %.9g "4*$G*$Tp*($Tp+$Sp)*$Cw*$Ld"); core_t=$(calc %.9g "$(g blk_self_core_s)+$(g blk_cross_core_s)")
+lin_t=$(calc %.9g "$(g blk_self_qkv_s)+$(g blk_self_proj_s)+$(g blk_cross_q_s)+$(g blk_cross_proj_s)+$(g blk_mlp_fc1_s)+$(g blk_mlp_fc2_s)+$(g blk_ada_s)+$(g outside_s)")
+lin_fl=$(calc %.9g "$(get $P fwd_guided_s_flops)-$core_fl")
+core_at_lin=$(calc %.9g "$core_fl/($lin_fl/$lin_t)")
+echo "5. *The attention cores' speed*: self + cross cores $(ms "$core_t") ms of $(ms "$tot") for $(calc %.0f%% "100*$core_fl/$(get $P fwd_guided_s_flops)") of the FLOPs:"
+echo "   $(calc %.1f "$core_fl/$core_t/1e9") GFLOP/s against the linears' $(calc %.1f "$lin_fl/$lin_t/1e9") (per head: two sgemms with K = $D or Tk,"
+echo "   and a softmax). At the linears' rate they would take $(ms "$core_at_lin") ms:"
+echo "   $(calc %+.0f%% "-100*($core_t-$core_at_lin)/$tot") on the forward (a kernel change in nn/attention.c, same results to rounding)."
 echo
 est=$(calc %.9g "$S_den*$steps/$evals*(1-($sv_frac))+$S_dec+$S_voc")
 echo "1 and 3 together: about **$(calc %.1f "$est") s** for the song ($(calc %.1fx "$S_song/$est") real time), against $(calc %.1f "$S_gen") s now."
