@@ -375,14 +375,14 @@ static void list_ints(char *buf, size_t cap, const int *v, int n, int names) {
     }
 }
 
-static void sweep_plots(FILE *f, const GenEvalOpts *o, const EvalSet *sw, int nsw) {
+static void sweep_plots(FILE *f, const GenEvalOpts *o, const EvalSet *sw, int nsw, const EvalSet *main) {
     if (!o->figs || nsw < 2) return;
     const char *file[NF] = {"generate-sweep-latent.png", "generate-sweep-mel.png"};
     const char *ylab[NF] = {"FD (a) latents", "FD (b) log-mel"};
     int drawn = 0;
     for (int k = 0; k < NF; k++) {
-        PlotSeries ps[SAMPLER_COUNT];
-        double x[SAMPLER_COUNT][GEN_EVAL_MAX_STEPS], y[SAMPLER_COUNT][GEN_EVAL_MAX_STEPS];
+        PlotSeries ps[SAMPLER_COUNT + 1];
+        double x[SAMPLER_COUNT][GEN_EVAL_MAX_STEPS], y[SAMPLER_COUNT][GEN_EVAL_MAX_STEPS], hx, hy;
         int np = 0;
         for (int a = 0; a < o->n_samplers; a++) {
             int n = 0;
@@ -391,6 +391,12 @@ static void sweep_plots(FILE *f, const GenEvalOpts *o, const EvalSet *sw, int ns
                     x[np][n] = 60 * sw[i].sec_total / sw[i].sec_audio; y[np][n] = sw[i].fd[k]; n++;
                 }
             if (n) { ps[np] = (PlotSeries){sampler_name(o->samplers[a]), x[np], y[np], n}; np++; }
+        }
+        char hname[64];
+        snprintf(hname, sizeof hname, "headline: %s, %d steps", sampler_name(main->sampler), main->steps);
+        if (main->sec_audio > 0 && !isnan(main->fd[k])) {
+            hx = 60 * main->sec_total / main->sec_audio; hy = main->fd[k];
+            ps[np++] = (PlotSeries){hname, &hx, &hy, 1};
         }
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", o->figs, file[k]);
@@ -404,8 +410,8 @@ static void sweep_plots(FILE *f, const GenEvalOpts *o, const EvalSet *sw, int ns
 }
 
 static void write_report(FILE *f, const Ctx *c, const char *model, uint64_t mh, const char *aep, uint64_t ah,
-                         const char *model_desc, const Reference *r, EvalSet *const *rows, int nrows, const EvalSet *sw,
-                         int nsw, double wall) {
+                         const char *model_desc, const Reference *r, EvalSet *const *rows, int nrows,
+                         const EvalSet *headline, const EvalSet *sw, int nsw, double wall) {
     const GenEvalOpts *o = c->o;
     char steps[128], samplers[128];
     list_ints(steps, sizeof steps, o->steps, o->n_steps, 0);
@@ -472,7 +478,7 @@ static void write_report(FILE *f, const Ctx *c, const char *model, uint64_t mh, 
             distances(f, s);
             fputc('\n', f);
         }
-        sweep_plots(f, o, sw, nsw);
+        sweep_plots(f, o, sw, nsw, headline);
     }
     fprintf(f, "\n## The songs\n\n| # | validation song | source | style | form (cut) |\n| ---: | --- | --- | ---: | --- |\n");
     for (int i = 0; i < c->N; i++) {
@@ -602,7 +608,7 @@ int generate_eval(FILE *f, const GenEvalOpts *o) {
         if (compare(&sw[i], &r, o->boot, o->seed + 101ull * (uint64_t)(nrows + i + 1))) goto done;
     }
     progress_done();
-    write_report(f, &c, model, mh, aep, ah, desc, &r, rows, nrows, sw, nsw, now_seconds() - t0);
+    write_report(f, &c, model, mh, aep, ah, desc, &r, rows, nrows, &main, sw, nsw, now_seconds() - t0);
     rc = ferror(f) ? err_set("generate-eval: cannot write the report") : 0;
 done:
     progress_done();
