@@ -76,6 +76,7 @@ $(BUILD)/librefrain.a: $(ALL_OBJS)
 # The CLI binary; `make debug` builds its own copy under build-debug/.
 REFRAIN ?= refrain
 export REFRAIN
+export BUILD   # tests/cli_*.sh find the test programs (tiny models) under $(BUILD)/tests
 $(REFRAIN): $(CLI_OBJS) $(BUILD)/librefrain.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/librefrain.a $(LDLIBS)
 

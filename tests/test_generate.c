@@ -155,8 +155,14 @@ static void test_errors(refrain_model *m) {
     CHECK(!bad && strstr(err, "denoiser"), "an autoencoder given as the denoiser is refused: %s", err);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     nn_set_threads(1);
+    if (argc == 3 && !strcmp(argv[1], "--write-models")) {   // for tests/cli_generate.sh
+        snprintf(g_den, sizeof g_den, "%s/denoiser.rfc", argv[2]);
+        snprintf(g_ae, sizeof g_ae, "%s/ae.rfc", argv[2]);
+        if (write_models()) { fprintf(stderr, "test_generate: %s\n", err_msg()); return 1; }
+        return 0;
+    }
     snprintf(g_dir, sizeof g_dir, "/tmp/test_generate_%d", (int)getpid());
     snprintf(g_den, sizeof g_den, "%s/den-tiny.rfc", g_dir);
     snprintf(g_ae, sizeof g_ae, "%s/ae-tiny.rfc", g_dir);
