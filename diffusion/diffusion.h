@@ -227,6 +227,10 @@ typedef struct {
                                // min(section length, crop_frames)
 } ExampleSpec;
 int denoiser_fill_example(const Denoiser *m, DenoiserBatch *b, int i, const ExampleSpec *e, Rng *noise);
+// The memory tokens section cur of s gets (what denoiser_fill_example writes
+// when b->ns is the model's mem_tokens): a sampler sets b->ns to it, so masked
+// tokens cost nothing.
+int denoiser_memory_tokens(const Denoiser *m, const LatentSong *s, int cur);
 // A random training example: a frame uniform over the corpus picks the song and
 // section; crop, t, noise and drops from rng.
 int denoiser_random_example(const Denoiser *m, DenoiserBatch *b, int i, const LatentCorpus *lc,

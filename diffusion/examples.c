@@ -44,10 +44,41 @@ static void clear_memory(const Denoiser *m, DenoiserBatch *b, int i) {
     memset(b->mem_sec + (long)i * ns * COND_MEM_SEC_DIM, 0, sizeof(float) * ns * COND_MEM_SEC_DIM);
 }
 
+// Which earlier sections the memory of section cur holds within cap tokens:
+// chosen[first .. n) (indices into src's sections, oldest first); returns n, sets
+// *first and *used (the tokens they take). The most recent that fit are kept.
+static int memory_plan(const DenoiserConfig *c, const LatentSong *s, int cur, const LatentSong *src, int cap,
+                       int *chosen, int *first, int *used) {
+    *first = *used = 0;
+    int n_prev = src == s ? cur : (cur < src->n_sections ? cur : src->n_sections);
+    if (n_prev <= 0 || c->mem_sections <= 0) return 0;
+    int ids[n_prev + 1];
+    for (int j = 0; j < n_prev; j++) ids[j] = src->sec[j].label_id;
+    ids[n_prev] = s->sec[cur].label_id;
+    int n = cond_memory_select(chosen, ids, n_prev, c->mem_sections);
+    int f = n, u = 0;
+    while (f > 0) {
+        const LatentSection *x = &src->sec[chosen[f - 1]];
+        int k = cond_mem_tokens(c->mem_k, x->end - x->start);
+        if (u + k > cap) break;
+        u += k;
+        f--;
+    }
+    *first = f;
+    *used = u;
+    return n;
+}
+
+int denoiser_memory_tokens(const Denoiser *m, const LatentSong *s, int cur) {
+    int chosen[cur + 1], first, used;
+    memory_plan(&m->cfg, s, cur, s, m->cfg.mem_tokens, chosen, &first, &used);
+    return used;
+}
+
 // The memory of example i: the remembered sections' tokens, most recent kept
-// when the token capacity runs out. The layout follows the compressor: token
-// features in mf (mem_pool 0), or each section's frames and features in slot
-// tok / K of mem_fr, mem_fr_mask, mem_sec (mem_pool 1). Returns the tokens written.
+// first when they do not all fit: features in mf (mem_pool 0), or each
+// section's frames and features in slot tok / K of mem_fr, mem_fr_mask,
+// mem_sec (mem_pool 1). Returns the tokens written.
 static int fill_memory(const Denoiser *m, DenoiserBatch *b, int i, const LatentSong *s, int cur,
                        const LatentSong *src, int drop_labels) {
     const DenoiserConfig *c = &m->cfg;
@@ -56,22 +87,10 @@ static int fill_memory(const Denoiser *m, DenoiserBatch *b, int i, const LatentS
     uint8_t *mask = b->mem_mask + (long)i * cap;
     clear_memory(m, b, i);
     const LatentSection *now = &s->sec[cur];
-    // the earlier sections: this song's, or (the control) another song's first ones
     int n_prev = src == s ? cur : (cur < src->n_sections ? cur : src->n_sections);
-    if (n_prev <= 0 || c->mem_sections <= 0) return 0;
-    int ids[n_prev + 1], chosen[n_prev + 1];
-    for (int j = 0; j < n_prev; j++) ids[j] = src->sec[j].label_id;
-    ids[n_prev] = now->label_id;
-    int n = cond_memory_select(chosen, ids, n_prev, c->mem_sections);
-    // the most recent sections that fit
-    int first = n, used = 0;
-    while (first > 0) {
-        const LatentSection *x = &src->sec[chosen[first - 1]];
-        int k = cond_mem_tokens(c->mem_k, x->end - x->start);
-        if (used + k > cap) break;
-        used += k;
-        first--;
-    }
+    int chosen[n_prev + 1], first, used;
+    int n = memory_plan(c, s, cur, src, cap, chosen, &first, &used);
+    if (n == 0) return 0;
     double end_prev = src == s ? now->start : src->sec[n_prev - 1].end;   // where "now" starts for src
     int tok = 0;
     for (int q = first; q < n; q++) {

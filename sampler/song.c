@@ -137,7 +137,7 @@ static int make_section(const Denoiser *m, const SongParams *p, LatentSong *view
         long frames = x->end - c0 < c->crop_frames ? x->end - c0 : c->crop_frames;
         long ctx = c0 < c->ctx_frames ? c0 : c->ctx_frames;
         b->nt = (int)(ctx + frames);
-        b->ns = has_mem ? c->mem_tokens : 0;
+        b->ns = has_mem ? denoiser_memory_tokens(m, view, i) : 0;   // only the tokens it holds
         Rng noise = rng;   // the same noise in every example of the batch
         for (int j = 0; j < b->nb && rc == 0; j++) {
             ExampleSpec e = {view, i, c0, 1.0f, NULL, !has_mem || j == im, j == iu, 0, frames};
