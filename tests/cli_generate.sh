@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # cli_generate.sh — `refrain generate`'s command line: usage errors exit 2
 # before any model is read, a missing model is one line naming where refrain
-# looked (exit 1), and nothing is written on any failure. (The song itself is
-# tested through the library in tests/test_generate.c.)
+# looked (exit 1), and nothing is written on any failure; a whole run with tiny
+# models, a full disk and an interrupt. (The song's content is tested through
+# the library in tests/test_generate.c.)
 cd "$(dirname "$0")/.." && . tests/lib_cli.sh
 
 "$REFRAIN" generate --help >"$tmp/help" 2>&1 && grep -q -- "--memory-guidance" "$tmp/help" && grep -q -- "--no-memory" "$tmp/help" \
@@ -15,8 +16,10 @@ expect_fail 2 "--bpm" "$tmp/s.wav" generate --form "verse:8b" -o "$tmp/s.wav" --
 expect_fail 2 "--output" - generate --form "verse"
 expect_fail nz "mp3" "$tmp/s.mp3" generate --form "verse" -o "$tmp/s.mp3"
 expect_fail nz "no-such-folder" - generate --form "verse" -o "$tmp/no-such-folder/s.wav"
-mkdir -p "$tmp/empty"
-REFRAIN_MODEL_DIR="$tmp/empty" expect_fail 1 "no denoiser.rfc found (looked in $tmp/empty/denoiser.rfc" "$tmp/s.wav" \
+mkdir -p "$tmp/empty" "$tmp/bin"
+cp "$REFRAIN" "$tmp/bin/refrain"   # a copy with no assets/ beside it, so nothing is found once a model ships
+REFRAIN="$tmp/bin/refrain" REFRAIN_MODEL_DIR="$tmp/empty" \
+    expect_fail 1 "no denoiser.rfc found (looked in $tmp/empty/denoiser.rfc" "$tmp/s.wav" \
     generate --form "verse" -o "$tmp/s.wav" --png "$tmp/s.png" --timeline "$tmp/s.json"
 [ ! -e "$tmp/s.png" ] && [ ! -e "$tmp/s.json" ] && ok "no PNG or timeline left behind" || bad "outputs left behind"
 expect_fail 1 "$tmp/none.rfc" "$tmp/s.wav" generate --form "verse" -o "$tmp/s.wav" --model "$tmp/none.rfc"

@@ -23,14 +23,12 @@ expect_fail 2 "--output" - generate-eval --songs 2
 expect_fail 2 "unknown option '--bogus'" "$r" generate-eval -o "$r" --bogus
 expect_fail nz "md" "$tmp/r.txt" generate-eval -o "$tmp/r.txt"
 expect_fail nz "no-such-folder" - generate-eval -o "$tmp/no-such-folder/r.md"
-mkdir -p "$tmp/empty"
-if [ -f "$(dirname "$REFRAIN")/assets/denoiser.rfc" ] || [ -f "$(dirname "$REFRAIN")/../share/refrain/denoiser.rfc" ]; then
-    ok "(a denoiser ships beside $REFRAIN: the 'none found' message cannot be provoked)"
-else
-    REFRAIN_MODEL_DIR="$tmp/empty" expect_fail 1 "no denoiser.rfc found (looked in $tmp/empty/denoiser.rfc" "$r" \
-        generate-eval -o "$r" --steps none --samplers none --data "$tmp/empty"
-fi
+mkdir -p "$tmp/empty" "$tmp/bin"
+cp "$REFRAIN" "$tmp/bin/refrain"   # a copy with no assets/ beside it, so nothing is found once a model ships
+REFRAIN="$tmp/bin/refrain" REFRAIN_MODEL_DIR="$tmp/empty" \
+    expect_fail 1 "no denoiser.rfc found (looked in $tmp/empty/denoiser.rfc" "$r" \
+    generate-eval -o "$r" --steps none --samplers none --data "$tmp/empty"
 expect_fail 1 "$tmp/none.rfc" "$r" generate-eval -o "$r" --model "$tmp/none.rfc" --ae "$tmp/none.rfc" --data "$tmp/empty"
-[ -z "$(ls "$tmp" | grep -v -e '^empty$' -e '^help$' -e '^stdout$' -e '^stderr$')" ] && ok "no report or temporary file left behind" \
+[ -z "$(ls "$tmp" | grep -v -e '^empty$' -e '^bin$' -e '^help$' -e '^stdout$' -e '^stderr$')" ] && ok "no report or temporary file left behind" \
     || bad "left behind: $(ls "$tmp")"
 finish cli_generate_eval
