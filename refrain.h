@@ -65,7 +65,29 @@ typedef struct {
     int vocoder_iters;         // Griffin-Lim iterations
     refrain_progress_fn progress;
     void *progress_user;
+    // Editing (sampler/edit.c):
+    float repeat_strength;     // 0 < X <= 1: each repeated section (its label, as written, came earlier)
+                               // starts from that label's previous occurrence re-noised to t = X,
+                               // x_t = (1 - X) x0 + X e, then the ODE from X to 0 on the schedule's times
+                               // below X (fewer steps); an earlier occurrence shorter than the new one is
+                               // tiled (frame f takes its frame f mod length), a longer one cropped to its
+                               // first frames. 1 = from pure noise (the default: plain generation, bit for bit)
+    float seam_strength;       // refrain_reroll: the seam after a re-rolled section is re-noised to this t
+                               // and denoised again (SDEdit); 0 < t <= 1, default 0.6
+    const float *prime;        // a recording (mono, prime_samples at prime_rate Hz), NULL for none: the
+    long prime_samples;        // analyzer's sections of it (refrain analyze, labels A, B, ...), encoded by the
+    int prime_rate;            // autoencoder, are the song's first sections, never sampled: every section
+                               // of the form remembers them (occurrences count them too). The output is the
+                               // form's sections only, and the first has no context frames.
+    int prime_continue;        // with prime: the song continues the recording: its last frames are the
+                               // first section's context, and the output is the recording's own samples
+                               // unchanged, then the new sections, joined by an equal-power crossfade of
+                               // REFRAIN_CROSSFADE_SECONDS over the recording's last samples (against its
+                               // rendering through the autoencoder and vocoder), the new part's gain set so
+                               // its BS.1770 loudness matches the recording's (at most +-24 dB); the
+                               // recording's sections (seed 0) lead the output's sections
 } refrain_generate_params;
+#define REFRAIN_CROSSFADE_SECONDS 0.1
 refrain_generate_params refrain_generate_default_params(void);
 
 typedef struct {
@@ -90,6 +112,10 @@ typedef struct {
     int n_sections;
     double bpm;
     double seconds_denoiser, seconds_decoder, seconds_vocoder;
+    int sections_sampled;      // sections the denoiser made (a re-roll: the re-rolled ones)
+    long frames_sampled;       // latent frames it sampled, a re-roll's seams included
+    int n_recording;           // prime_continue: the leading sections that are the recording's; else 0
+    long recording_samples;    // prime_continue: audio[0, recording_samples - crossfade) is the recording's
 } refrain_song;
 
 #define REFRAIN_ERR (-1)         // a failure: err says what
@@ -101,6 +127,37 @@ typedef struct {
 int refrain_generate(refrain_model *m, const refrain_generate_params *p, refrain_song *out, char *err,
                      size_t err_cap);
 void refrain_song_free(refrain_song *s);
+
+// ---- editing a song made earlier (sampler/edit.c) -----------------------------------------
+// A song made earlier, from the timeline and the latents file generate wrote
+// (--timeline, --latents): sections (labels, spans, seeds, targets) and latents;
+// no audio. Refuses a latents file that does not belong to the timeline (its
+// frames not the timeline's length, or not 4 mel frames each): REFRAIN_ERR.
+int refrain_song_load(refrain_song *s, const char *timeline, const char *latents, char *err, size_t err_cap);
+// The sections `which` names in a song of n: "3" (1-based, in the timeline's
+// order) or a label ("chorus": every occurrence). Writes their 0-based indices
+// (ascending) to idx (n) and returns how many, or REFRAIN_ERR_INPUT (a number out
+// of 1..n, a label the song does not have) with err saying what is allowed.
+int refrain_reroll_sections(const refrain_song *from, const char *which, int *idx, char *err, size_t err_cap);
+// Re-roll: the song `from` again with the sections `which` names sampled anew,
+// each with the seed p->seed gives section i in refrain_generate (so the seed the
+// song was made with reproduces them, and the song, bit for bit), and every
+// other section's latents kept bit for bit, except a seam: when a kept section's
+// context (the model's context frames before it) changed, its first frames (as
+// many, or the whole section if shorter) are re-noised to p->seam_strength and
+// denoised again with the new frames before them as context and the rest of its
+// first chunk as known frames (sampler.h, song_generate_edit). p's form and prime
+// are ignored (the form is from's); its sampling settings should be the song's.
+// The whole song is decoded and vocoded again. out->sections_sampled and
+// frames_sampled say what was sampled; out->sections carry the new seeds.
+int refrain_reroll(refrain_model *m, const refrain_generate_params *p, const refrain_song *from, const char *which,
+                   refrain_song *out, char *err, size_t err_cap);
+// A recording's form as a form string for refrain_generate_params.form: its
+// sections as the analyzer finds them (refrain analyze's defaults), each label
+// and length in seconds to the millisecond: "A:12.306 B:20.015 A:12.353". x is
+// mono at rate Hz. Returns 0, or REFRAIN_ERR (too short to analyse, or a form
+// longer than cap) with err set.
+int refrain_form_from_audio(const float *x, long n, int rate, char *form, size_t cap, char *err, size_t err_cap);
 
 #ifdef __cplusplus
 }

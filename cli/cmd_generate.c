@@ -3,6 +3,10 @@
 // and on request its spectrogram with the section boundaries, its timeline
 // (with each section's seed) and its latents. This file parses options, calls
 // the library once and writes files.
+// Editing (sampler/edit.c): --from TIMELINE --latents-in FILE --reroll N|LABEL
+// re-rolls sections of a song made earlier; --repeat-strength starts repeats
+// from their earlier occurrence; --prime / --continue remember / continue a
+// recording; --form-from borrows a recording's form.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +20,13 @@
 #include "util/util.h"
 
 static const char *g_form = NULL, *g_out = NULL, *g_png = NULL, *g_tl = NULL, *g_lat = NULL, *g_model = NULL,
-                  *g_ae = NULL;
+                  *g_ae = NULL, *g_from = NULL, *g_latin = NULL, *g_reroll = NULL, *g_prime = NULL, *g_cont = NULL,
+                  *g_formfrom = NULL;
 static int g_seed, g_steps, g_sampler, g_sched, g_nomem = 0, g_style = 0, g_iters;
-static double g_cfg, g_mg, g_bpm;
+static double g_cfg, g_mg, g_bpm, g_repeat, g_seam;
 static const Opt OPTS[] = {
-    {"form", 'f', OPT_STRING, &g_form, 0, 0, NULL, "FORM", "the song's sections: \"intro verse chorus:8b outro\", \"i4A4B8o4\" (see refrain form)", 1},
+    {"form", 'f', OPT_STRING, &g_form, 0, 0, NULL, "FORM", "the song's sections: \"intro verse chorus:8b outro\", \"i4A4B8o4\" (see refrain form); or --form-from, or --from", 0},
+    {"form-from", 0, OPT_STRING, &g_formfrom, 0, 0, NULL, "AUDIO", "take the form (labels A, B, ... and lengths) of a recording, as refrain analyze finds it, instead of --form", 0},
     {"output", 'o', OPT_STRING, &g_out, 0, 0, NULL, "FILE", "the song: .wav, .flac or .ogg", 1},
     {"png", 0, OPT_STRING, &g_png, 0, 0, NULL, "FILE", "its spectrogram with the section boundaries and labels", 0},
     {"timeline", 0, OPT_STRING, &g_tl, 0, 0, NULL, "FILE", "its timeline JSON: sections, spans, seeds, targets", 0},
@@ -37,6 +43,13 @@ static const Opt OPTS[] = {
     {"vocoder-iters", 0, OPT_INT, &g_iters, 1, 1000, NULL, "N", "Griffin-Lim iterations", 0},
     {"model", 'm', OPT_STRING, &g_model, 0, 0, NULL, "FILE", "denoiser model (default: the shipped one, found beside the binary)", 0},
     {"ae", 0, OPT_STRING, &g_ae, 0, 0, NULL, "FILE", "autoencoder model (default: the shipped one)", 0},
+    {"repeat-strength", 0, OPT_FLOAT, &g_repeat, 0.001, 1, NULL, "X", "a repeated section starts from its label's previous occurrence re-noised to t = X (1 = from pure noise; lower = closer to it)", 0},
+    {"from", 0, OPT_STRING, &g_from, 0, 0, NULL, "JSON", "re-roll: the timeline of a song made earlier (with --latents-in and --reroll)", 0},
+    {"latents-in", 0, OPT_STRING, &g_latin, 0, 0, NULL, "FILE", "re-roll: the --latents file written with that timeline", 0},
+    {"reroll", 0, OPT_STRING, &g_reroll, 0, 0, NULL, "N|LABEL", "re-roll section N (1 = the timeline's first) or every section with LABEL; --seed gives the new noise, every other section is kept but for the seam after each re-rolled one", 0},
+    {"seam-strength", 0, OPT_FLOAT, &g_seam, 0.05, 1, NULL, "T", "re-roll: the seam (the next section's first context-length frames) is re-noised to t = T and denoised again", 0},
+    {"prime", 0, OPT_STRING, &g_prime, 0, 0, NULL, "AUDIO", "remember a recording: its sections (refrain analyze) come before the form's in the memory", 0},
+    {"continue", 0, OPT_STRING, &g_cont, 0, 0, NULL, "AUDIO", "continue a recording: as --prime, its tail the first section's context; writes the recording unchanged, then the new sections (0.1 s crossfade, loudness matched)", 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0},
 };
 static const OptSpec SPEC = {"generate", "", 0, "write a whole song from a form string (WAV/FLAC/OGG, spectrogram, timeline)", OPTS};
@@ -96,44 +109,112 @@ undo:
     return -1;
 }
 
+// The refusals that need no file: one line, exit 2.
+static int usage(void) {
+    const char *why = NULL;
+    if (g_reroll && !g_from) why = "--reroll needs --from (the timeline of the song to edit)";
+    else if (g_from && !g_reroll) why = "--from needs --reroll N or --reroll LABEL";
+    else if (g_from && !g_latin) why = "--from needs --latents-in (the --latents file written with the timeline)";
+    else if (g_latin && !g_from) why = "--latents-in needs --from";
+    else if (g_from && (g_form || g_formfrom)) why = "--from takes the song's form from its timeline; drop --form / --form-from";
+    else if (g_from && (g_prime || g_cont)) why = "--prime and --continue make a new song; they do not go with --from";
+    else if (g_form && g_formfrom) why = "give --form or --form-from, not both";
+    else if (g_prime && g_cont) why = "give --prime or --continue, not both";
+    else if (!g_form && !g_formfrom && !g_from) why = "--form is required (or --form-from AUDIO, or --from with --reroll)";
+    if (why) fprintf(stderr, "refrain: generate: %s\n", why);
+    return why ? 2 : 0;
+}
+
+static int read_mono(const char *path, float **x, long *n) {
+    return audio_read(path, SAMPLE_RATE, x, n);
+}
+
 static int run(int argc, char **argv) {
     refrain_generate_params gp = refrain_generate_default_params();
     g_seed = (int)(gp.seed & 0x7fffffff); g_steps = gp.steps; g_sampler = gp.sampler; g_sched = gp.schedule;
     g_cfg = gp.cfg; g_mg = gp.memory_guidance; g_bpm = gp.bpm; g_iters = gp.vocoder_iters;
+    g_repeat = gp.repeat_strength; g_seam = gp.seam_strength;
     int st = opts_parse(&SPEC, argc, argv, NULL);
     if (st != OPTS_OK) return st;
+    if ((st = usage())) return st;
     // the cheap refusals first: the form (a usage error), the outputs' folders and kinds
     FormOpts fo;
     form_opts_default(&fo);
     fo.bpm = g_bpm;
     SongForm check;
-    if (form_parse(&check, g_form, &fo)) { fprintf(stderr, "refrain: %s\n", err_msg()); return 2; }
-    song_form_free(&check);
+    if (g_form && form_parse(&check, g_form, &fo)) { fprintf(stderr, "refrain: %s\n", err_msg()); return 2; }
+    if (g_form) song_form_free(&check);
     if (check_output(g_out, "wav,flac,ogg") || (g_png && check_output(g_png, "png")) ||
         (g_tl && check_output(g_tl, "json")) || (g_lat && check_output(g_lat, "bin,lat")))
         return fail();
+    char err[1024];
+    refrain_song from;
+    memset(&from, 0, sizeof from);
+    if (g_from) {   // the song to edit, and which sections (a bad N or label is a usage error)
+        if (refrain_song_load(&from, g_from, g_latin, err, sizeof err)) { fprintf(stderr, "refrain: %s\n", err); return 1; }
+        int *idx = mallocCheck(sizeof(int) * from.n_sections);
+        int k = refrain_reroll_sections(&from, g_reroll, idx, err, sizeof err);
+        free(idx);
+        if (k < 0) { fprintf(stderr, "refrain: %s\n", err); refrain_song_free(&from); return 2; }
+    }
+    float *rec = NULL;
+    long nrec = 0;
+    char *form_text = NULL;
+    if (g_formfrom) {
+        float *y;
+        long ny;
+        if (read_mono(g_formfrom, &y, &ny)) return fail();
+        size_t cap = 64 * 32;
+        form_text = mallocCheck(cap);
+        int rc = refrain_form_from_audio(y, ny, SAMPLE_RATE, form_text, cap, err, sizeof err);
+        free(y);
+        if (rc) { fprintf(stderr, "refrain: %s: %s\n", g_formfrom, err); free(form_text); return 1; }
+        if (!g_quiet) fprintf(stderr, "generate: the form of %s: %s\n", g_formfrom, form_text);
+    }
+    if ((g_prime || g_cont) && read_mono(g_prime ? g_prime : g_cont, &rec, &nrec)) { free(form_text); return fail(); }
     refrain_model_params mp = refrain_model_default_params();
     mp.denoiser = g_model;
     mp.autoencoder = g_ae;
-    char err[1024];
     refrain_model *m = refrain_model_load(&mp, err, sizeof err);
-    if (!m) { fprintf(stderr, "refrain: %s\n", err); return 1; }
-    gp.form = g_form; gp.bpm = g_bpm; gp.style = g_style; gp.seed = (uint64_t)g_seed; gp.steps = g_steps;
+    if (!m) { fprintf(stderr, "refrain: %s\n", err); free(rec); free(form_text); refrain_song_free(&from); return 1; }
+    gp.form = form_text ? form_text : g_form; gp.bpm = g_bpm; gp.style = g_style; gp.seed = (uint64_t)g_seed; gp.steps = g_steps;
     gp.sampler = g_sampler; gp.schedule = g_sched; gp.cfg = (float)g_cfg; gp.memory_guidance = (float)g_mg;
     gp.no_memory = g_nomem; gp.vocoder_iters = g_iters;
+    gp.repeat_strength = (float)g_repeat; gp.seam_strength = (float)g_seam;
+    gp.prime = rec; gp.prime_samples = nrec; gp.prime_rate = SAMPLE_RATE; gp.prime_continue = g_cont != NULL;
     gp.progress = show_progress;
     refrain_song song;
-    int rc = refrain_generate(m, &gp, &song, err, sizeof err);
+    int rc = g_from ? refrain_reroll(m, &gp, &from, g_reroll, &song, err, sizeof err)
+                    : refrain_generate(m, &gp, &song, err, sizeof err);
     progress_done();
     refrain_model_free(m);
-    if (rc) { fprintf(stderr, "refrain: %s\n", err); return rc == REFRAIN_ERR_INPUT ? 2 : 1; }
+    free(rec);
+    free(form_text);
+    if (rc) { fprintf(stderr, "refrain: %s\n", err); refrain_song_free(&from); return rc == REFRAIN_ERR_INPUT ? 2 : 1; }
     double sec = (double)song.n_samples / song.sample_rate;
     rc = write_outputs(&song) ? fail() : 0;
-    if (!rc && !g_quiet)
+    double total = song.seconds_denoiser + song.seconds_decoder + song.seconds_vocoder;
+    if (!rc && !g_quiet && g_from) {
+        char list[256] = "";
+        int *idx = mallocCheck(sizeof(int) * from.n_sections);
+        int n = refrain_reroll_sections(&from, g_reroll, idx, err, sizeof err);
+        for (int k = 0; k < n; k++) {
+            size_t L = strlen(list);
+            if (L < sizeof list - 48) snprintf(list + L, sizeof list - L, "%s%d (%s)", k ? ", " : "", idx[k] + 1,
+                                               from.sections[idx[k]].label);
+        }
+        free(idx);
+        fprintf(stderr, "reroll: section%s %s of %d (counted from 1) re-rolled: %d section%s and %ld of %ld latent frames "
+                "sampled, seams included (%.1f of %.1f s), in %.1f s (denoiser %.1f s, decoder %.2f s, vocoder %.2f s) -> %s\n",
+                n == 1 ? "" : "s", list, song.n_sections, song.sections_sampled,
+                song.sections_sampled == 1 ? "" : "s", song.frames_sampled, song.n_latent,
+                song.frames_sampled * 4.0 * 256 / song.sample_rate, sec, total, song.seconds_denoiser,
+                song.seconds_decoder, song.seconds_vocoder, g_out);
+    } else if (!rc && !g_quiet)
         fprintf(stderr, "generate: %d sections, %.1f s of audio in %.1f s (denoiser %.1f s, decoder %.2f s, vocoder %.2f s) -> %s\n",
-                song.n_sections, sec, song.seconds_denoiser + song.seconds_decoder + song.seconds_vocoder,
-                song.seconds_denoiser, song.seconds_decoder, song.seconds_vocoder, g_out);
+                song.n_sections, sec, total, song.seconds_denoiser, song.seconds_decoder, song.seconds_vocoder, g_out);
     refrain_song_free(&song);
+    refrain_song_free(&from);
     return rc;
 }
 

@@ -6,6 +6,7 @@
 #include "refrain.h"
 #include "audio/audio.h"
 #include "autoencoder/autoencoder.h"
+#include "sampler/model.h"
 #include "sampler/sampler.h"
 #include "util/util.h"
 
@@ -17,11 +18,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-struct refrain_model {
-    Denoiser den;
-    Ae ae;
-};
 
 static int fail_with(char *err, size_t cap, int code) {
     if (err && cap) snprintf(err, cap, "%s", err_msg());
@@ -109,6 +105,8 @@ refrain_generate_params refrain_generate_default_params(void) {
     VocoderOpts vo;
     vocoder_defaults(&vo);
     g.vocoder_iters = vo.iters;
+    g.repeat_strength = sp.repeat_strength;
+    g.seam_strength = sp.seam_t;
     return g;
 }
 
@@ -125,7 +123,7 @@ static void den_progress(void *ctx, int section, int n, int step, int steps) {
     p->progress(p->progress_user, "denoiser", section, n, step, steps);
 }
 
-static int check_params(const refrain_generate_params *p) {
+int generate_check_params(const refrain_generate_params *p) {
     if (!p->form) return err_set("generate: no form given");
     if (p->steps < 1 || p->steps > 1000) return err_set("generate: steps %d; allowed 1..1000", p->steps);
     if (p->sampler < 0 || p->sampler >= SAMPLER_COUNT) return err_set("generate: unknown sampler %d", p->sampler);
@@ -133,13 +131,20 @@ static int check_params(const refrain_generate_params *p) {
     if (p->style < 0 || p->style >= COND_N_STYLES) return err_set("generate: style %d; allowed 0..%d", p->style, COND_N_STYLES - 1);
     if (!isfinite(p->cfg) || !isfinite(p->memory_guidance)) return err_set("generate: guidance must be finite");
     if (p->vocoder_iters < 1) return err_set("generate: vocoder iterations %d; need at least 1", p->vocoder_iters);
+    if (!(p->repeat_strength > 0 && p->repeat_strength <= 1))
+        return err_set("generate: repeat strength %g; allowed above 0, at most 1", p->repeat_strength);
+    if (!(p->seam_strength > 0 && p->seam_strength <= 1))
+        return err_set("generate: seam strength %g; allowed above 0, at most 1", p->seam_strength);
+    if (p->prime && (p->prime_samples < 1 || p->prime_rate < 1000 || p->prime_rate > 384000))
+        return err_set("generate: a recording of %ld samples at %d Hz", p->prime_samples, p->prime_rate);
     return 0;
 }
 
 int refrain_generate(refrain_model *m, const refrain_generate_params *p, refrain_song *out, char *err,
                      size_t err_cap) {
     memset(out, 0, sizeof *out);
-    if (check_params(p)) return fail_with(err, err_cap, REFRAIN_ERR_INPUT);
+    if (generate_check_params(p)) return fail_with(err, err_cap, REFRAIN_ERR_INPUT);
+    if (p->prime) return edit_generate_primed(m, p, out, err, err_cap);
     FormOpts fo;
     form_opts_default(&fo);
     fo.bpm = p->bpm > 0 ? p->bpm : 120;
@@ -151,6 +156,7 @@ int refrain_generate(refrain_model *m, const refrain_generate_params *p, refrain
     sp.sampler = p->sampler; sp.schedule = p->schedule; sp.steps = p->steps;
     sp.cfg = p->cfg; sp.mem_guidance = p->memory_guidance; sp.no_memory = p->no_memory;
     sp.style = p->style; sp.seed = p->seed;
+    sp.repeat_strength = p->repeat_strength; sp.seam_t = p->seam_strength;
     if (p->progress) { sp.progress = den_progress; sp.progress_ctx = (void *)p; }
     SongLatents lat;
     if (song_generate(&m->den, &form, &sp, &lat)) { song_form_free(&form); return fail_with(err, err_cap, REFRAIN_ERR); }
@@ -193,6 +199,8 @@ int refrain_generate(refrain_model *m, const refrain_generate_params *p, refrain
     out->seconds_denoiser = lat.seconds_denoiser;
     out->seconds_decoder = t1 - t0;
     out->seconds_vocoder = now_seconds() - t1;
+    out->sections_sampled = lat.sections_sampled;
+    out->frames_sampled = lat.frames_sampled;
     song_latents_free(&lat);
     song_form_free(&form);
     return 0;

@@ -102,6 +102,9 @@ typedef struct {
     int no_memory;          // 1: every section made without memory (the ablation)
     int style;              // 0 none, 1 mma, 2 module, 3 recording
     uint64_t seed;          // section i's noise comes from (seed, i)
+    float repeat_strength;  // 0 < X <= 1: a repeated section (its label made earlier) starts from its
+                            // label's previous occurrence re-noised to t = X (1 = pure noise, the default)
+    float seam_t;           // an edit's seam is re-denoised from t = seam_t (SDEdit; default 0.6)
     // Progress: section i of n, chunk, sampling step of steps (may be NULL).
     void (*progress)(void *ctx, int section, int n_sections, int step, int steps);
     void *progress_ctx;
@@ -116,12 +119,43 @@ typedef struct {
     int n;
     uint64_t *seeds;        // (n) each section's noise seed
     double seconds_denoiser;   // wall time in the denoiser
+    int sections_sampled;      // sections sampled (a re-roll: the re-rolled ones; seams not counted)
+    long frames_sampled;       // latent frames sampled, seams included
 } SongLatents;
 void song_latents_free(SongLatents *s);
 // Section boundaries of a form in latent frames: bounds[i] = round(start_i * rate), every
 // section at least one frame. Returns the total frames.
 long song_bounds(const SongForm *form, long *bounds);
 int song_generate(const Denoiser *m, const SongForm *form, const SongParams *p, SongLatents *out);
+
+// ---- editing a song (sampler/song.c; refrain.h's re-roll, prime and continue in sampler/edit.c) ----
+// The song loop around latents that exist already. form holds every section,
+// the given ones included; lat (T, Z) the latents they start from (T the form's
+// song_bounds), NULL when only primed sections are given (their latents then
+// come from prime_lat).
+//   - sections 0 .. n_prime - 1 are a recording's (primed): never sampled, only
+//     remembered; with prime_ctx their last frames are the next section's
+//     context (continue), without it the first sampled section has none.
+//   - redo[i] (NULL: all) picks the sections sampled, with seeds from
+//     (p->seed, i - n_prime) as song_generate's; the others keep their latents
+//     and their seeds[i], bit for bit, except the seam: when any of the
+//     ctx_frames frames before a kept section changed, its first
+//     min(ctx_frames, length) frames are re-noised to t = p->seam_t with its own
+//     seed's noise and denoised again (SDEdit) with the new frames before them as
+//     context, while the rest of its first chunk stays in the window as known
+//     frames held on their noising line x_t = (1 - t) x0 + t e (the model sees both
+//     sides of the seam; only the seam's frames are written back). A same-seed
+//     re-roll changes nothing, so it makes no seam and reproduces the song.
+typedef struct {
+    const float *lat;          // (T, Z) every section's latents, or NULL
+    const uint64_t *seeds;     // (n) seeds of the kept sections (NULL: 0)
+    const uint8_t *redo;       // (n) 1 = sample the section; NULL: every section after the primed ones
+    int n_prime;               // leading sections given by a recording
+    const float *prime_lat;    // (bounds[n_prime], Z) their latents when lat is NULL
+    int prime_ctx;             // 1: the recording's tail is the first sampled section's context
+} SongEdit;
+int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams *p, const SongEdit *e,
+                       SongLatents *out);
 
 // ---- quality features (sampler/features.c) ----------------------------------------------
 // One row per 1-second window of each section of form: [start + k, start + k + 1)

@@ -6,6 +6,9 @@
 // are clean context. Guidance combines up to three predictions batched in one
 // forward: with everything (c), without labels (u), without memory (m):
 //   v = v_c + (cfg - 1) (v_c - v_u) + mem_guidance (v_c - v_m).
+// Editing (song_generate_edit, sampler.h) runs the same loop around latents that
+// exist: some sections kept (their seams re-joined), some primed from a recording,
+// a repeat started from its earlier occurrence re-noised (SDEdit, Meng et al. 2022).
 // It owns no decoding or vocoding (refrain.c) and no ODE solver (samplers.c).
 #include "sampler/sampler.h"
 #include "util/util.h"
@@ -25,6 +28,8 @@ void song_params_default(SongParams *p) {
     p->mem_guidance = 1.0f;
     p->style = 0;
     p->seed = RNG_DEFAULT_SEED;
+    p->repeat_strength = 1.0f;
+    p->seam_t = 0.6f;
 }
 
 void song_latents_free(SongLatents *s) {
@@ -58,6 +63,8 @@ typedef struct {
     int iu, im;             // batch index of the label-free / memory-free example, -1 if none
     float cfg, mg;
     float *tmp;             // (frames, Z)
+    long known0;            // rows [known0, frames) are known (an edit's seam): their velocity is
+                            // the line's own, e - x0, example 0's target in b->v
 } Chunk;
 
 static int chunk_velocity(void *ctx, float *v, const float *x, float t, long n) {
@@ -75,6 +82,7 @@ static int chunk_velocity(void *ctx, float *v, const float *x, float t, long n) 
         for (int z = 0; z < Z; z++) {
             long o = (c->row0 + r) * Z + z;
             float vc = out[o], w = vc;
+            if (r >= c->known0) { v[r * Z + z] = c->b->v[o]; continue; }
             if (c->iu >= 0) w += (c->cfg - 1.0f) * (vc - out[(long)c->iu * T * Z + o]);
             if (c->im >= 0) w += c->mg * (vc - out[(long)c->im * T * Z + o]);
             v[r * Z + z] = w;
@@ -116,9 +124,30 @@ static void song_view(LatentSong *s, const SongForm *form, const SongLatents *ou
     s->lat = out->lat;
 }
 
+// How make_section samples a section: from pure noise (t0 1, seam 0), from the
+// latents in view->lat re-noised to t0 (a repeat's start, or a seam), with no
+// context before its first chunk (no_ctx), or only its first `seam` frames
+// (the rest of the first chunk known, held on its noising line).
+typedef struct {
+    float t0;
+    int no_ctx;
+    long seam;
+} SectionJob;
+
+// The schedule ts (steps + 1 times from 1 to 0) started at t0 <= 1: t0, then the
+// times below it (img2img's rule, so a later start also costs fewer steps).
+// Returns the steps.
+static int times_from(float *dst, const float *ts, int steps, float t0) {
+    if (t0 >= 1.0f) { memcpy(dst, ts, sizeof(float) * (steps + 1)); return steps; }
+    int n = 0;
+    dst[n++] = t0;
+    for (int k = 1; k <= steps; k++) if (ts[k] < t0) dst[n++] = ts[k];
+    return n - 1;
+}
+
 // One section: its chunks, each sampled from noise with the shared memory.
 static int make_section(const Denoiser *m, const SongParams *p, LatentSong *view, int i, DenoiserBatch *b,
-                        DenoiserActs *a, const float *ts, uint64_t seed, int n_sections) {
+                        DenoiserActs *a, const float *ts_all, uint64_t seed, int n_sections, const SectionJob *job) {
     const DenoiserConfig *c = &m->cfg;
     const int Z = c->z;
     const LatentSection *x = &view->sec[i];
@@ -133,14 +162,18 @@ static int make_section(const Denoiser *m, const SongParams *p, LatentSong *view
     int rc = 0, prepared = 0;
     float *xs = NULL;
     ProgCtx pc = {p, i, n_sections};
-    for (long c0 = x->start; c0 < x->end && rc == 0; c0 += c->crop_frames) {
+    float ts[p->steps + 1];
+    int steps = times_from(ts, ts_all, p->steps, job->t0);
+    long end = job->seam > 0 ? x->start + 1 : x->end;   // a seam: the first chunk only
+    for (long c0 = x->start; c0 < end && rc == 0; c0 += c->crop_frames) {
         long frames = x->end - c0 < c->crop_frames ? x->end - c0 : c->crop_frames;
-        long ctx = c0 < c->ctx_frames ? c0 : c->ctx_frames;
+        int no_ctx = job->no_ctx && c0 == x->start;
+        long ctx = no_ctx ? 0 : c0 < c->ctx_frames ? c0 : c->ctx_frames;
         b->nt = (int)(ctx + frames);
         b->ns = has_mem ? denoiser_memory_tokens(m, view, i) : 0;   // only the tokens it holds
         Rng noise = rng;   // the same noise in every example of the batch
         for (int j = 0; j < b->nb && rc == 0; j++) {
-            ExampleSpec e = {view, i, c0, 1.0f, NULL, !has_mem || j == im, j == iu, 0, frames};
+            ExampleSpec e = {view, i, c0, job->t0, NULL, !has_mem || j == im, j == iu, no_ctx, frames};
             noise = rng;
             rc = denoiser_fill_example(m, b, j, &e, &noise);
         }
@@ -153,9 +186,10 @@ static int make_section(const Denoiser *m, const SongParams *p, LatentSong *view
         }
         xs = reallocCheck(xs, sizeof(float) * frames * Z);
         for (long r = 0; r < frames; r++) memcpy(xs + r * Z, b->x + (ctx + r) * denoiser_cin(c), sizeof(float) * Z);
-        Chunk ch = {m, a, b, &dm, (int)ctx, frames, iu, im, p->cfg, p->mem_guidance, NULL};
-        rc = sampler_run(p->sampler, xs, frames * Z, ts, p->steps, chunk_velocity, &ch, &rng, step_progress, &pc);
-        if (!rc) memcpy(view->lat + c0 * Z, xs, sizeof(float) * frames * Z);
+        long keep = job->seam > 0 && job->seam < frames ? job->seam : frames;   // rows written back
+        Chunk ch = {m, a, b, &dm, (int)ctx, frames, iu, im, p->cfg, p->mem_guidance, NULL, keep};
+        rc = sampler_run(p->sampler, xs, frames * Z, ts, steps, chunk_velocity, &ch, &rng, step_progress, &pc);
+        if (!rc) memcpy(view->lat + c0 * Z, xs, sizeof(float) * keep * Z);
     }
     free(xs);
     dit_memory_free(&dm);
@@ -163,16 +197,51 @@ static int make_section(const Denoiser *m, const SongParams *p, LatentSong *view
 }
 
 int song_generate(const Denoiser *m, const SongForm *form, const SongParams *p, SongLatents *out) {
+    return song_generate_edit(m, form, p, NULL, out);
+}
+
+// Section i's seed from (seed, i): the same section noise whatever came before.
+static uint64_t section_seed(uint64_t seed, int i) {
+    Rng sr;
+    rng_seed(&sr, seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(i + 1)));
+    return 1 + rng_u64(&sr) % SONG_SEED_MAX;   // exact in a timeline
+}
+
+// A repeat's start: its label's previous occurrence (the nearest earlier section
+// with the same label, as written) laid over section i's frames, tiled when it is
+// shorter (frame f takes its frame f mod length) and cropped when longer (its
+// first frames). Returns 1 when there is one, 0 when the label is new.
+static int repeat_init(float *lat, const SongForm *form, const long *bounds, int i, int Z) {
+    for (int j = i - 1; j >= 0; j--) {
+        if (strcmp(form->sections[j].label, form->sections[i].label)) continue;
+        long lj = bounds[j + 1] - bounds[j], li = bounds[i + 1] - bounds[i];
+        for (long f = 0; f < li; f++)
+            memcpy(lat + (bounds[i] + f) * Z, lat + (bounds[j] + f % lj) * Z, sizeof(float) * Z);
+        return 1;
+    }
+    return 0;
+}
+
+int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams *p, const SongEdit *e,
+                       SongLatents *out) {
     memset(out, 0, sizeof *out);
     const DenoiserConfig *c = &m->cfg;
+    const int Z = c->z;
     if (form->n < 1) return err_set("generate: the form has no sections");
     if (p->steps < 1) return err_set("generate: %d sampling steps; need at least 1", p->steps);
+    if (!(p->repeat_strength > 0 && p->repeat_strength <= 1))
+        return err_set("generate: repeat strength %g; allowed above 0, at most 1", p->repeat_strength);
+    if (!(p->seam_t > 0 && p->seam_t <= 1)) return err_set("generate: seam strength %g; allowed above 0, at most 1", p->seam_t);
+    int n_prime = e ? e->n_prime : 0;
+    if (n_prime < 0 || n_prime >= form->n) return err_set("generate: %d primed sections of %d", n_prime, form->n);
     out->n = form->n;
-    out->z = c->z;
+    out->z = Z;
     out->bounds = callocCheck(form->n + 1, sizeof *out->bounds);
     out->seeds = callocCheck(form->n, sizeof *out->seeds);
     out->T = song_bounds(form, out->bounds);
-    out->lat = callocCheck(out->T * c->z, sizeof(float));
+    out->lat = callocCheck(out->T * Z, sizeof(float));
+    if (e && e->lat) memcpy(out->lat, e->lat, sizeof(float) * out->T * Z);
+    else if (e && n_prime) memcpy(out->lat, e->prime_lat, sizeof(float) * out->bounds[n_prime] * Z);
     float *ts = mallocCheck(sizeof(float) * (p->steps + 1));
     if (sampler_times(ts, p->steps, p->schedule, p->shift)) { free(ts); song_latents_free(out); return -1; }
     LatentSong view;
@@ -185,10 +254,25 @@ int song_generate(const Denoiser *m, const SongForm *form, const SongParams *p, 
     double t0 = now_seconds();
     int rc = 0;
     for (int i = 0; i < form->n && rc == 0; i++) {
-        Rng sr;   // section i's seed from (seed, i): the same section noise whatever came before
-        rng_seed(&sr, p->seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(i + 1)));
-        out->seeds[i] = 1 + rng_u64(&sr) % SONG_SEED_MAX;   // exact in a timeline
-        rc = make_section(m, p, &view, i, &b, &a, ts, out->seeds[i], form->n);
+        long s0 = out->bounds[i], len = out->bounds[i + 1] - s0;
+        int redo = i >= n_prime && (!e || !e->redo || e->redo[i]);
+        if (!redo) {
+            out->seeds[i] = e && e->seeds ? e->seeds[i] : 0;
+            if (i < n_prime || !e->lat || c->ctx_frames == 0) continue;
+            long from = s0 > c->ctx_frames ? s0 - c->ctx_frames : 0;   // its context: changed?
+            if (!memcmp(out->lat + from * Z, e->lat + from * Z, sizeof(float) * (s0 - from) * Z)) continue;
+            SectionJob job = {p->seam_t, 0, len < c->ctx_frames ? len : c->ctx_frames};
+            rc = make_section(m, p, &view, i, &b, &a, ts, out->seeds[i], form->n, &job);
+            out->frames_sampled += job.seam;
+            continue;
+        }
+        out->seeds[i] = section_seed(p->seed, i - n_prime);
+        memset(out->lat + s0 * Z, 0, sizeof(float) * len * Z);   // from noise: nothing of what was there
+        SectionJob job = {1.0f, n_prime > 0 && i == n_prime && !e->prime_ctx, 0};
+        if (p->repeat_strength < 1 && repeat_init(out->lat, form, out->bounds, i, Z)) job.t0 = p->repeat_strength;
+        rc = make_section(m, p, &view, i, &b, &a, ts, out->seeds[i], form->n, &job);
+        out->sections_sampled++;
+        out->frames_sampled += len;
     }
     out->seconds_denoiser = now_seconds() - t0;
     denoiser_acts_free(&a, m);
