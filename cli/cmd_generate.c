@@ -52,7 +52,7 @@ static const Opt OPTS[] = {
     {"continue", 0, OPT_STRING, &g_cont, 0, 0, NULL, "AUDIO", "continue a recording: as --prime, its tail the first section's context; writes the recording unchanged, then the new sections (0.1 s crossfade, loudness matched)", 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0},
 };
-static const OptSpec SPEC = {"generate", "", 0, "write a whole song from a form string (WAV/FLAC/OGG, spectrogram, timeline)", OPTS};
+static const OptSpec SPEC = {"generate", "", 0, "write a whole song from a form string, or re-roll sections of one, or continue a recording (WAV/FLAC/OGG, spectrogram, timeline)", OPTS};
 
 static void show_progress(void *user, const char *stage, int section, int n, int step, int steps) {
     if (strcmp(stage, "denoiser") == 0) progress("generate: section %d/%d, step %d/%d", section + 1, n, step, steps);

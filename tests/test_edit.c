@@ -306,8 +306,16 @@ static void test_prime(refrain_model *m, const float *x, long n) {
     refrain_song_free(&plain);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     nn_set_threads(1);
+    if (argc == 3 && !strcmp(argv[1], "--write-recording")) {   // for tests/cli_edit.sh: A B A C B, 10 s each
+        long n;
+        float *x = recording("ABACB", &n);
+        int rc = audio_write(argv[2], x, n, SAMPLE_RATE, 0);
+        free(x);
+        if (rc) fprintf(stderr, "test_edit: %s\n", err_msg());
+        return rc ? 1 : 0;
+    }
     snprintf(g_dir, sizeof g_dir, "/tmp/test_edit_%d", (int)getpid());
     snprintf(g_den, sizeof g_den, "%s/den-tiny.rfc", g_dir);
     snprintf(g_ae, sizeof g_ae, "%s/ae-tiny.rfc", g_dir);
