@@ -34,10 +34,11 @@ void denoiser_eval_defaults(DenoiserEvalOpts *o) {
 }
 
 // One evaluated section: its song, source, whether it repeats, and its loss
-// under each condition (mean over the N_T times).
+// under each condition: lt at each of the N_T times, loss their mean.
 typedef struct {
     int song, source, repeat;
     double loss[N_COND];
+    double lt[N_COND][N_T];
 } EvalRow;
 
 // Another validation song of the same source (the next one in order), for the control.
@@ -86,7 +87,7 @@ static int eval_model(const Denoiser *m, const LatentCorpus *va, const DenoiserE
                 if (denoiser_example_losses(m, &m->params, &a, &b, L)) goto fail;
                 tfw += now_seconds() - tf;
                 double sum = 0;
-                for (int j = 0; j < N_T; j++) sum += L[j];
+                for (int j = 0; j < N_T; j++) { sum += L[j]; r->lt[c][j] = L[j]; }
                 r->loss[c] = sum / N_T;
                 done += N_T;
             }
@@ -121,8 +122,11 @@ static double gain_resample(void *ctx, const int *idx, int n) {
     return b > 0 ? 1 - a / b : 0;
 }
 
-static Cell cell_stats(const EvalRow *rows, int n, int source, int repeat, int with, int base, uint64_t seed,
-                       int n_songs) {
+// ti: the loss at EVAL_T[ti] only; -1 their mean.
+static double row_loss(const EvalRow *r, int c, int ti) { return ti < 0 ? r->loss[c] : r->lt[c][ti]; }
+
+static Cell cell_stats_t(const EvalRow *rows, int n, int source, int repeat, int with, int base, uint64_t seed,
+                         int n_songs, int ti) {
     Cell c;
     memset(&c, 0, sizeof c);
     double *sw = callocCheck(n_songs, sizeof(double)), *sb = callocCheck(n_songs, sizeof(double));
@@ -130,8 +134,8 @@ static Cell cell_stats(const EvalRow *rows, int n, int source, int repeat, int w
     for (int i = 0; i < n; i++) {
         const EvalRow *r = &rows[i];
         if ((source >= 0 && r->source != source) || (repeat >= 0 && r->repeat != repeat)) continue;
-        for (int k = 0; k < N_COND; k++) c.mean[k] += r->loss[k];
-        sw[r->song] += r->loss[with]; sb[r->song] += r->loss[base]; cnt[r->song]++;
+        for (int k = 0; k < N_COND; k++) c.mean[k] += row_loss(r, k, ti);
+        sw[r->song] += row_loss(r, with, ti); sb[r->song] += row_loss(r, base, ti); cnt[r->song]++;
         c.n++;
     }
     int *ids = callocCheck(n_songs + 1, sizeof(int));
@@ -145,6 +149,11 @@ static Cell cell_stats(const EvalRow *rows, int n, int source, int repeat, int w
     }
     free(sw); free(sb); free(cnt); free(ids);
     return c;
+}
+
+static Cell cell_stats(const EvalRow *rows, int n, int source, int repeat, int with, int base, uint64_t seed,
+                       int n_songs) {
+    return cell_stats_t(rows, n, source, repeat, with, base, seed, n_songs, -1);
 }
 
 static void pct_ci(FILE *f, const Cell *c) {
@@ -171,6 +180,21 @@ static void write_tables(FILE *f, const EvalRow *rows, int n, int n_songs, uint6
             pct_ci(f, &mem); pct_ci(f, &oth); pct_ci(f, &lab);
             fputc('\n', f);
         }
+    // where the memory helps: its gain on repeats at each t (t = 1 is pure noise)
+    fprintf(f, "\nWhere the memory helps: on repeats, how much it lowers the loss at each flow time t (t = 1 is "
+               "pure noise, where only the memory and the labels can tell what to make), with the mean losses over "
+               "all repeats:\n\n| t | mma | module | recording | all | full loss, all | memory removed, all |\n"
+               "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (int ti = 0; ti < N_T; ti++) {
+        fprintf(f, "| %.1f |", EVAL_T[ti]);
+        Cell all = {0};
+        for (int src = 0; src < 4; src++) {
+            Cell c = cell_stats_t(rows, n, src == 3 ? -1 : src, 1, MEM_FULL, MEM_NONE, seed, n_songs, ti);
+            pct_ci(f, &c);
+            if (src == 3) all = c;
+        }
+        fprintf(f, " %.4f | %.4f |\n", all.mean[MEM_FULL], all.mean[MEM_NONE]);
+    }
 }
 
 // Training and validation curves from a train-diffusion log (<ckpt>.tsv).
