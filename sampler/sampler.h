@@ -2,6 +2,7 @@
 // rectified flow and their time schedules (sampler/samplers.c); guidance and
 // the song loop, sections in form order with their memory (sampler/song.c);
 // refrain.h's generate, which decodes and vocodes the song (sampler/generate.c);
+// refrain.h's editing: re-roll, prime, continue, a recording's form (sampler/edit.c);
 // the generation quality report (sampler/eval.c) and the window features it
 // measures songs by (sampler/features.c).
 // It owns no network (diffusion/), no conditioning vectors (conditioning/) and
