@@ -131,9 +131,15 @@ static SongParams song_params_of(const refrain_generate_params *p) {
     return sp;
 }
 
+// Progress counts the sections sampled from the output's first (a primed
+// recording's sections are never sampled: they are skipped in the count).
+typedef struct {
+    const refrain_generate_params *p;
+    int skip;
+} Prog;
 static void den_progress(void *ctx, int section, int n, int step, int steps) {
-    const refrain_generate_params *p = ctx;
-    p->progress(p->progress_user, "denoiser", section, n, step, steps);
+    const Prog *g = ctx;
+    g->p->progress(g->p->progress_user, "denoiser", section - g->skip, n - g->skip, step, steps);
 }
 
 // lat (Tl, Z) -> *mel (4 Tl, M) -> *x (*n samples); times added to out.
@@ -241,7 +247,8 @@ int refrain_reroll(refrain_model *m, const refrain_generate_params *p, const ref
     memset(&lat, 0, sizeof lat);
     if (!rc) {
         SongParams sp = song_params_of(p);
-        if (p->progress) { sp.progress = den_progress; sp.progress_ctx = (void *)p; }
+        Prog g = {p, 0};
+        if (p->progress) { sp.progress = den_progress; sp.progress_ctx = &g; }
         SongEdit e = {from->latents, seeds, redo, 0, NULL, 0};
         if (song_generate_edit(&m->den, &form, &sp, &e, &lat)) rc = fail_with(err, err_cap, REFRAIN_ERR);
     }
@@ -372,7 +379,8 @@ int edit_generate_primed(refrain_model *m, const refrain_generate_params *p, ref
     if (!rc) {
         all = primed_form(&a.form, Tr, &form);
         SongParams sp = song_params_of(p);
-        if (p->progress) { sp.progress = den_progress; sp.progress_ctx = (void *)p; }
+        Prog g = {p, a.form.n};
+        if (p->progress) { sp.progress = den_progress; sp.progress_ctx = &g; }
         SongEdit e = {NULL, NULL, NULL, a.form.n, rlat, p->prime_continue};
         rc = song_generate_edit(&m->den, &all, &sp, &e, &lat);
     }
