@@ -7,8 +7,9 @@
 //     song was made with reproduces it bit for bit (no seam is made when nothing
 //     changed); what was sampled is counted;
 //   - repeat strength: 1 is plain generation bit for bit; below 1 the repeat is
-//     closer to its earlier occurrence (tiled when shorter) than at 1, the closer
-//     the lower, and what comes before the repeat is untouched;
+//     closer to its earlier occurrence (tiled when shorter, its first frames when
+//     longer) than at 1, the closer the lower, and what comes before the repeat
+//     is untouched;
 //   - prime: a recording changes the song, twice gives the same bytes;
 //     continue: the recording's samples come first unchanged up to the
 //     crossfade, the recording's sections lead, loudness matched;
@@ -185,10 +186,20 @@ static void test_repeat(refrain_model *m) {
     }
     CHECK(!rc && closer, "lower repeat strength, closer repeat: 0.7, 0.4, 0.1 each closer than the one before and than 1");
     CHECK(!rc && before, "the sections before the repeat are untouched");
+    refrain_song_free(&a);
+    // the second chorus (3 s) shorter than the first (6 s): its first frames, cropped
+    p = params("chorus:6 verse:3 chorus:3", 22);
+    double dc[2] = {0, 0};
+    for (int k = 0; k < 2 && rc == 0; k++) {
+        p.repeat_strength = k ? 0.1f : 1.0f;
+        rc = refrain_generate(m, &p, &a, err, sizeof err);
+        if (!rc) { dc[k] = repeat_distance(&a, 2, 0); refrain_song_free(&a); }
+    }
+    CHECK(rc == 0 && dc[1] < 0.5 * dc[0], "a repeat shorter than its earlier occurrence starts from its first frames: "
+          "distance %.3f at 0.1 against %.3f at 1", dc[1], dc[0]);
     p.repeat_strength = 0;
     rc = refrain_generate(m, &p, &b, err, sizeof err);
     CHECK(rc == REFRAIN_ERR_INPUT && strstr(err, "repeat strength"), "repeat strength 0 refused: %s", err);
-    refrain_song_free(&a);
 }
 
 // ---- a recording with a known form ---------------------------------------------------------
