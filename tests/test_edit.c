@@ -16,6 +16,7 @@
 //   - form-from: a synthetic A B A C B song of 10 s sections gives its labels
 //     and lengths (within 1.5 s, the analyzer test's tolerance).
 #include "tests/check.h"
+#include "tests/tiny_models.h"
 #include "refrain.h"
 #include "audio/audio.h"
 #include "autoencoder/autoencoder.h"
@@ -31,35 +32,9 @@
 
 static char g_dir[128], g_den[256], g_ae[256];
 
-// The tiny models of tests/test_generate.c (same sizes and seed).
-static int write_models(void) {
-    AeConfig ac = ae_config_default();
-    ac.z = 4; ac.ch[0] = 8; ac.ch[1] = 8; ac.ch[2] = 8; ac.groups = 4; ac.enc_res = 1; ac.dec_res = 1;
-    Ae ae;
-    if (ae_create(&ae, &ac)) return -1;
-    Rng r;
-    rng_seed(&r, 3);
-    ae_init(&ae, &r);
-    ae.has_stats = 1;
-    int rc = ae_save(&ae, g_ae);
-    ae_free(&ae);
-    DenoiserConfig c = denoiser_config_default();
-    c.z = 4; c.width = 16; c.depth = 2; c.heads = 2; c.cond_dim = 16; c.t_dim = 8;
-    c.mem_k = 2; c.mem_sections = 4; c.mem_tokens = 8; c.ctx_frames = 6; c.crop_frames = 40;
-    Denoiser d;
-    if (rc || denoiser_create(&d, &c)) return -1;
-    denoiser_init(&d, &r);
-    for (int i = 0; i < d.params.n; i++) {   // random everywhere: AdaLN-Zero's zeros would make v = 0
-        if (i == d.med_s) continue;
-        float *w = params_get(&d.params, i);
-        for (long j = 0; j < d.params.specs[i].size; j++) w[j] = 0.2f * rng_normal(&r);
-    }
-    rc = denoiser_save(&d, g_den);
-    denoiser_free(&d);
-    return rc;
-}
+static int write_models(void) { return tiny_models_write(g_den, g_ae); }
 
-#define CTX 6   // the tiny denoiser's context frames: the seam
+#define CTX TINY_CTX   // the tiny denoiser's context frames: the seam
 
 static refrain_generate_params params(const char *form, uint64_t seed) {
     refrain_generate_params p = refrain_generate_default_params();
