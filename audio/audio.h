@@ -37,13 +37,22 @@ typedef struct {
 } AudioInfo;
 
 int audio_info(const char *path, AudioInfo *info);
+// Every sample read is checked where it enters (util.h first_bad_value): NaN,
+// infinity or |x| > AUDIO_SAMPLE_LIMIT is refused, naming the file and the
+// sample. Full scale is 1; float files may go past it, but a sample of 1e6 is
+// 120 dB over full scale: no recording, only a broken file. The limit also
+// keeps the float32 power sums of the STFT and the mel front end (squares of
+// samples summed over a whole song) far from overflow.
+#define AUDIO_SAMPLE_LIMIT 1e6f
 // Reads any libsndfile format, downmixes to mono, resamples to target_sr
 // (audio_resample: the half-band FIR for 2:1, else libsamplerate SRC_SINC_MEDIUM_QUALITY). *out is malloc'd, *n its length.
 // Refuses missing, unreadable, empty or zero-length files with a clear message.
 int audio_read(const char *path, int target_sr, float **out, long *n);
 // The same for [start, start + duration) seconds only (duration 0 = to the
 // end), decoding only that window where the format seeks exactly; a start at
-// or past the end is refused.
+// or past the end is refused with AUDIO_ERR_RANGE (the caller's argument, not
+// the file, is wrong), other failures with -1.
+#define AUDIO_ERR_RANGE (-2)
 int audio_read_range(const char *path, int target_sr, double start, double duration, float **out, long *n);
 // ITU-R BS.1770-4 integrated loudness of mono x at sr (K-weighting, 400 ms
 // blocks every 100 ms, -70 LUFS absolute and -10 LU relative gates); a clip
@@ -55,7 +64,8 @@ int audio_resample(float **out, long *nout, const float *in, long n, int sr_in, 
 // flat to ~10 kHz, below -70 dB above ~12 kHz. *nout = (n + 1) / 2, no delay.
 int audio_decimate2(float **out, long *nout, const float *x, long n);
 // Writes mono audio; the format follows the extension: .wav (16-bit PCM, or
-// 32-bit float when float32 != 0), .flac, .ogg (Vorbis). Written atomically.
+// 32-bit float when float32 != 0), .flac, .ogg (Vorbis), to exactly path (the
+// caller's OutTx temporary makes it atomic); on failure the file is removed.
 int audio_write(const char *path, const float *x, long n, int sr, int float32);
 
 // ---- STFT (audio/stft.c) -------------------------------------------------------
@@ -93,12 +103,17 @@ void mel_to_mag(float *mag, const float *mel, long T, int iters);
 typedef enum { PHASE_RANDOM = 0, PHASE_ZERO = 1, PHASE_PGHI = 2 } PhaseInit;
 typedef struct {
     int iters;            // Griffin-Lim iterations (default 64)
-    float momentum;       // fast Griffin-Lim alpha (default 0.99)
+    float momentum;       // fast Griffin-Lim alpha (default 0.99), 0..VOCODER_MOMENTUM_MAX
     PhaseInit init;       // default PHASE_PGHI
     uint64_t seed;        // for PHASE_RANDOM
     int progress;         // print progress on stderr
     float *sc_trace;      // optional (iters): spectral convergence after each iteration
 } VocoderOpts;
+// The vocoder's limits, which option tables take as their ranges (one place):
+// momentum m enters as m / (1 + m) and must stay below 1 for the iteration to
+// settle; VOCODER_MIN_FRAMES: reflect padding needs more than N_FFT / 2 samples.
+#define VOCODER_MOMENTUM_MAX 0.999
+#define VOCODER_MIN_FRAMES 4
 void vocoder_defaults(VocoderOpts *o);
 // Magnitude (T, F) -> waveform x (n). n is usually (T-1)*HOP.
 int griffin_lim(float *x, long n, const float *mag, long T, const VocoderOpts *o);
@@ -110,7 +125,7 @@ double spectral_convergence(const float *mag, long T, const float *x, long n);
 // ---- spectrogram images (audio/spectrogram.c) ------------------------------------
 // Log-mel (T, M) -> PNG: perceptual colormap, time axis with ticks, and when
 // form != NULL, boundary lines with each section's label (the sections of a
-// timeline, util/song.h timeline_read). Written atomically.
+// timeline, util/song.h timeline_read). Written to exactly path (see audio_write).
 int spectrogram_png(const char *path, const float *logmel, long T, const SongForm *form);
 
 

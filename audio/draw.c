@@ -3,6 +3,8 @@
 // characters into axis-aligned unit quads, which we fill as rectangles.
 #include "audio/draw.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,12 +86,26 @@ void canvas_text(Canvas *c, int x, int y, const char *s, int scale, uint32_t rgb
     }
 }
 
+// stb_image_write's own file writer ignores fwrite and fclose errors (a PNG cut
+// short by a full disk came back as success), so the encoder writes through
+// this sink and every error is checked here.
+typedef struct { FILE *f; int err; } PngSink;
+
+static void png_sink(void *ctx, void *data, int size) {
+    PngSink *s = ctx;
+    if (!s->err && fwrite(data, 1, (size_t)size, s->f) != (size_t)size) s->err = errno ? errno : EIO;
+}
+
 int canvas_write_png(const Canvas *c, const char *path) {
-    char tmp[4096];
-    if (tmp_path_for(tmp, sizeof tmp, path)) return -1;
-    if (!stbi_write_png(tmp, c->w, c->h, 3, c->px, c->w * 3)) {
-        remove(tmp);
-        return err_set("cannot write PNG %s", path);
-    }
-    return commit_tmp(tmp, path);
+    FILE *f = fopen(path, "wb");
+    if (!f) return err_set("cannot write %s: %s", path, strerror(errno));
+    PngSink s = {f, 0};
+    errno = 0;
+    int ok = stbi_write_png_to_func(png_sink, &s, c->w, c->h, 3, c->px, c->w * 3);
+    if (!s.err && fflush(f) != 0) s.err = errno ? errno : EIO;
+    if (fclose(f) != 0 && !s.err) s.err = errno ? errno : EIO;
+    if (ok && !s.err) return 0;
+    remove(path);
+    if (!ok) return err_set("cannot write %s: the PNG encoder failed (%d x %d pixels; out of memory?)", path, c->w, c->h);
+    return err_set("cannot write %s: %s", path, s.err == ENOSPC ? "disk full" : strerror(s.err));
 }

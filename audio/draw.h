@@ -1,7 +1,8 @@
 // draw — a tiny RGB canvas shared by the image writers (spectrogram and plot
 // in audio/, the self-similarity matrix in data/analyze.c):
 // filled rectangles, lines, text (stb_easy_font's segment font, rasterized
-// here), and atomic PNG output (stb_image_write via tmp_path_for/commit_tmp).
+// here), and PNG output (stb_image_write) to the path given, every write error
+// reported; atomic output is the caller's (util.h OutTx).
 // Internal to the library: not part of a public header. It owns no audio logic.
 #ifndef REFRAIN_AUDIO_DRAW_H
 #define REFRAIN_AUDIO_DRAW_H
@@ -24,6 +25,7 @@ void canvas_line(Canvas *c, int x0, int y0, int x1, int y1, int thick, uint32_t 
 void canvas_text(Canvas *c, int x, int y, const char *s, int scale, uint32_t rgb);
 int text_width(const char *s, int scale);
 #define TEXT_HEIGHT(scale) (8 * (scale))   // cap height plus one, without descenders
+// Writes the PNG to exactly path; on failure removes it and says why (disk full, ...).
 int canvas_write_png(const Canvas *c, const char *path);
 
 #endif

@@ -18,6 +18,36 @@
 
 #define READ_CHUNK 65536   // frames per sf_readf_float call
 
+// A WAV whose data chunk declares more bytes than the file holds was cut short
+// (an interrupted copy, download or recording). libsndfile reads what is there
+// without a word (its log says "data : 44100 (should be 19956)"), so refrain
+// refuses it and says how much is missing: a song cut short silently is worse
+// than one refused. The streaming sizes 0 and 0xFFFFFFFF (a writer that could
+// not seek back) mean "unknown" and pass. 1: cut short (sizes in *declared, *held).
+static int wav_cut_short(const char *path, long long fsize, long long *declared, long long *held) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    unsigned char h[12], c[8];
+    int cut = 0;
+    if (fread(h, 1, 12, f) == 12 && !memcmp(h, "RIFF", 4) && !memcmp(h + 8, "WAVE", 4)) {
+        long long pos = 12;
+        for (int k = 0; k < 64 && fread(c, 1, 8, f) == 8; k++) {   // a few chunks before "data"
+            unsigned long long size = c[4] | c[5] << 8 | c[6] << 16 | (unsigned long long)c[7] << 24;
+            pos += 8;
+            if (!memcmp(c, "data", 4)) {
+                *declared = (long long)size;
+                *held = fsize - pos;
+                cut = size != 0 && size != 0xFFFFFFFFull && (long long)size > *held;
+                break;
+            }
+            pos += (long long)size + (size & 1);
+            if (pos >= fsize || fseek(f, pos, SEEK_SET) != 0) break;
+        }
+    }
+    fclose(f);
+    return cut;
+}
+
 // Opens path for reading, refusing a missing path, a folder, an empty file,
 // something libsndfile cannot parse, and a file with no audio, each with one
 // message naming the file and the problem.
@@ -51,6 +81,15 @@ static SNDFILE *open_checked(const char *path, SF_INFO *info) {
         err_set("cannot read %s: it holds no audio (0 frames)", path);
         return NULL;
     }
+    long long declared, held;
+    int major = info->format & SF_FORMAT_TYPEMASK;
+    if ((major == SF_FORMAT_WAV || major == SF_FORMAT_WAVEX) && wav_cut_short(path, (long long)st.st_size, &declared, &held)) {
+        sf_close(sf);
+        err_set("cannot read %s: the file is cut short: its header declares %lld bytes of audio, the file holds %lld "
+                "(%.0f%% of it is missing; an interrupted copy or recording?)", path, declared, held,
+                100.0 * (declared - held) / declared);
+        return NULL;
+    }
     return sf;
 }
 
@@ -71,6 +110,15 @@ static int read_mono(SNDFILE *sf, const SF_INFO *info, const char *path, long ma
         if (want <= 0) break;
         sf_count_t got = sf_readf_float(sf, buf, want);
         if (got <= 0) break;
+        long bad = first_bad_value(buf, (size_t)got * C, AUDIO_SAMPLE_LIMIT);
+        if (bad >= 0) {
+            float v = buf[bad];
+            free(buf);
+            free(mono);
+            return err_set("cannot read %s: sample %ld (channel %d, %.3f s in) is %s (%g); refrain reads finite samples "
+                           "up to %g", path, len + bad / C, (int)(bad % C) + 1, (double)(len + bad / C) / info->samplerate,
+                           bad_value_kind(v), v, AUDIO_SAMPLE_LIMIT);
+        }
         if (len + got > cap) {
             while (len + got > cap) cap *= 2;
             mono = reallocCheck(mono, sizeof(float) * cap);
@@ -241,7 +289,8 @@ static int cut_window(float **x, long *n, long offset, double start, double dura
         free(*x);
         *x = NULL;
         *n = 0;
-        return err_set("--start %g s is at or past the end of %s (%.2f s long)", start, path, total);
+        err_set("--start %g s is at or past the end of %s (%.2f s long)", start, path, total);
+        return AUDIO_ERR_RANGE;
     }
     long b = duration > 0 ? (long)(start * sr + 0.5) + (long)(duration * sr + 0.5) - offset : *n;
     if (b > *n) b = *n;
@@ -284,7 +333,8 @@ int audio_read_range(const char *path, int target_sr, double start, double durat
     if (s1 > info.frames) s1 = (long)info.frames;
     if (s0 >= s1) {
         sf_close(sf);
-        return err_set("--start %g s is at or past the end of %s (%.2f s long)", start, path, total);
+        err_set("--start %g s is at or past the end of %s (%.2f s long)", start, path, total);
+        return AUDIO_ERR_RANGE;
     }
     if (sf_seek(sf, s0, SEEK_SET) != s0) {
         err_set("cannot read %s: seeking to %.2f s failed (%s)", path, (double)s0 / sr, sf_strerror(sf));
@@ -316,21 +366,19 @@ int audio_write(const char *path, const float *x, long n, int sr, int float32) {
     info.channels = 1;
     if (!sf_format_check(&info)) return err_set("cannot write %s: libsndfile refuses this format at %d Hz", path, sr);
 
-    char tmp[4096];
-    if (tmp_path_for(tmp, sizeof tmp, path))   // names the missing folder
-        return err_set("cannot write %s: %s", path, err_msg());
-    SNDFILE *sf = sf_open(tmp, SFM_WRITE, &info);
+    if (dir_exists_for(path)) return err_set("cannot write %s: %s", path, err_msg());
+    SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
     if (!sf) {
         char why[256];
         snprintf(why, sizeof why, "%s", sf_strerror(NULL));
-        remove(tmp);   // libsndfile may have created it before failing
+        remove(path);   // libsndfile may have created it before failing
         return err_set("cannot write %s: %s", path, why);
     }
     if (info.format == (SF_FORMAT_OGG | SF_FORMAT_VORBIS)) {
         double q = 0.8;   // Vorbis quality 0..1; the io test's chord comes back at 41 dB SNR
         sf_command(sf, SFC_SET_VBR_ENCODING_QUALITY, &q, sizeof q);
     }
-    // Clip and silence NaN, chunk by chunk.
+    // Clip, chunk by chunk (non-finite samples are the caller's bug: audio_check_finite).
     float *buf = mallocCheck(sizeof(float) * READ_CHUNK);
     long done = 0;
     int bad = 0;
@@ -342,21 +390,22 @@ int audio_write(const char *path, const float *x, long n, int sr, int float32) {
             if (clip) v = v > 1.0f ? 1.0f : (v < -1.0f ? -1.0f : v);
             buf[i] = v;
         }
-        if (sf_writef_float(sf, buf, m) != m) bad = 1;
+        errno = 0;
+        if (sf_writef_float(sf, buf, m) != m) bad = errno ? errno : EIO;
         done += m;
     }
     free(buf);
     char why[256];
-    snprintf(why, sizeof why, "%s", sf_strerror(sf));
+    snprintf(why, sizeof why, "%s", bad == ENOSPC ? "disk full" : sf_strerror(sf));
+    errno = 0;
     if (sf_close(sf) != 0 && !bad) {
-        bad = 1;
-        snprintf(why, sizeof why, "closing the file failed");
+        bad = errno ? errno : EIO;
+        snprintf(why, sizeof why, "closing the file failed (%s)", bad == ENOSPC ? "disk full" : strerror(bad));
     }
     if (bad) {
-        remove(tmp);
+        remove(path);
         return err_set("cannot write %s: %s", path, why);
     }
-    if (commit_tmp(tmp, path)) return -1;
     return 0;
 }
 

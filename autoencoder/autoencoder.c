@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 
 // ---- configuration ------------------------------------------------------------------
 AeConfig ae_config_default(void) {
@@ -691,18 +693,23 @@ int ae_load(Ae *m, const char *path, const AeConfig *want) {
 }
 
 int latents_write(const char *path, const float *lat, long Tl, int Z, long T) {
-    AtomicFile af;
-    if (atomic_open(&af, path)) return -1;
+    FILE *f = fopen(path, "wb");
+    if (!f) return err_set("cannot write %s: %s", path, strerror(errno));
     uint32_t h[4] = {(uint32_t)Z, (uint32_t)Tl, (uint32_t)T, 0};
-    int ok = fwrite("RFNLAT01", 1, 8, af.f) == 8 && fwrite(h, 4, 4, af.f) == 4 &&
-             fwrite(lat, sizeof(float), (size_t)Tl * Z, af.f) == (size_t)Tl * Z;
-    if (!ok) { atomic_abort(&af); return err_set("cannot write latents '%s'", path); }
-    return atomic_commit(&af);
+    errno = 0;
+    int ok = fwrite("RFNLAT01", 1, 8, f) == 8 && fwrite(h, 4, 4, f) == 4 &&
+             fwrite(lat, sizeof(float), (size_t)Tl * Z, f) == (size_t)Tl * Z && fflush(f) == 0;
+    int e = ok ? 0 : errno ? errno : EIO;
+    if (fclose(f) != 0 && !e) e = errno ? errno : EIO;
+    if (!e) return 0;
+    remove(path);
+    return err_set("cannot write %s: %s", path, e == ENOSPC ? "disk full" : strerror(e));
 }
 
 int latents_read(const char *path, float **lat, long *Tl, int *Z, long *T) {
+    *lat = NULL;
     FILE *f = fopen(path, "rb");
-    if (!f) return err_set("cannot open latents '%s'", path);
+    if (!f) return err_set("cannot read latents %s: %s", path, strerror(errno));
     char magic[8];
     uint32_t h[4];
     if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "RFNLAT01", 8) || fread(h, 4, 4, f) != 4) {
@@ -713,13 +720,31 @@ int latents_read(const char *path, float **lat, long *Tl, int *Z, long *T) {
         fclose(f);
         return err_set("latent file '%s' is malformed: %u channels, %u frames for %u mel frames", path, h[0], h[1], h[2]);
     }
+    // the header's size against the file's, before allocating what it claims
     size_t n = (size_t)h[0] * h[1];
+    struct stat st = {0};
+    if (fstat(fileno(f), &st) != 0 || (uint64_t)st.st_size != 24 + (uint64_t)n * sizeof(float)) {
+        fclose(f);
+        return err_set("latent file '%s' is %s: its header says %u x %u floats (%llu bytes), the file has %lld bytes",
+                       path, (uint64_t)st.st_size < 24 + (uint64_t)n * sizeof(float) ? "truncated" : "malformed",
+                       h[1], h[0], 24 + (unsigned long long)n * sizeof(float), (long long)st.st_size);
+    }
     *lat = mallocCheck(n * sizeof(float));
     if (fread(*lat, sizeof(float), n, f) != n) {
         fclose(f);
         free(*lat);
         *lat = NULL;
         return err_set("latent file '%s' is truncated: expected %zu floats", path, n);
+    }
+    long bad = first_bad_value(*lat, n, LATENT_VALUE_LIMIT);
+    if (bad >= 0) {
+        float v = (*lat)[bad];
+        fclose(f);
+        free(*lat);
+        *lat = NULL;
+        return err_set("latent file '%s': value %ld (frame %ld, channel %ld) is %s (%g); latents are unit scale, "
+                       "at most %g", path, bad, bad / (long)h[0], bad % (long)h[0], bad_value_kind(v), v,
+                       LATENT_VALUE_LIMIT);
     }
     fclose(f);
     *Z = (int)h[0]; *Tl = h[1]; *T = h[2];

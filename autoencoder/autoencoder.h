@@ -174,6 +174,14 @@ int ae_save(const Ae *m, const char *path);   // weights only
 
 // Latent file: "RFNLAT01", u32 Z, u32 Tl, u32 T (mel frames), u32 0, then
 // float32 (Tl, Z) little-endian.
+// Latent file: "RFNLAT01", u32 Z, Tl, T, 0, then (Tl, Z) float32. latents_write
+// writes exactly path (atomicity is the caller's OutTx) and removes it on failure.
+// latents_read checks the header against the file's size before allocating and
+// refuses a value that is NaN, infinite or past LATENT_VALUE_LIMIT, naming it:
+// unit-scale latents lie within a few units; 1e6 is a million standard
+// deviations, which no encoder writes, and the decoder's convolutions would
+// carry such values to infinity (a file of 1e30 decoded to silence).
+#define LATENT_VALUE_LIMIT 1e6f
 int latents_write(const char *path, const float *lat, long Tl, int Z, long T);
 int latents_read(const char *path, float **lat, long *Tl, int *Z, long *T);
 

@@ -98,6 +98,7 @@ static int load_model(Ae *m) {
     return 0;
 }
 
+// The audio and the --png, both or neither (util.h OutTx).
 static int write_audio(const float *logmel, long T) {
     VocoderOpts vo;
     vocoder_defaults(&vo);
@@ -105,9 +106,15 @@ static int write_audio(const float *logmel, long T) {
     vo.progress = !g_quiet;
     float *y = NULL;
     long ny = 0;
-    int rc = vocode_logmel(&y, &ny, logmel, T, &vo) || audio_write(out_path, y, ny, SAMPLE_RATE, 0);
+    OutTx tx;
+    outtx_begin(&tx);
+    const char *tmp;
+    int rc = vocode_logmel(&y, &ny, logmel, T, &vo) || !(tmp = outtx_add(&tx, out_path)) ||
+             audio_write(tmp, y, ny, SAMPLE_RATE, 0) ||
+             (png_path && (!(tmp = outtx_add(&tx, png_path)) || spectrogram_png(tmp, logmel, T, NULL))) ||
+             outtx_commit(&tx);
+    if (rc) outtx_abort(&tx);
     free(y);
-    if (!rc && png_path) rc = spectrogram_png(png_path, logmel, T, NULL);
     return rc ? -1 : 0;
 }
 
@@ -138,13 +145,17 @@ static int run_encode(int argc, char **argv) {
     double t0 = now_seconds();
     long Tl = ae_latent_frames(T);
     lat = mallocCheck(sizeof(float) * Tl * m.cfg.z);
-    if (ae_encode(&m, lm, T, lat, 1) || latents_write(out_path, lat, Tl, m.cfg.z, T)) goto done;
+    OutTx tx;
+    outtx_begin(&tx);
+    const char *tmp;
+    if (ae_encode(&m, lm, T, lat, 1) || !(tmp = outtx_add(&tx, out_path)) || latents_write(tmp, lat, Tl, m.cfg.z, T) ||
+        outtx_commit(&tx)) { outtx_abort(&tx); goto done; }
     if (!g_quiet)
         fprintf(stderr, "encode: %.1f s of audio, %ld mel frames -> %ld x %d latents in %.2f s: %s\n",
                 (double)n / SAMPLE_RATE, T, Tl, m.cfg.z, now_seconds() - t0, out_path);
     rc = 0;
 done:
-    if (rc) fail();
+    if (rc) rc = fail();
     free(x); free(lm); free(lat);
     ae_free(&m);
     return rc;
@@ -186,7 +197,7 @@ static int run_decode(int argc, char **argv) {
     if (!g_quiet) fprintf(stderr, "decode: %ld latent frames -> %ld mel frames in %.2f s; wrote %s\n", Tl, T, td, out_path);
     rc = 0;
 done:
-    if (rc) { progress_done(); fail(); }
+    if (rc) { progress_done(); rc = fail(); }
     free(lat); free(lm);
     ae_free(&m);
     return rc;
@@ -234,7 +245,7 @@ static int run_reconstruct(int argc, char **argv) {
                 "log-mel MAE %.3f; wrote %s\n", (double)n / SAMPLE_RATE, Tl, m.cfg.z, tae, mae, out_path);
     rc = 0;
 done:
-    if (rc) { progress_done(); fail(); }
+    if (rc) { progress_done(); rc = fail(); }
     free(x); free(lm); free(lat); free(rec);
     ae_free(&m);
     return rc;

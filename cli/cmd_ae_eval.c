@@ -97,6 +97,9 @@ static int run(int argc, char **argv) {
         err_set("ae-eval: the model has %d mel bands; this report handles at most %d", m.cfg.n_mels, MAX_BANDS);
         return fail();
     }
+    static OutTx tx;   // every figure and the report, or none
+    outtx_begin(&tx);
+    const char *tmp;
     SongSet tr, va;
     double t0 = now_seconds();
     if (songset_load(&tr, e_data, SPLIT_TRAIN, e_max_train, 1)) { ae_free(&m); return fail(); }
@@ -123,7 +126,7 @@ static int run(int argc, char **argv) {
         long T = va.songs[i].meta.n_frames, Tl = ae_latent_frames(T);
         float *lat = mallocCheck(sizeof(float) * Tl * Z), *y = mallocCheck(sizeof(float) * T * M),
               *yp = mallocCheck(sizeof(float) * T * M);
-        if (ae_encode(&m, x, T, lat, 1) || ae_decode(&m, lat, Tl, y, T, 1)) { free(lat); free(y); free(yp); return fail(); }
+        if (ae_encode(&m, x, T, lat, 1) || ae_decode(&m, lat, Tl, y, T, 1)) { outtx_abort(&tx); free(lat); free(y); free(yp); return fail(); }
         int src = va.songs[i].meta.source;
         pca_reconstruct(&lin, x, T, yp);
         acc_add(&li_all, x, yp, T, M); acc_add(&li_src[src], x, yp, T, M);
@@ -141,8 +144,11 @@ static int run(int argc, char **argv) {
             snprintf(p1, sizeof p1, "%s/ae-%s-original.png", figs, corpus_source_name(src));
             snprintf(p2, sizeof p2, "%s/ae-%s-reconstruction.png", figs, corpus_source_name(src));
             snprintf(p3, sizeof p3, "%s/ae-%s-pca.png", figs, corpus_source_name(src));
-            if (spectrogram_png(p1, x + a * M, n, NULL) || spectrogram_png(p2, y + a * M, n, NULL) ||
-                spectrogram_png(p3, yp + a * M, n, NULL)) { free(lat); free(y); free(yp); return fail(); }
+            if (!(tmp = outtx_add(&tx, p1)) || spectrogram_png(tmp, x + a * M, n, NULL) ||
+                !(tmp = outtx_add(&tx, p2)) || spectrogram_png(tmp, y + a * M, n, NULL) ||
+                !(tmp = outtx_add(&tx, p3)) || spectrogram_png(tmp, yp + a * M, n, NULL)) {
+                outtx_abort(&tx); free(lat); free(y); free(yp); return fail();
+            }
         }
         free(lat); free(y); free(yp);
     }
@@ -189,14 +195,14 @@ static int run(int argc, char **argv) {
             snprintf(curve, sizeof curve, "%s/ae-training.png", figs);
             PlotSeries ps[2] = {{"train L1 (smoothed, with latent noise)", sx, sy, n},
                                 {"validation L1 (EMA weights, no noise)", vx, vy, nv}};
-            if (n == 0 || plot_png(curve, "autoencoder training", "step", "log-mel MAE", ps, nv ? 2 : 1, 0, 1)) curve[0] = 0;
+            if (n == 0 || !(tmp = outtx_add(&tx, curve)) ||
+                plot_png(tmp, "autoencoder training", "step", "log-mel MAE", ps, nv ? 2 : 1, 0, 1)) curve[0] = 0;
             free(sx); free(sy); free(vx); free(vy);
         }
     }
 
-    AtomicFile af;
-    if (atomic_open(&af, e_out)) return fail();
-    FILE *o = af.f;
+    FILE *o = outtx_fopen(&tx, e_out);
+    if (!o) { outtx_abort(&tx); return fail(); }
     fprintf(o, "# Mel autoencoder: evaluation\n\n");
     fprintf(o, "Written by `scripts/eval-ae.sh` (`refrain ae-eval`) with model `%s`.\n", e_model);
     if (e_note) fprintf(o, "%s\n", e_note);
@@ -262,7 +268,7 @@ static int run(int argc, char **argv) {
     fprintf(o, "\nEncoder + decoder: %.2f GFLOP for the 3-minute song (convolutions), %.1f GFLOP/s of CPU time.\n",
             1e-9 * (double)ae_flops_forward(&m, (int)((TB + 3) / 4 * 4)),
             1e-9 * (double)ae_flops_forward(&m, (int)((TB + 3) / 4 * 4)) * (AE_WIN + 2.0 * AE_CTX) / AE_WIN / best_cpu);
-    if (atomic_commit(&af)) return fail();
+    if (outtx_commit(&tx)) return fail();
     fprintf(stderr, "ae-eval: AE MAE %.3f vs PCA %.3f (%.1f%% lower); 3-min encode+decode %.2f s; wrote %s in %.0f s\n",
             mae(&ae_all), mae(&pc_all), 100 * gain, best_enc + best_dec, e_out, now_seconds() - t0);
     printf("ae_mae %.4f pca_mae %.4f gain %.4f bench_s %.4f\n", mae(&ae_all), mae(&pc_all), gain, best_enc + best_dec);

@@ -27,7 +27,12 @@ static int run(int argc, char **argv) {
     if (check_output(out, "wav,flac,ogg")) return fail();
     float *x = NULL;
     long n = 0;
-    if (read_excerpt(in, start, duration, &x, &n) || audio_write(out, x, n, SAMPLE_RATE, float32)) {
+    OutTx tx;
+    outtx_begin(&tx);
+    const char *tmp = NULL;
+    if (read_excerpt(in, start, duration, &x, &n) || !(tmp = outtx_add(&tx, out)) ||
+        audio_write(tmp, x, n, SAMPLE_RATE, float32) || outtx_commit(&tx)) {
+        outtx_abort(&tx);
         free(x);
         return fail();
     }

@@ -78,34 +78,34 @@ static SongForm form_of(const refrain_song *s) {
     return f;
 }
 
-static int write_timeline(const char *path, const refrain_song *s) {
-    SongForm f = form_of(s);
-    AtomicFile af;
-    int rc = atomic_open(&af, path);
-    if (!rc && timeline_write(af.f, &f)) { atomic_abort(&af); rc = err_set("cannot write the timeline %s", path); }
-    else if (!rc) rc = atomic_commit(&af);
-    song_form_free(&f);
+static int write_timeline(FILE *f, const refrain_song *s) {
+    SongForm form = form_of(s);
+    int rc = timeline_write(f, &form);
+    song_form_free(&form);
     return rc;
 }
 
-// Every output, or none: a later one failing removes the earlier ones.
+// Every output, or none (util.h OutTx): all written under temporary names,
+// renamed only when every one succeeded.
 static int write_outputs(const refrain_song *s) {
-    const char *done[4];
-    int n = 0;
-    if (audio_write(g_out, s->audio, s->n_samples, s->sample_rate, 0)) goto undo;
-    done[n++] = g_out;
+    OutTx tx;
+    outtx_begin(&tx);
+    const char *tmp;
+    FILE *f;
+    if (!(tmp = outtx_add(&tx, g_out)) || audio_write(tmp, s->audio, s->n_samples, s->sample_rate, 0)) goto undo;
     if (g_png) {
-        SongForm f = form_of(s);
-        int rc = spectrogram_png(g_png, s->logmel, s->n_frames, &f);
-        song_form_free(&f);
+        SongForm form = form_of(s);
+        int rc = !(tmp = outtx_add(&tx, g_png)) || spectrogram_png(tmp, s->logmel, s->n_frames, &form);
+        song_form_free(&form);
         if (rc) goto undo;
-        done[n++] = g_png;
     }
-    if (g_tl) { if (write_timeline(g_tl, s)) goto undo; done[n++] = g_tl; }
-    if (g_lat) { if (latents_write(g_lat, s->latents, s->n_latent, s->z, s->n_frames)) goto undo; done[n++] = g_lat; }
-    return 0;
+    // a stream's write error is left to outtx_commit, which names the file and the reason
+    if (g_tl && (!(f = outtx_fopen(&tx, g_tl)) || (write_timeline(f, s) && !ferror(f)))) goto undo;
+    if (g_lat && (!(tmp = outtx_add(&tx, g_lat)) || latents_write(tmp, s->latents, s->n_latent, s->z, s->n_frames)))
+        goto undo;
+    return outtx_commit(&tx);
 undo:
-    for (int i = 0; i < n; i++) remove(done[i]);
+    outtx_abort(&tx);
     return -1;
 }
 

@@ -42,11 +42,15 @@ static int run(int argc, char **argv) {
         fprintf(stderr, "refrain: warning: %d section(s) of %s end after the audio (%.1f s), from sections[%d] on; drawn clipped\n",
                 late, timeline, seconds, first);
     progress("spectrogram: %.1f s of audio -> %s", seconds, out);
-    if (logmel_from_audio(&lm, &T, x, n) || spectrogram_png(out, lm, T, tlp)) goto done;
+    if (logmel_from_audio(&lm, &T, x, n)) goto done;
+    OutTx tx;
+    outtx_begin(&tx);
+    const char *tmp = outtx_add(&tx, out);
+    if (!tmp || spectrogram_png(tmp, lm, T, tlp) || outtx_commit(&tx)) { outtx_abort(&tx); goto done; }
     progress_done();
     rc = 0;
 done:
-    if (rc) { progress_done(); fail(); }
+    if (rc) { progress_done(); rc = fail(); }
     free(x);
     free(lm);
     song_form_free(&tl);

@@ -5,6 +5,7 @@
 // section pair; and `refrain structure --corpus DIR [--split valid]
 // [--sources mma,module]`: the same over real songs with exact labels, with
 // bootstrap intervals over songs, the reference generated songs are read against.
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,11 +68,11 @@ static unsigned parse_sources(const char *s) {
     return bits;
 }
 
-static int write_json_file(const char *path, int (*fn)(FILE *, const void *), const void *ctx) {
-    AtomicFile af;
-    if (atomic_open(&af, path)) return -1;
-    if (fn(af.f, ctx)) { atomic_abort(&af); return -1; }
-    return atomic_commit(&af);
+// Adds path's JSON to tx. A stream's write error is left to outtx_commit, which
+// names the file and the reason.
+static int write_json_file(OutTx *tx, const char *path, int (*fn)(FILE *, const void *), const void *ctx) {
+    FILE *f = outtx_fopen(tx, path);
+    return !f || (fn(f, ctx) && !ferror(f)) ? -1 : 0;
 }
 
 typedef struct { const StructureResult *r; const SongForm *form; } SongOut;
@@ -94,7 +95,7 @@ static int ref_json(FILE *f, const void *ctx) {
         fprintf(f, "}\n");
     }
     fprintf(f, "]}\n");
-    return ferror(f) ? err_set("structure: write error") : 0;
+    return ferror(f) ? err_set("write error: %s", strerror(errno)) : 0;
 }
 
 static int run_corpus(const StructureOpts *o) {
@@ -117,7 +118,10 @@ static int run_corpus(const StructureOpts *o) {
     structure_summarize(&sum, r, n, boot, (uint64_t)seed);
     structure_summary_print(stdout, &sum);
     RefOut ro = {&sum, r, meta, n};
-    int rc = jsonp && write_json_file(jsonp, ref_json, &ro) ? fail() : 0;
+    OutTx tx;
+    outtx_begin(&tx);
+    int rc = 0;
+    if (jsonp && (write_json_file(&tx, jsonp, ref_json, &ro) || outtx_commit(&tx))) { outtx_abort(&tx); rc = fail(); }
     structure_summary_free(&sum);
     for (int i = 0; i < n; i++) { structure_result_free(&r[i]); corpus_song_free(&meta[i]); }
     free(r);
@@ -159,11 +163,17 @@ static int run(int argc, char **argv) {
     printf("%s: ", in);
     structure_print(stdout, &r, &form);
     SongOut so = {&r, &form};
-    if (jsonp && write_json_file(jsonp, song_json, &so)) goto done;
-    if (png && structure_ssm_png(png, &r, &form)) goto done;
+    OutTx tx;   // the JSON and the PNG, both or neither
+    outtx_begin(&tx);
+    const char *tmp;
+    if ((jsonp && write_json_file(&tx, jsonp, song_json, &so)) ||
+        (png && (!(tmp = outtx_add(&tx, png)) || structure_ssm_png(tmp, &r, &form))) || outtx_commit(&tx)) {
+        outtx_abort(&tx);
+        goto done;
+    }
     rc = 0;
 done:
-    if (rc) { progress_done(); fail(); }
+    if (rc) { progress_done(); rc = fail(); }
     structure_result_free(&r);
     song_form_free(&form);
     free(x);

@@ -17,7 +17,7 @@ static const Opt OPTS[] = {
     {"output", 'o', OPT_STRING, &out, 0, 0, NULL, "FILE", "audio to write: .wav, .flac or .ogg", 1},
     {"iters", 'n', OPT_INT, &iters, 1, 10000, NULL, "N", "Griffin-Lim iterations", 0},
     {"init", 0, OPT_CHOICE, &init, 0, 0, "random,zero,pghi", "MODE", "initial phase", 0},
-    {"momentum", 0, OPT_FLOAT, &momentum, 0, 1, NULL, "F", "fast Griffin-Lim momentum (0 = plain Griffin-Lim)", 0},
+    {"momentum", 0, OPT_FLOAT, &momentum, 0, VOCODER_MOMENTUM_MAX, NULL, "F", "fast Griffin-Lim momentum (0 = plain Griffin-Lim)", 0},
     {"seed", 0, OPT_INT, &seed, 0, 2147483647, NULL, "N", "seed for --init random", 0},
     {"float", 0, OPT_FLAG, &float32, 0, 0, NULL, NULL, "write 32-bit float WAV instead of 16-bit PCM", 0},
     {"start", 0, OPT_FLOAT, &start, 0, 86400, NULL, "SEC", "begin this many seconds into IN", 0},
@@ -57,7 +57,10 @@ static int run(int argc, char **argv) {
              init == PHASE_PGHI ? "pghi" : init == PHASE_ZERO ? "zero" : "random");
     if (logmel_from_audio(&lm, &T, x, n)) goto done;
     if (vocode_logmel(&y, &ny, lm, T, &vo)) goto done;
-    if (audio_write(out, y, ny, SAMPLE_RATE, float32)) goto done;
+    OutTx tx;
+    outtx_begin(&tx);
+    const char *tmp = outtx_add(&tx, out);
+    if (!tmp || audio_write(tmp, y, ny, SAMPLE_RATE, float32) || outtx_commit(&tx)) { outtx_abort(&tx); goto done; }
     progress_done();
     if (!g_quiet) {
         // how far the result is from IN's own STFT magnitude: mel loss and phase loss together
@@ -75,7 +78,7 @@ static int run(int argc, char **argv) {
     }
     rc = 0;
 done:
-    if (rc) { progress_done(); fail(); }
+    if (rc) { progress_done(); rc = fail(); }
     free(x);
     free(lm);
     free(y);

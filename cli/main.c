@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/util.h"
 
 #define COMMANDS(X) X(info) X(spectrogram) X(vocode) X(convert) X(mmagen) X(corpus) X(analyze) X(form) \
     X(train_ae) X(encode) X(decode) X(reconstruct) X(ae_eval) X(train_diffusion) X(denoiser_eval) X(generate) X(structure) \
@@ -27,6 +28,7 @@ static void print_help(void) {
 }
 
 int main(int argc, char **argv) {
+    tmp_cleanup_on_signals();   // Ctrl-C or SIGTERM mid-write leaves no temporary file
     int cmd = argc, version = 0;
     int st = opts_parse_global(argc, argv, &cmd, &version);
     if (st != OPTS_OK) return st;

@@ -12,6 +12,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include "audio/audio.h"
@@ -697,7 +698,7 @@ int structure_write_json(FILE *f, const StructureResult *r, const SongForm *form
         fprintf(f, ", \"lag_s\": %.3f}", p->lag_s);
     }
     fprintf(f, "%s]\n}\n", r->n_pairs ? "\n  " : "");
-    return ferror(f) ? err_set("structure: write error") : 0;
+    return ferror(f) ? err_set("write error: %s", strerror(errno)) : 0;
 }
 
 int structure_ssm_png(const char *path, const StructureResult *r, const SongForm *form) {
@@ -831,7 +832,7 @@ int structure_summary_write_json(FILE *f, const StructureSummary *s) {
         json_iv(f, s->curve[b]);
     }
     fprintf(f, "\n  ]\n}\n");
-    return ferror(f) ? err_set("structure: write error") : 0;
+    return ferror(f) ? err_set("write error: %s", strerror(errno)) : 0;
 }
 
 // ---- the reference over the corpus --------------------------------------------------------------------------

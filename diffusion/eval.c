@@ -237,8 +237,13 @@ static int plot_log(const char *log, const char *png) {
     PlotSeries ps[5];
     int np = 0;
     for (int j = 0; j < 5; j++) if (n[j]) ps[np++] = (PlotSeries){leg[j], x[j], y[j], n[j]};
-    int rc = np ? plot_png(png, "denoiser training", "step", "flow loss (MSE of v)", ps, np, 0, 1)
-                : err_set("the training log '%s' has no loss columns", log);
+    OutTx tx;   // the figure, atomically
+    outtx_begin(&tx);
+    const char *tmp = np ? outtx_add(&tx, png) : NULL;
+    int rc = !np ? err_set("the training log '%s' has no loss columns", log)
+             : !tmp || plot_png(tmp, "denoiser training", "step", "flow loss (MSE of v)", ps, np, 0, 1) ||
+                       outtx_commit(&tx) ? -1 : 0;
+    if (rc) outtx_abort(&tx);
     for (int j = 0; j < 5; j++) { free(x[j]); free(y[j]); }
     return rc;
 }

@@ -337,7 +337,11 @@ static int generated_set(Ctx *c, refrain_model *m, EvalSet *s, int steps, int sa
         if (!rc && pngs && o->figs && (i == 0 || i == c->N / 3 || i == 2 * c->N / 3) && (i == 0 || c->N >= 3)) {
             char path[PATH_MAX];
             snprintf(path, sizeof path, "%s/generate-%d.png", o->figs, i == 0 ? 1 : i == c->N / 3 ? 2 : 3);
-            rc = spectrogram_png(path, song.logmel, song.n_frames, &f);
+            OutTx tx;   // one figure, atomically
+            outtx_begin(&tx);
+            const char *tmp = outtx_add(&tx, path);
+            rc = !tmp || spectrogram_png(tmp, song.logmel, song.n_frames, &f) || outtx_commit(&tx) ? -1 : 0;
+            if (rc) outtx_abort(&tx);
         }
         s->songs++;
         song_form_free(&f);
@@ -400,8 +404,13 @@ static void sweep_plots(FILE *f, const GenEvalOpts *o, const EvalSet *sw, int ns
         }
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", o->figs, file[k]);
-        if (np && plot_png(path, "quality against generation time", "seconds per minute of audio (all stages)", ylab[k],
-                           ps, np, 1, 0) == 0) {
+        OutTx tx;   // one figure, atomically
+        outtx_begin(&tx);
+        const char *tmp = np ? outtx_add(&tx, path) : NULL;
+        int prc = !tmp || plot_png(tmp, "quality against generation time", "seconds per minute of audio (all stages)",
+                                   ylab[k], ps, np, 1, 0) || outtx_commit(&tx);
+        if (prc) outtx_abort(&tx);
+        if (!prc) {
             if (!drawn) fprintf(f, "\n");
             fprintf(f, "![%s against seconds per minute](%s)\n\n", ylab[k], file[k]);
             drawn = 1;

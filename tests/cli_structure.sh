@@ -16,7 +16,7 @@ square_pcm() {
 sec=66150                                     # 3 s
 square_pcm $sec 25 >"$tmp/a.pcm"
 square_pcm $sec 50 >"$tmp/b.pcm"
-bytes=$((4 * $(stat -c %s "$tmp/a.pcm")))
+bytes=$((2 * $(stat -c %s "$tmp/a.pcm") + 2 * $(stat -c %s "$tmp/b.pcm")))   # b is 100 bytes shorter than a
 {
     printf 'RIFF'; le32 $((36 + bytes)); printf 'WAVEfmt '; le32 16
     le16 1; le16 1; le32 22050; le32 44100; le16 2; le16 16
@@ -43,7 +43,7 @@ expect_fail nz "No such file" "$tmp/o1.json" structure "$tmp/missing.wav" -t "$t
 expect_fail nz "cannot open timeline" "$tmp/o2.json" structure "$tmp/song.wav" -t "$tmp/none.json" --json "$tmp/o2.json"
 expect_fail 1 "section 1 (B) ends at 15.00 s, past the end of the audio (12.00 s)" "$tmp/o3.png" \
     structure "$tmp/song.wav" -t "$tmp/late.json" --png "$tmp/o3.png"
-expect_fail 1 "the name must end in .png" "$tmp/o4.jpg" structure "$tmp/song.wav" -t "$tmp/t.json" --png "$tmp/o4.jpg"
+expect_fail 2 "the name must end in .png" "$tmp/o4.jpg" structure "$tmp/song.wav" -t "$tmp/t.json" --png "$tmp/o4.jpg"
 expect_fail 1 "folder '$tmp/nowhere' does not exist" "$tmp/nowhere/o5.json" \
     structure "$tmp/song.wav" -t "$tmp/t.json" --json "$tmp/nowhere/o5.json"
 expect_fail 1 "no corpus in '$tmp/corpus'" - structure --corpus "$tmp/corpus"

@@ -140,6 +140,18 @@ static void test_roundtrips(void) {
     CHECK(audio_write(tpath("big.wav"), loud, 3, sr, 1) == 0 && audio_read(tpath("big.wav"), sr, &y, &m) == 0
           && y[0] == 1.5f && y[1] == -2.0f, "float wav keeps 1.5 and -2");
     free(y);
+    // Samples that are not finite, or absurd, are refused where they enter,
+    // naming the file and the first bad sample (issue 17: they became silence).
+    float poison[3][5] = {{0.1f, 0.2f, 0.3f, INFINITY, 0.5f}, {0.1f, -INFINITY, 0, 0, 0}, {0, 0, 0, 0, 2e6f}};
+    const char *kind[3] = {"sample 3 (channel 1, 0.000 s in) is infinite", "sample 1 (channel 1", "sample 4 (channel 1"};
+    for (int k = 0; k < 3; k++) {
+        y = NULL;
+        int rc = audio_write(tpath("poison.wav"), poison[k], 5, sr, 1) == 0 ? audio_read(tpath("poison.wav"), sr, &y, &m) : 0;
+        CHECK(rc == -1 && !y && strstr(err_msg(), "poison.wav") && strstr(err_msg(), kind[k]),
+              "a float WAV with a bad sample is refused: %s", err_msg());
+        AudioInfo ai;
+        CHECK(audio_info(tpath("poison.wav"), &ai) == -1 && strstr(err_msg(), kind[k]), "and by audio_info: %s", err_msg());
+    }
     // Replacing an existing file works (rename over it).
     CHECK(audio_write(tpath("rt16.wav"), loud + 2, 1, sr, 0) == 0 && audio_read(tpath("rt16.wav"), sr, &y, &m) == 0
           && m == 1, "overwrite an existing file: %ld sample", m);
@@ -406,7 +418,7 @@ static void test_range(void) {
         free(all); free(win); free(tail);
         float *x = NULL;
         long n = 0;
-        CHECK(audio_read_range(p, SAMPLE_RATE, 6, 1, &x, &n) == -1 && !x && strstr(err_msg(), "past the end"),
+        CHECK(audio_read_range(p, SAMPLE_RATE, 6, 1, &x, &n) == AUDIO_ERR_RANGE && !x && strstr(err_msg(), "past the end"),
               "%s: a start past the end is refused: %s", cases[c].name, err_msg());
     }
 }

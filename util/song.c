@@ -391,5 +391,5 @@ int timeline_write(FILE *fp, const SongForm *f) {
         fprintf(fp, "}%s\n", i + 1 < f->n ? "," : "");
     }
     fprintf(fp, "]}\n");
-    return ferror(fp) ? err_set("writing the timeline failed") : 0;
+    return ferror(fp) ? err_set("writing the timeline failed: %s", errno == ENOSPC ? "disk full" : strerror(errno)) : 0;
 }

@@ -2,6 +2,10 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,42 +79,104 @@ const char *path_ext(const char *path) {
     return dot + 1;
 }
 
+// ---- temporaries removed on a signal --------------------------------------------------
+// Slots are claimed under a mutex; the handler only reads them. A slot's name is
+// written before it is marked live and unmarked before it is reused.
+#define TMP_REG_MAX 64
+static char g_reg[TMP_REG_MAX][4096];
+static volatile sig_atomic_t g_reg_live[TMP_REG_MAX];
+static pthread_mutex_t g_reg_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void tmp_register(const char *tmp) {
+    pthread_mutex_lock(&g_reg_lock);
+    for (int i = 0; i < TMP_REG_MAX; i++)
+        if (!g_reg_live[i]) {
+            snprintf(g_reg[i], sizeof g_reg[i], "%s", tmp);
+            g_reg_live[i] = 1;
+            break;
+        }   // more than TMP_REG_MAX at once: the extra ones are not cleaned up on a signal
+    pthread_mutex_unlock(&g_reg_lock);
+}
+
+void tmp_forget(const char *tmp) {
+    pthread_mutex_lock(&g_reg_lock);
+    for (int i = 0; i < TMP_REG_MAX; i++)
+        if (g_reg_live[i] && strcmp(g_reg[i], tmp) == 0) { g_reg_live[i] = 0; break; }
+    pthread_mutex_unlock(&g_reg_lock);
+}
+
+static void remove_tmp(const char *tmp) {
+    remove(tmp);
+    tmp_forget(tmp);
+}
+
+static void on_signal(int sig) {   // async-signal-safe: unlink and _exit only
+    for (int i = 0; i < TMP_REG_MAX; i++)
+        if (g_reg_live[i]) unlink(g_reg[i]);
+    _exit(128 + sig);
+}
+
+void tmp_cleanup_on_signals(void) {
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old, sa;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;   // nohup: stay ignored
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
 int tmp_path_for(char *tmp, size_t cap, const char *path) {
     if (dir_exists_for(path)) return -1;
     // keep the real extension last: libsndfile and friends choose by it
     int n = snprintf(tmp, cap, "%s.tmp.%ld.%s", path, (long)getpid(), path_ext(path));
     if (n < 0 || (size_t)n >= cap) return err_set("output path too long: %s", path);
+    tmp_register(tmp);
     return 0;
 }
 
 int commit_tmp(const char *tmp, const char *path) {
     if (rename(tmp, path) != 0) {
         int e = errno;
-        remove(tmp);
+        remove_tmp(tmp);
         return err_set("cannot rename %s to %s: %s", tmp, path, strerror(e));
     }
+    tmp_forget(tmp);
     return 0;
 }
+
+static const char *why_write(int e) { return e == ENOSPC ? "disk full" : strerror(e); }
 
 int atomic_open(AtomicFile *af, const char *path) {
     memset(af, 0, sizeof *af);
     snprintf(af->path, sizeof af->path, "%s", path);
     if (tmp_path_for(af->tmp, sizeof af->tmp, path)) return -1;
     af->f = fopen(af->tmp, "wb");
-    if (!af->f) return err_set("cannot write %s: %s", path, strerror(errno));
+    if (!af->f) { int e = errno; tmp_forget(af->tmp); return err_set("cannot write %s: %s", path, strerror(e)); }
     return 0;
 }
 
+// Flushes, fsyncs and closes f; 0, or an errno. A stream whose error flag an
+// earlier write set keeps errno from that write unless something else failed
+// since: take it when it is a write error, else say EIO.
+static int close_synced(FILE *f) {
+    int e = 0;
+    if (ferror(f)) e = errno == ENOSPC || errno == EFBIG || errno == EDQUOT || errno == EROFS ? errno : EIO;
+    errno = 0;
+    if (fflush(f) != 0 && !e) e = errno ? errno : EIO;
+    if (!e && fsync(fileno(f)) != 0) e = errno;
+    if (fclose(f) != 0 && !e) e = errno ? errno : EIO;
+    return e;
+}
+
 int atomic_commit(AtomicFile *af) {
-    int bad = ferror(af->f);
-    if (fflush(af->f) != 0) bad = 1;
-    int e = errno;
-    if (!bad && fsync(fileno(af->f)) != 0) { bad = 1; e = errno; }
-    if (fclose(af->f) != 0 && !bad) { bad = 1; e = errno; }
+    int e = close_synced(af->f);
     af->f = NULL;
-    if (bad) {
-        remove(af->tmp);
-        return err_set("cannot write %s: %s", af->path, e == ENOSPC ? "disk full" : strerror(e));
+    if (e) {
+        remove_tmp(af->tmp);
+        return err_set("cannot write %s: %s", af->path, why_write(e));
     }
     return commit_tmp(af->tmp, af->path);
 }
@@ -118,8 +184,88 @@ int atomic_commit(AtomicFile *af) {
 void atomic_abort(AtomicFile *af) {
     if (af->f) fclose(af->f);
     af->f = NULL;
-    if (af->tmp[0]) remove(af->tmp);
+    if (af->tmp[0]) remove_tmp(af->tmp);
 }
+
+// ---- output transactions ------------------------------------------------------------------
+void outtx_begin(OutTx *tx) { tx->n = 0; }
+
+const char *outtx_add(OutTx *tx, const char *path) {
+    if (tx->n == OUTTX_MAX) { err_set("cannot write %s: more than %d outputs in one command", path, OUTTX_MAX); return NULL; }
+    int i = tx->n;
+    if (tmp_path_for(tx->tmp[i], sizeof tx->tmp[i], path)) return NULL;
+    snprintf(tx->path[i], sizeof tx->path[i], "%s", path);
+    tx->f[i] = NULL;
+    tx->n++;
+    return tx->tmp[i];
+}
+
+FILE *outtx_fopen(OutTx *tx, const char *path) {
+    const char *tmp = outtx_add(tx, path);
+    if (!tmp) return NULL;
+    FILE *f = fopen(tmp, "wb");
+    if (!f) { err_set("cannot write %s: %s", path, strerror(errno)); return NULL; }
+    tx->f[tx->n - 1] = f;
+    return f;
+}
+
+int outtx_commit(OutTx *tx) {
+    int bad = -1, e = 0;
+    for (int i = 0; i < tx->n; i++) {   // every file complete and on disk
+        if (tx->f[i]) e = close_synced(tx->f[i]);
+        else {   // written by path: on disk? (errno kept for the streams' check)
+            int keep = errno;
+            int fd = open(tx->tmp[i], O_RDONLY);
+            if (fd < 0 || fsync(fd) != 0) e = errno ? errno : EIO;
+            if (fd >= 0) close(fd);
+            if (!e) errno = keep;
+        }
+        tx->f[i] = NULL;
+        if (e) { bad = i; break; }
+    }
+    int renamed = 0;
+    if (bad < 0)
+        for (; renamed < tx->n; renamed++) {
+            if (rename(tx->tmp[renamed], tx->path[renamed]) != 0) { e = errno; bad = renamed; break; }
+            tmp_forget(tx->tmp[renamed]);
+        }
+    if (bad < 0) { tx->n = 0; return 0; }
+    // all or none: the ones already renamed go too (their old contents were replaced anyway)
+    for (int i = 0; i < renamed; i++) remove(tx->path[i]);
+    char path[4096];
+    snprintf(path, sizeof path, "%s", tx->path[bad]);
+    for (int i = renamed; i < tx->n; i++) { if (tx->f[i]) fclose(tx->f[i]); remove_tmp(tx->tmp[i]); }
+    tx->n = 0;
+    return err_set("cannot write %s: %s", path, why_write(e));
+}
+
+// A writer given a temporary path names it in its message; the user knows the final name.
+static void err_name_final(const char *tmp, const char *path) {
+    char *at = strstr(g_err, tmp);
+    if (!at) return;
+    char rest[sizeof g_err];
+    snprintf(rest, sizeof rest, "%s", at + strlen(tmp));
+    *at = 0;
+    err_set("%s%s%s", g_err, path, rest);
+}
+
+void outtx_abort(OutTx *tx) {
+    for (int i = 0; i < tx->n; i++) {
+        err_name_final(tx->tmp[i], tx->path[i]);
+        if (tx->f[i]) fclose(tx->f[i]);
+        tx->f[i] = NULL;
+        remove_tmp(tx->tmp[i]);
+    }
+    tx->n = 0;
+}
+
+long first_bad_value(const float *x, size_t n, float limit) {
+    for (size_t i = 0; i < n; i++)
+        if (!(fabsf(x[i]) <= limit)) return (long)i;   // NaN fails every comparison
+    return -1;
+}
+
+const char *bad_value_kind(float v) { return isnan(v) ? "NaN" : isinf(v) ? "infinite" : "too large"; }
 
 // On a terminal every call redraws one line. In a log file (CI, nohup) a line
 // per call would flood it (a vocoder iteration, a training step), so lines are

@@ -43,12 +43,54 @@ typedef struct {
 int atomic_open(AtomicFile *af, const char *path);   // checks the folder exists
 int atomic_commit(AtomicFile *af);  // flush + fsync + close + rename; reports ENOSPC
 void atomic_abort(AtomicFile *af);  // close and remove the temp file
-// For libraries that write by path (libsndfile, stb): pick the temp name,
-// let the library write it, then commit (or abort on failure).
+// For libraries that write by path (libsndfile, stb): pick the temp name
+// (registered for removal on a signal), let the library write it, then commit
+// (or remove it and tmp_forget it on failure).
 int tmp_path_for(char *tmp, size_t cap, const char *path);
 int commit_tmp(const char *tmp, const char *path);
 int dir_exists_for(const char *path);  // 0 if the folder holding path exists
+
+// ---- output transactions ------------------------------------------------------
+// A command's outputs appear all together or not at all (issue 17): each is
+// written under a temporary name beside it (tmp_path_for), and outtx_commit
+// renames them only once every one was written; a failure or an abort removes
+// every temporary. Library writers take the temporary path (or FILE*) and
+// report their own write errors; the CLI owns the transaction.
+#define OUTTX_MAX 16
+typedef struct {
+    int n;
+    FILE *f[OUTTX_MAX];          // outtx_fopen's streams (NULL: written by path)
+    char path[OUTTX_MAX][4096];  // final names
+    char tmp[OUTTX_MAX][4096];   // where they are written now
+} OutTx;
+void outtx_begin(OutTx *tx);
+// The temporary path to write path's contents to, or NULL with err_set() (no
+// such folder, too many outputs). Valid until commit or abort.
+const char *outtx_add(OutTx *tx, const char *path);
+FILE *outtx_fopen(OutTx *tx, const char *path);   // outtx_add, opened "wb"
+// Closes the streams (a write error or a full disk names the final path),
+// fsyncs every temporary and renames them into place. -1 with err_set() and
+// nothing left behind when any of them failed.
+int outtx_commit(OutTx *tx);
+// Closes and removes every temporary; a pending err_msg() naming one of them
+// names its final path instead (call it before printing the error).
+void outtx_abort(OutTx *tx);
+
+// Every temporary name above (and AtomicFile's, tmp_path_for's) is registered
+// from its creation until it is renamed or removed. After
+// tmp_cleanup_on_signals(), SIGINT, SIGTERM and SIGHUP remove the registered
+// files (unlink only: async-signal-safe) and exit with 128 + the signal.
+void tmp_cleanup_on_signals(void);
+void tmp_forget(const char *tmp);   // renamed or removed: no longer ours to clean up
 const char *path_ext(const char *path); // lower-case-insensitive extension without dot, "" if none
+
+// ---- numbers entering from files ----------------------------------------------------
+// The one test of what refrain accepts from a file (audio samples, latents,
+// model tensors): finite, and |x| <= limit. Returns the index of the first value
+// that fails, or -1. Each reader calls it where the numbers enter and names the
+// file and the index in its refusal.
+long first_bad_value(const float *x, size_t n, float limit);
+const char *bad_value_kind(float v);   // "NaN", "infinite" or "too large"
 
 // ---- progress and time -------------------------------------------------------
 extern int g_quiet;                  // --quiet silences progress
