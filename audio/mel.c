@@ -142,9 +142,9 @@ static void make_shared_stft(void) { g_stft = stft_create(); }
 int logmel_from_audio(float **logmel, long *T, const float *x, long n) {
     *logmel = NULL;
     *T = 0;
-    if (n <= 0) return err_set("logmel: no audio samples (n = %ld)", n);
+    if (n <= 0) return err_set("no audio samples to analyse");
     pthread_once(&g_stft_once, make_shared_stft);
-    if (!g_stft) return err_set("logmel: cannot create the STFT");
+    if (!g_stft) return err_set("cannot create the STFT: %s", err_msg());
     long nt = stft_frames(n);
     float *mag = mallocCheck(sizeof(float) * nt * N_BINS);   // (T, F)
     float *mel = mallocCheck(sizeof(float) * nt * N_MELS);   // (T, M)

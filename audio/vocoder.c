@@ -432,13 +432,16 @@ int griffin_lim(float *x, long n, const float *mag, long T, const VocoderOpts *o
     VocoderOpts def;
     if (!o) { vocoder_defaults(&def); o = &def; }
     if (!x || !mag) return err_set("griffin_lim: NULL buffer");
-    if (T < 4) return err_set("griffin_lim: %ld frames; need at least 4 (reflect padding needs > %d samples)", T, N_FFT / 2);
+    if (T < VOCODER_MIN_FRAMES)
+        return err_set("too little audio to vocode: %ld spectrogram frame%s (%.0f ms); at least %d (%.0f ms) are needed",
+                       T, T == 1 ? "" : "s", 1000.0 * (T - 1) * HOP / SAMPLE_RATE, VOCODER_MIN_FRAMES,
+                       1000.0 * (VOCODER_MIN_FRAMES - 1) * HOP / SAMPLE_RATE);
     if (stft_frames(n) != T)
         return err_set("griffin_lim: %ld samples give %ld frames, not %ld (use n = (T-1)*HOP)", n,
                        stft_frames(n), T);
     if (o->iters < 0) return err_set("griffin_lim: iters %d < 0", o->iters);
-    if (!(o->momentum >= 0.0f && o->momentum < 1.0f))
-        return err_set("griffin_lim: momentum %g outside [0, 1)", (double)o->momentum);
+    if (!(o->momentum >= 0.0f && o->momentum <= (float)VOCODER_MOMENTUM_MAX))
+        return err_set("the vocoder's momentum %g is outside 0..%g", (double)o->momentum, VOCODER_MOMENTUM_MAX);
     if (plans_ready() != 0) return -1;
 
     Gl g = {0};
@@ -466,7 +469,7 @@ int griffin_lim(float *x, long n, const float *mag, long T, const VocoderOpts *o
         ok = g.fin[i] && g.fsp[i];
     }
     int rc = 0;
-    if (!ok) { rc = err_set("griffin_lim: out of memory for %ld frames", T); goto done; }
+    if (!ok) { rc = err_set("out of memory vocoding %ld spectrogram frames", T); goto done; }
 
     for (long i = 0; i < g.Lp; i++) g.invenv[i] = 0.0f;
     for (long t = 0; t < T; t++)
@@ -528,14 +531,17 @@ double spectral_convergence(const float *mag, long T, const float *x, long n) {
 
 int vocode_logmel(float **x, long *n, const float *logmel, long T, const VocoderOpts *o) {
     *x = NULL; *n = 0;
-    if (T < 4) return err_set("vocode_logmel: %ld frames; need at least 4", T);
+    if (T < VOCODER_MIN_FRAMES)
+        return err_set("too little audio to vocode: %ld spectrogram frame%s (%.0f ms); at least %d (%.0f ms) are needed",
+                       T, T == 1 ? "" : "s", 1000.0 * (T - 1) * HOP / SAMPLE_RATE, VOCODER_MIN_FRAMES,
+                       1000.0 * (VOCODER_MIN_FRAMES - 1) * HOP / SAMPLE_RATE);
     float *mel = malloc(sizeof(float) * T * N_MELS);
     float *mag = malloc(sizeof(float) * T * N_BINS);
     long len = (T - 1) * HOP;
     float *y = malloc(sizeof(float) * len);
     if (!mel || !mag || !y) {
         free(mel); free(mag); free(y);
-        return err_set("vocode_logmel: out of memory for %ld frames", T);
+        return err_set("out of memory vocoding %ld spectrogram frames", T);
     }
     for (long i = 0; i < T * N_MELS; i++) mel[i] = expf(logmel[i]);
     mel_to_mag(mag, mel, T, MEL_INV_ITERS);

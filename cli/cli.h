@@ -13,13 +13,16 @@ typedef struct {
 
 #define REFRAIN_VERSION "0.1.0"
 
-// Prints "refrain: <err_msg()>" and returns 1 (for `return fail();`).
+// Prints "refrain: <err_msg()>" and returns 1 (for `return fail();`), or 2
+// when read_excerpt or check_output found the command line at fault.
 int fail(void);
 // Reads IN as mono SAMPLE_RATE audio and keeps [start, start + duration)
-// seconds (duration 0: to the end). Returns 0, or -1 with err_set().
+// seconds (duration 0: to the end). Returns 0, or -1 with err_set() (a start
+// past the end makes the next fail() exit 2).
 int read_excerpt(const char *path, double start, double duration, float **x, long *n);
 // Checks that the output's folder exists and its extension is one of exts
-// ("wav,flac,ogg"), before any long work. Returns 0, or -1 with err_set().
+// ("wav,flac,ogg"), before any long work. Returns 0, or -1 with err_set() (an
+// unknown extension makes the next fail() exit 2; a missing folder exits 1).
 int check_output(const char *path, const char *exts);
 
 #endif

@@ -10,13 +10,21 @@
 #include "audio/audio.h"
 #include "util/util.h"
 
+// Set by the helpers below when the error they report is the command line's
+// (an output name refrain cannot write, a --start past the end): exit 2.
+static int g_usage_error = 0;
+
 int fail(void) {
     fprintf(stderr, "refrain: %s\n", err_msg());
-    return 1;
+    int st = g_usage_error ? 2 : 1;
+    g_usage_error = 0;
+    return st;
 }
 
 int read_excerpt(const char *path, double start, double duration, float **x, long *n) {
-    return audio_read_range(path, SAMPLE_RATE, start, duration, x, n);
+    int rc = audio_read_range(path, SAMPLE_RATE, start, duration, x, n);
+    if (rc == AUDIO_ERR_RANGE) g_usage_error = 1;
+    return rc ? -1 : 0;
 }
 
 int check_output(const char *path, const char *exts) {
@@ -35,6 +43,7 @@ int check_output(const char *path, const char *exts) {
             o += snprintf(list + o, sizeof list - o, "%s.%.*s", o ? (p[len] ? ", " : " or ") : "", (int)len, p);
             p += len + (p[len] == ',');
         }
+        g_usage_error = 1;
         return err_set("cannot write %s: the name must end in %s", path, list);
     }
     return dir_exists_for(path);

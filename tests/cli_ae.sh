@@ -16,7 +16,7 @@ echo "bad inputs:"
 expect_fail nz "cannot open checkpoint '$tmp/none.rfc'" "$tmp/o1.bin" encode "$tmp/tone.wav" -o "$tmp/o1.bin" --model "$tmp/none.rfc"
 expect_fail nz "is not a refrain checkpoint" "$tmp/o2.wav" reconstruct "$tmp/tone.wav" -o "$tmp/o2.wav" --model "$tmp/text.rfc"
 expect_fail nz "not a refrain latent file" "$tmp/o3.wav" decode "$tmp/tone.wav" -o "$tmp/o3.wav" --model "$MODEL"
-expect_fail nz "the name must end in .bin or .lat" "$tmp/o4.txt" encode "$tmp/tone.wav" -o "$tmp/o4.txt" --model "$MODEL"
+expect_fail 2 "the name must end in .bin or .lat" "$tmp/o4.txt" encode "$tmp/tone.wav" -o "$tmp/o4.txt" --model "$MODEL"
 expect_fail 2 "unknown option '--bogus'" "$tmp/o5.wav" reconstruct "$tmp/tone.wav" -o "$tmp/o5.wav" --bogus
 [ -f "$MODEL" ] && head -c 6000 "$MODEL" >"$tmp/cut.rfc"
 [ -f "$MODEL" ] && expect_fail nz "cut.rfc" - info "$tmp/cut.rfc"

@@ -32,15 +32,15 @@ expect_fail nz "cannot open timeline" "$tmp/o7.png" \
     spectrogram "$tmp/tone.wav" -o "$tmp/o7.png" --timeline "$tmp/nothere.json"
 expect_fail nz "folder '$tmp/nowhere' does not exist" "$tmp/nowhere/o8.wav" vocode "$tmp/tone.wav" -o "$tmp/nowhere/o8.wav"
 expect_fail nz "folder '$tmp/nowhere' does not exist" "$tmp/nowhere/o8.png" spectrogram "$tmp/tone.wav" -o "$tmp/nowhere/o8.png"
-expect_fail nz "the name must end in .png" "$tmp/o9.jpg" spectrogram "$tmp/tone.wav" -o "$tmp/o9.jpg"
-expect_fail nz "the name must end in .wav, .flac or .ogg" "$tmp/o13.mp3" vocode "$tmp/tone.wav" -o "$tmp/o13.mp3"
-expect_fail nz "--start 5 s is at or past the end" "$tmp/o10.wav" convert "$tmp/tone.wav" --start 5 -o "$tmp/o10.wav"
+expect_fail 2 "the name must end in .png" "$tmp/o9.jpg" spectrogram "$tmp/tone.wav" -o "$tmp/o9.jpg"
+expect_fail 2 "the name must end in .wav, .flac or .ogg" "$tmp/o13.mp3" vocode "$tmp/tone.wav" -o "$tmp/o13.mp3"
+expect_fail 2 "--start 5 s is at or past the end" "$tmp/o10.wav" convert "$tmp/tone.wav" --start 5 -o "$tmp/o10.wav"
 echo "bad usage (exit 2):"
 expect_fail 2 "unknown option '--bogus'" "$tmp/o11.wav" vocode "$tmp/tone.wav" -o "$tmp/o11.wav" --bogus
 expect_fail 2 "unknown option '--bogus'" - --bogus info "$tmp/tone.wav"
 expect_fail 2 "--iters must be an integer in 1..10000, got '0'" "$tmp/o12.wav" vocode "$tmp/tone.wav" -o "$tmp/o12.wav" --iters 0
 expect_fail 2 "--iters must be an integer in 1..10000, got '2.5'" "$tmp/o12.wav" vocode "$tmp/tone.wav" -o "$tmp/o12.wav" --iters=2.5
-expect_fail 2 "--momentum must be a number in 0..1, got '1.5'" "$tmp/o12.wav" vocode "$tmp/tone.wav" -o "$tmp/o12.wav" --momentum 1.5
+expect_fail 2 "--momentum must be a number in 0..0.999, got '1.5'" "$tmp/o12.wav" vocode "$tmp/tone.wav" -o "$tmp/o12.wav" --momentum 1.5
 expect_fail 2 "--init must be random, zero or pghi, got 'best'" "$tmp/o12.wav" vocode "$tmp/tone.wav" -o "$tmp/o12.wav" --init best
 expect_fail 2 "--threads must be an integer in 0..256" - --threads -1 info "$tmp/tone.wav"
 expect_fail 2 "--iters needs a value" - vocode "$tmp/tone.wav" -o "$tmp/o12.wav" --iters
