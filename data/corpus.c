@@ -188,7 +188,11 @@ static int recording_sections(SongSection **out, int *nout, const float *x, long
 }
 
 
-// Builds one song's shard. Returns 0, or -1 with err_set() (the caller skips it).
+// Builds one song's shard. Returns 0; -1 with err_set() when the song cannot
+// be used (the caller records a permanent skip); SHARD_NOT_WRITTEN when its
+// shard could not be written (a full disk, an I/O error): the song is fine and
+// a later run must retry it, so no skip is recorded and the build stops.
+#define SHARD_NOT_WRITTEN (-2)
 static int build_song(const CorpusOpts *o, const ListEntry *e, int subsong, const char *id,
                       const char *shard, const char *name, uint64_t size, int64_t mtime) {
     float *x = NULL, *mel = NULL;
@@ -223,7 +227,7 @@ static int build_song(const CorpusOpts *o, const ListEntry *e, int subsong, cons
     song.n_mels = N_MELS;
     song.src_size = size;
     song.src_mtime = mtime;
-    rc = shard_write(shard, &song, mel);
+    rc = shard_write(shard, &song, mel) ? SHARD_NOT_WRITTEN : 0;
 done:
     free(x);
     free(mel);
@@ -276,7 +280,13 @@ int corpus_build(const CorpusOpts *o, int *built, int *fresh, int *skipped) {
             }
             progress("corpus part %d/%d: [%d/%d] %s (%.0f s)", o->part + 1, o->nparts, i + 1, nl, id,
                      now_seconds() - t0);
-            if (build_song(o, e, k, id, shard, name, size, mtime)) {
+            int brc = build_song(o, e, k, id, shard, name, size, mtime);
+            if (brc == SHARD_NOT_WRITTEN) {   // every later song would fail the same way
+                progress_done();
+                free(list);
+                return err_set("%s (building %s; nothing recorded: run again to continue)", err_msg(), id);
+            }
+            if (brc) {
                 progress_done();
                 fprintf(stderr, "refrain corpus: skipping %s: %s\n", id, err_msg());
                 char line[1400];
@@ -337,7 +347,7 @@ int corpus_index(const CorpusOpts *o, CorpusIndex *ix) {
     }
     closedir(d);
     free(ids);
-    qsort(ix->songs, ix->n, sizeof *ix->songs, cmp_song);
+    if (ix->n > 1) qsort(ix->songs, ix->n, sizeof *ix->songs, cmp_song);   // songs is NULL when empty (UBSan)
     char path[4096 + 32];
     snprintf(path, sizeof path, "%s/index.rfi", o->out);
     if (index_write(path, ix)) return -1;

@@ -104,7 +104,7 @@ int mma_library_load(MmaLibrary **out, const char *libdir) {
         names[nn++] = strdup(e->d_name);
     }
     closedir(d);
-    qsort(names, nn, sizeof *names, cmp_str);   // readdir order is not stable
+    if (nn > 1) qsort(names, nn, sizeof *names, cmp_str);   // readdir order is not stable
     MmaLibrary *lib = callocCheck(1, sizeof *lib);
     lib->files = callocCheck(nn ? nn : 1, sizeof *lib->files);
     for (int i = 0; i < nn; i++) {
@@ -400,7 +400,7 @@ int mma_generate(FILE *f, MmaSongInfo *info, const MmaLibrary *lib, uint64_t see
         fputc('\n', f);
     }
     free(part);
-    if (ferror(f)) return err_set("mma_generate: write error");
+    if (ferror(f)) return err_set("writing the MMA song failed: %s", strerror(errno));
     if (info) *info = in;
     return 0;
 }
@@ -574,8 +574,8 @@ int midi_read_markers(const char *path, MidiMarker **markers, int *n, double *en
         pos = end;
     }
     free(d);
-    qsort(tm, ntm, sizeof *tm, cmp_tempo);
-    qsort(mk, nmk, sizeof *mk, cmp_marker);   // qsort is not stable, but markers have distinct ticks
+    if (ntm > 1) qsort(tm, ntm, sizeof *tm, cmp_tempo);   // NULL when the file has none (UBSan)
+    if (nmk > 1) qsort(mk, nmk, sizeof *mk, cmp_marker);   // qsort is not stable, but markers have distinct ticks
     for (int i = 0; i < nmk; i++) mk[i].time = tick_seconds(mk[i].tick, tm, ntm, division);
     if (end_time) *end_time = tick_seconds(last_tick, tm, ntm, division);
     free(tm);

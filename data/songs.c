@@ -48,7 +48,7 @@ static int corpus_list(const char *dir, CorpusIndex *ix) {
         }
         closedir(d);
     }
-    qsort(ix->songs, ix->n, sizeof *ix->songs, song_cmp);
+    if (ix->n > 1) qsort(ix->songs, ix->n, sizeof *ix->songs, song_cmp);
     return 0;
 }
 

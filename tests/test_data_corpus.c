@@ -15,8 +15,10 @@
 #include "util/rng.h"
 #include "util/util.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -202,7 +204,19 @@ static void test_mma_render_and_build(const MmaLibrary *lib) {
     o.cache = g_dir;
     o.min_seconds = 5;
     int built, fresh, skipped;
+    // A full disk (files limited to 4 kB, SIGXFSZ ignored: EFBIG) stops the build
+    // and records no skip, so the next build retries the song (issue 17).
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old_lim, lim;
+    getrlimit(RLIMIT_FSIZE, &old_lim);
+    lim = old_lim;
+    lim.rlim_cur = 4096;
+    setrlimit(RLIMIT_FSIZE, &lim);
     int rc = corpus_build(&o, &built, &fresh, &skipped);
+    setrlimit(RLIMIT_FSIZE, &old_lim);
+    CHECK(rc == -1 && built == 0 && skipped == 0 && strstr(err_msg(), "run again"),
+          "a full disk stops the build, nothing recorded: %s", err_msg());
+    rc = corpus_build(&o, &built, &fresh, &skipped);
     CHECK(rc == 0 && built == 1 && skipped == 2, "build: a bad and a missing file are skipped, not fatal (%d built, %d skipped)",
           built, skipped);
     rc = corpus_build(&o, &built, &fresh, &skipped);
