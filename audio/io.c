@@ -99,14 +99,20 @@ static SNDFILE *open_checked(const char *path, SF_INFO *info) {
 // max > 0 stops after max frames (a window after sf_seek).
 static int read_mono(SNDFILE *sf, const SF_INFO *info, const char *path, long max, float **out, long *n, float *peak) {
     int C = info->channels;
-    long cap = info->frames > 0 && info->frames < (1L << 31) ? (long)info->frames : READ_CHUNK;
+    // The header's frame count is a hint, not a promise (a hostile or broken
+    // header claimed 2^30 frames of a 100-byte FLAC: a 4 GB allocation, found by
+    // fuzz/fuzz_audio.c): start at one chunk and grow (doubling) as frames come.
+    long cap = info->frames > 0 && info->frames < READ_CHUNK ? (long)info->frames : READ_CHUNK;
     if (max > 0 && max < cap) cap = max;
     float *mono = mallocCheck(sizeof(float) * cap);
-    float *buf = mallocCheck(sizeof(float) * READ_CHUNK * C);   // (READ_CHUNK, C) interleaved
+    // READ_CHUNK samples a read whatever the channel count (libsndfile allows
+    // 1,024 channels: READ_CHUNK frames of them were 256 MB)
+    const long chunk = READ_CHUNK / C > 0 ? READ_CHUNK / C : 1;
+    float *buf = mallocCheck(sizeof(float) * chunk * C);   // (chunk, C) interleaved
     long len = 0;
     float pk = 0;
     for (;;) {
-        sf_count_t want = max > 0 && max - len < READ_CHUNK ? max - len : READ_CHUNK;
+        sf_count_t want = max > 0 && max - len < chunk ? max - len : chunk;
         if (want <= 0) break;
         sf_count_t got = sf_readf_float(sf, buf, want);
         if (got <= 0) break;
