@@ -3,8 +3,11 @@
 // brightness, onset density) found by data/analyze.h; as a table, or as a
 // JSON timeline that `refrain spectrogram --timeline` draws. With --ref (a
 // JSON timeline or a MIDI file with marker events, e.g. from `refrain mmagen`
-// rendered by mma) it also scores itself: boundary F at 0.5 s and 3 s and
-// pairwise label F.
+// rendered by mma, or a tracker module whose played order list is the
+// reference) it also scores itself: boundary F at 0.5 s and 3 s and pairwise
+// label F. IN may itself be a tracker module (rendered through libopenmpt,
+// data/modules.c), so `refrain analyze song.it --ref song.it` scores the
+// analyzer against the song's exact pattern structure.
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,21 +21,38 @@
 static int json = 0;
 static const char *png = NULL, *outp = NULL, *ref = NULL;
 static double start = 0, duration = 0;
-static double min_section = 6.0, kernel = 5.0, threshold = 0.5;
+static double min_section = 4.0, kernel = 4.0, threshold = 0.5;   // analyze_defaults' values
+static int subsong = 0, fixed_scale = 0;
 static const Opt OPTS[] = {
     {"json", 0, OPT_FLAG, &json, 0, 0, NULL, NULL, "print the sections as a JSON timeline instead of a table", 0},
     {"output", 'o', OPT_STRING, &outp, 0, 0, NULL, "FILE", "also write the JSON timeline to FILE", 0},
     {"png", 0, OPT_STRING, &png, 0, 0, NULL, "FILE", "write the self-similarity matrix with the boundaries as a PNG", 0},
-    {"ref", 0, OPT_STRING, &ref, 0, 0, NULL, "FILE", "score against a reference: JSON timeline or MIDI file with markers", 0},
+    {"ref", 0, OPT_STRING, &ref, 0, 0, NULL, "FILE",
+     "score against a reference: JSON timeline, MIDI file with markers, or tracker module (its order list)", 0},
+    {"subsong", 0, OPT_INT, &subsong, 0, 255, NULL, "K", "subsong of a tracker module IN or --ref", 0},
     {"start", 0, OPT_FLOAT, &start, 0, 86400, NULL, "SEC", "begin this many seconds into IN", 0},
     {"duration", 0, OPT_FLOAT, &duration, 0, 86400, NULL, "SEC", "use at most this many seconds; 0 = to the end", 0},
-    {"min-section", 0, OPT_FLOAT, &min_section, 1, 120, NULL, "SEC", "shortest section", 0},
+    {"min-section", 0, OPT_FLOAT, &min_section, 1, 120, NULL, "SEC",
+     "shortest section of a song up to 2.5 minutes; longer songs scale it (and --kernel) with their length", 0},
     {"kernel", 0, OPT_FLOAT, &kernel, 1, 60, NULL, "SEC", "half-width of the checkerboard novelty kernel", 0},
-    {"threshold", 0, OPT_FLOAT, &threshold, 0, 1, NULL, "X", "segment similarity at which two segments share a label", 0},
+    {"fixed-scale", 0, OPT_FLAG, &fixed_scale, 0, 0, NULL, NULL,
+     "keep --min-section and --kernel as given at any song length", 0},
+    {"threshold", 0, OPT_FLOAT, &threshold, 0, 1, NULL, "X",
+     "segment similarity at which two segments share a label; it moves boundaries too: neighbours "
+     "that share a label merge into one section, and a merged run is cut again where it repeats", 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0},
 };
 static const OptSpec SPEC = {"analyze", "IN", 1,
                              "find a recording's sections, repeat labels and per-section descriptors", OPTS};
+
+// Tracker modules (anything libopenmpt reads) are told by their extension.
+static int is_module(const char *path) {
+    static const char *EXT[] = {"mod", "xm", "s3m", "it", "mptm", "669", "mtm", "stm", "med", "okt", "far",
+                                "ult", "umx", "amf", "dsm", "mdl", "psm", "ptm", NULL};
+    for (int i = 0; EXT[i]; i++) if (strcasecmp(path_ext(path), EXT[i]) == 0) return 1;
+    return 0;
+}
+#define MODULE_MAX_SECONDS 900.0   // as the corpus cuts them (data/corpus.h)
 
 // Reference sections: starts (ascending) and integer labels by first appearance.
 typedef struct {
@@ -59,6 +79,22 @@ static int ref_add(RefForm *r, double t, const char *name) {
 
 static int ref_read(RefForm *r, const char *path) {
     memset(r, 0, sizeof *r);
+    if (is_module(path)) {
+        // every played order entry is a section labelled by its pattern
+        float *x;
+        long n;
+        ModuleSpan *sp;
+        int ns, rc = 0;
+        if (module_render(path, subsong, MODULE_MAX_SECONDS, &x, &n, &sp, &ns)) return -1;
+        free(x);
+        for (int i = 0; i < ns && rc == 0; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "%d", sp[i].pattern);
+            rc = ref_add(r, i == 0 ? -start : sp[i].start - start, name);
+        }
+        free(sp);
+        return rc;
+    }
     if (strcasecmp(path_ext(path), "mid") == 0 || strcasecmp(path_ext(path), "midi") == 0) {
         MidiMarker *mk;
         int n;
@@ -120,7 +156,18 @@ static int run(int argc, char **argv) {
     o.min_section_s = min_section;
     o.kernel_s = kernel;
     o.label_threshold = (float)threshold;
-    if (read_excerpt(in, start, duration, &x, &n)) goto done;
+    if (fixed_scale) o.scale_power = 0;
+    if (is_module(in)) {
+        ModuleSpan *sp;
+        int ns;
+        if (module_render(in, subsong, MODULE_MAX_SECONDS, &x, &n, &sp, &ns)) goto done;
+        free(sp);
+        long s0 = (long)(start * SAMPLE_RATE), s1 = duration > 0 ? s0 + (long)(duration * SAMPLE_RATE) : n;
+        if (s1 > n) s1 = n;
+        if (s0 >= s1) { err_set("%s: nothing after %.1f s (it plays %.1f s)", in, start, (double)n / SAMPLE_RATE); goto done; }
+        memmove(x, x + s0, sizeof(float) * (s1 - s0));
+        n = s1 - s0;
+    } else if (read_excerpt(in, start, duration, &x, &n)) goto done;
     progress("analyze: %.1f s of audio", (double)n / SAMPLE_RATE);
     if (analyze_audio(&a, x, n, &o)) goto done;
     progress_done();

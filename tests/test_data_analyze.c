@@ -157,6 +157,47 @@ static void test_song(const char *form, int write_files) {
     free(x);
 }
 
+// A long song of few long sections (the over-segmentation case): six 50 s
+// sections A B A C B A (5 minutes), each with a layer that comes and goes inside
+// it (hi-hats on for 8.3 s, off for 8.3 s, in every section alike), the kind of
+// arrangement change a real section holds. The sections must come out as
+// few: at most half again as many as there are (a fixed 6 s scale found 35),
+// every true boundary among them, and no label joining different sections.
+static void test_long_song(void) {
+    const char *form = "ABACBA";
+    const double len = 50.0, sub = len / 6;
+    int ns = (int)strlen(form);
+    long n = (long)(ns * len * SR);
+    float *x = callocCheck(n, sizeof(float));
+    Rng r;
+    rng_seed(&r, 11);
+    for (int i = 0; i < ns; i++) {
+        add_section(x, form[i], i * len, len, &r);
+        for (int k = 0; k < 6; k += 2) add_hats(x, i * len + k * sub, i * len + (k + 1) * sub, 0.125, 0.2f, &r);
+    }
+    Analysis a;
+    int rc = analyze_audio(&a, x, n, NULL);
+    CHECK(rc == 0, "analyze_audio on a 300 s song: %s", rc ? err_msg() : "ok");
+    if (rc) { free(x); return; }
+    analysis_print(stdout, &a);
+    double ref[8], est[256], p, rr, f3;
+    for (int i = 1; i < ns; i++) ref[i - 1] = i * len;
+    int ne = 0;
+    for (int i = 1; i < a.form.n && ne < 256; i++) est[ne++] = a.form.sections[i].start;
+    boundary_prf(&p, &rr, &f3, ref, ns - 1, est, ne, 3.0);
+    CHECK(a.form.n >= ns && a.form.n <= ns + ns / 2, "long song: %d sections found for %d true ones (%d sub-phrases)",
+          a.form.n, ns, 6 * ns);
+    CHECK(rr == 1.0, "long song: every true boundary found within 3 s (P %.2f R %.2f)", p, rr);
+    double rs[8], es[256], pp, pr, pf;
+    int rl[8], el[256];
+    for (int i = 0; i < ns; i++) { rs[i] = i * len; rl[i] = form[i] - 'A'; }
+    for (int i = 0; i < a.form.n && i < 256; i++) { es[i] = a.form.sections[i].start; el[i] = a.form.sections[i].label[0] - 'A'; }
+    pairwise_prf(&pp, &pr, &pf, rs, rl, ns, es, el, a.form.n < 256 ? a.form.n : 256, ns * len, 0.1);
+    CHECK(pp >= 0.95, "long song: frames labelled alike belong to one true label (pairwise P %.3f, R %.3f)", pp, pr);
+    analysis_free(&a);
+    free(x);
+}
+
 static void test_descriptors(void) {
     long n = 10L * SR;
     float *x = callocCheck(n, sizeof(float));
@@ -279,5 +320,6 @@ int main(void) {
     test_errors();
     test_song("ABACB", 1);
     test_song("ABBCB", 0);   // back-to-back repeats stay two sections
+    test_long_song();
     return check_summary("test_data_analyze");
 }
