@@ -5,6 +5,7 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <float.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -507,6 +508,24 @@ static int ckpt_check_tensor(const Ckpt *c, const char *prefix, const ParamSpec 
                        "the checkpoint was saved with a different configuration", name, c->path,
                        shape_str(found, sizeof found, ndim, shape), (unsigned long long)get_u64(e + 120),
                        want, s->size * 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    // The one finite check of numbers from a file (util.h): the checksum passed,
+    // so a NaN or infinity was saved that way, by a run that diverged; loaded,
+    // it would turn every output into NaN (silence).
+    float first = 0;
+    const uint8_t *src = c->buf + get_u64(e + 128);
+    long bad = -1;
+    for (long j = 0; j < s->size && bad < 0; j += 4096) {   // memcpy'd: the offset is only 4-byte aligned in principle
+        float tmp[4096];
+        long k = s->size - j < 4096 ? s->size - j : 4096;
+        memcpy(tmp, src + 4 * j, (size_t)k * 4);
+        long b = first_bad_value(tmp, (size_t)k, FLT_MAX);
+        if (b >= 0) { bad = j + b; first = tmp[b]; }
+    }
+    if (bad >= 0)
+        return err_set("tensor '%s' in checkpoint '%s' holds %s at index %ld: the run that saved it diverged; "
+                       "use an earlier checkpoint", name, c->path, bad_value_kind(first), bad);
+#endif
     *out = e;
     return 0;
 }

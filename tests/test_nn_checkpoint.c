@@ -358,6 +358,29 @@ int main(void) {
     }
     free(good);
 
+    // ---- a NaN or infinite weight saved by a diverged run: refused at load, naming it ----
+    {
+        char nanck[600];
+        snprintf(nanck, sizeof nanck, "%s/nan.rfc", dir);
+        long last = p.specs[p.n - 1].offset + p.specs[p.n - 1].size - 1;   // the last tensor's last value (not padding)
+        float keep[2] = {p.data[3], p.data[last]};
+        p.data[3] = NAN;
+        int rc1 = checkpoint_save(nanck, "dit", &hp, &p, NULL);
+        p.data[3] = keep[0];
+        ParamSet q;
+        build_model(&q, 16, 0, 1);
+        CHECK(rc1 == 0 && checkpoint_load(nanck, "dit", &hp, &q, NULL) == -1 && strstr(err_msg(), "holds NaN at index 3") &&
+              strstr(err_msg(), "diverged"), "a NaN weight is refused: %s", err_msg());
+        p.data[last] = INFINITY;
+        rc1 = checkpoint_save(nanck, "dit", &hp, &p, NULL);
+        p.data[last] = keep[1];
+        int rc2 = rc1 == 0 ? checkpoint_load(nanck, "dit", &hp, &q, NULL) : 0;
+        CHECK(rc1 == 0 && rc2 == -1 && strstr(err_msg(), "holds infinite"), "an infinite weight is refused (save %d): %s",
+              rc1, err_msg());
+        params_free(&q);
+        remove(nanck);
+    }
+
     remove(ck);
     CHECK(dir_entries() == 0, "test folder empty at the end");
     rmdir(dir);
