@@ -51,6 +51,8 @@ void refrain_model_free(refrain_model *m);
 typedef void (*refrain_progress_fn)(void *user, const char *stage, int section, int n_sections, int step,
                                     int steps);
 
+typedef struct refrain_song refrain_song;   // below
+
 typedef struct {
     const char *form;          // "intro verse chorus:8b outro", "i4A4B8o4", ... (conditioning.h)
     double bpm;                // bars -> seconds (default 120)
@@ -62,6 +64,10 @@ typedef struct {
     float cfg;                 // guidance on the section conditioning (1 = none)
     float memory_guidance;     // how strongly a section follows the memory (0 = none)
     int no_memory;             // 1: no section remembers the ones before (the ablation)
+    const refrain_song *memory_from;   // the control "another song's memory" (NULL: none): section i remembers
+                               // this song's sections 0 .. i - 1 (its labels and latents; a song made earlier,
+                               // e.g. by refrain_generate or refrain_song_load) instead of its own. Passing the
+                               // song this call makes with memory_from NULL reproduces it bit for bit. Not with prime
     int vocoder_iters;         // Griffin-Lim iterations
     refrain_progress_fn progress;
     void *progress_user;
@@ -98,7 +104,7 @@ typedef struct {
     float loudness_lufs, brightness_hz, onset_density;   // targets asked for; NAN = none
 } refrain_section;
 
-typedef struct {
+struct refrain_song {
     float *audio;              // (n_samples) mono at sample_rate
     long n_samples;
     int sample_rate;
@@ -116,7 +122,8 @@ typedef struct {
     long frames_sampled;       // latent frames it sampled, a re-roll's seams included
     int n_recording;           // prime_continue: the leading sections that are the recording's; else 0
     long recording_samples;    // prime_continue: audio[0, recording_samples - crossfade) is the recording's
-} refrain_song;
+    long memory_tokens;        // memory tokens the sampled sections held, summed (the memory's cost)
+};
 
 #define REFRAIN_ERR (-1)         // a failure: err says what
 #define REFRAIN_ERR_INPUT (-2)   // the caller's input is wrong (a bad form or parameter): err says which

@@ -48,19 +48,6 @@ static const Opt OPTS[] = {
 };
 static const OptSpec SPEC = {"train-diffusion", "", 0, "train the section denoiser on the latent corpus", OPTS};
 
-// Creates the folders above path (mkdir -p of its directory part).
-static int make_parents(const char *path) {
-    char d[4096];
-    snprintf(d, sizeof d, "%s", path);
-    for (char *p = d + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(d, 0777) && errno != EEXIST) return err_set("cannot create the folder '%s': %s", d, strerror(errno));
-        *p = '/';
-    }
-    return 0;
-}
-
 static int run(int argc, char **argv) {
     DiffTrainOpts o;
     diff_train_defaults(&o);

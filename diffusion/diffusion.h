@@ -231,6 +231,8 @@ int denoiser_fill_example(const Denoiser *m, DenoiserBatch *b, int i, const Exam
 // when b->ns is the model's mem_tokens): a sampler sets b->ns to it, so masked
 // tokens cost nothing.
 int denoiser_memory_tokens(const Denoiser *m, const LatentSong *s, int cur);
+// The same when the memory is src's sections (ExampleSpec.mem_song = src; src == s: the above).
+int denoiser_memory_tokens_from(const Denoiser *m, const LatentSong *s, int cur, const LatentSong *src);
 // A random training example: a frame uniform over the corpus picks the song and
 // section; crop, t, noise and drops from rng.
 int denoiser_random_example(const Denoiser *m, DenoiserBatch *b, int i, const LatentCorpus *lc,

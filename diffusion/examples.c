@@ -70,8 +70,12 @@ static int memory_plan(const DenoiserConfig *c, const LatentSong *s, int cur, co
 }
 
 int denoiser_memory_tokens(const Denoiser *m, const LatentSong *s, int cur) {
+    return denoiser_memory_tokens_from(m, s, cur, s);
+}
+
+int denoiser_memory_tokens_from(const Denoiser *m, const LatentSong *s, int cur, const LatentSong *src) {
     int chosen[cur + 1], first, used;
-    memory_plan(&m->cfg, s, cur, s, m->cfg.mem_tokens, chosen, &first, &used);
+    memory_plan(&m->cfg, s, cur, src, m->cfg.mem_tokens, chosen, &first, &used);
     return used;
 }
 

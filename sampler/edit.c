@@ -201,6 +201,7 @@ static int finish(refrain_model *m, const refrain_generate_params *p, const Song
     out->seconds_denoiser = lat->seconds_denoiser;
     out->sections_sampled = lat->sections_sampled;
     out->frames_sampled = lat->frames_sampled;
+    out->memory_tokens = lat->memory_tokens;
     return 0;
 }
 

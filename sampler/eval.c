@@ -59,31 +59,32 @@ void gen_eval_defaults(GenEvalOpts *o) {
 }
 
 // ---- sets and their distances ------------------------------------------------------------------
-enum { FA = 0, FB = 1, NF = 2 };   // (a) latents, (b) log-mel
-typedef struct {
-    char name[96];
-    FeatureSet f[NF];
-    int songs;
-    int steps, sampler;             // generated sets; -1 otherwise
-    int alias;                      // a sweep cell that is the headline setting: its numbers are copied
-    double sec_audio, sec_total, sec_den;
-    double fd[NF], fd_lo[NF], fd_hi[NF], kad[NF], kad_lo[NF], kad_hi[NF];
-} EvalSet;
+enum { FA = QUAL_LATENT, FB = QUAL_MEL, NF = QUAL_KINDS };   // (a) latents, (b) log-mel
 
-static void set_init(EvalSet *s, const char *name, int z) {
+void eval_set_init(EvalSet *s, const char *name, int z) {
     memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "%s", name);
     featset_init(&s->f[FA], 2 * z);
     featset_init(&s->f[FB], 2 * N_MELS);
     s->steps = s->sampler = -1;
 }
-static void set_free(EvalSet *s) { featset_free(&s->f[FA]); featset_free(&s->f[FB]); }
+void eval_set_free(EvalSet *s) { featset_free(&s->f[FA]); featset_free(&s->f[FB]); }
 
-typedef struct {
-    GaussFit fit[NF];           // prepared (cov^(1/2) kept)
-    double bw[NF];              // KAD bandwidths
-    const EvalSet *set;
-} Reference;
+int eval_reference_prepare(EvalReference *r, const EvalSet *ref) {
+    memset(r, 0, sizeof *r);
+    for (int k = 0; k < NF; k++) {
+        progress("reference fit and bandwidth (%s)", k == FA ? "latents" : "log-mel");
+        if (stats_gauss_fit(&r->fit[k], ref->f[k].x, NULL, ref->f[k].n, ref->f[k].d)) { eval_reference_free(r); return -1; }
+        stats_gauss_prepare(&r->fit[k]);
+        r->bw[k] = stats_median_distance(ref->f[k].x, ref->f[k].n, ref->f[k].d);
+    }
+    progress_done();
+    r->set = ref;
+    return 0;
+}
+void eval_reference_free(EvalReference *r) {
+    for (int k = 0; k < NF; k++) stats_gauss_free(&r->fit[k]);
+}
 
 typedef struct { const FeatureSet *fs; const GaussFit *ref; int ng; double *w; int *mult; } FdBoot;
 static double fd_resample(void *ctx, const int *idx, int n) {
@@ -105,7 +106,7 @@ static double kad_resample(void *ctx, const int *idx, int n) {
     return 100 * stats_mmd2_resampled(b->g, b->mult);
 }
 
-static int compare(EvalSet *s, const Reference *r, int boot, uint64_t seed) {
+int eval_compare(EvalSet *s, const EvalReference *r, int boot, uint64_t seed) {
     for (int k = 0; k < NF; k++) {
         const FeatureSet *fs = &s->f[k], *rf = &r->set->f[k];
         s->fd[k] = s->kad[k] = s->fd_lo[k] = s->fd_hi[k] = s->kad_lo[k] = s->kad_hi[k] = NAN;
@@ -215,24 +216,54 @@ done:
     return rc;
 }
 
+// Song ls of the corpus at dir into s as group `group`: (a) its latents encoded by ae,
+// (b) its log-mel, in the windows of its sections within max_s (cut_form). Its
+// latents (Tl, Z) and cut form are handed back in *lat and *cut when those are
+// given (the caller frees them), else freed.
+static int corpus_song_features(EvalSet *s, int group, const Ae *ae, const char *dir, const LoadedSong *ls,
+                                double max_s, float **lat_out, SongForm *cut_out) {
+    float *mel;
+    if (load_song(dir, ls, &mel)) return -1;
+    int Z = ae->cfg.z;
+    long T = ls->meta.n_frames, Tl = ae_latent_frames(T);
+    float *lat = mallocCheck(sizeof(float) * Tl * Z);
+    SongForm cut;
+    cut_form(&cut, &ls->meta, max_s);
+    int rc = ae_encode(ae, mel, T, lat, 1);
+    if (!rc) rc = latent_window_features(&s->f[FA], group, lat, Tl, Z, &cut);
+    if (!rc) rc = window_features(&s->f[FB], group, mel, T, N_MELS, (double)SAMPLE_RATE / HOP, &cut) < 0;
+    s->songs++;
+    free(mel);
+    if (lat_out && !rc) *lat_out = lat; else free(lat);
+    if (cut_out && !rc) *cut_out = cut; else song_form_free(&cut);
+    return rc ? -1 : 0;
+}
+
+int eval_reference_set(EvalSet *ref, const Ae *ae, const char *dir, double max_seconds) {
+    SongSet va;
+    if (songset_load(&va, dir, SPLIT_VALID, 0, 0)) return -1;
+    int rc = 0;
+    for (int j = 0; j < va.n && !rc; j++) {
+        progress("reference: validation song %d/%d", j + 1, va.n);
+        rc = corpus_song_features(ref, j, ae, dir, &va.songs[j], max_seconds, NULL, NULL);
+    }
+    progress_done();
+    songset_free(&va);
+    return rc;
+}
+
 // The reference (every validation song), floor 2 and the ceiling (the chosen ones).
 static int real_sets(Ctx *c, EvalSet *ref, EvalSet *aefloor, EvalSet *ceil) {
     const GenEvalOpts *o = c->o;
     int Z = c->ae.cfg.z;
     for (int j = 0, i = 0; j < c->va.n; j++) {
         progress("generate-eval: validation song %d/%d", j + 1, c->va.n);
-        float *mel;
-        if (load_song(o->data, &c->va.songs[j], &mel)) return -1;
-        const CorpusSong *cs = &c->va.songs[j].meta;
-        long T = cs->n_frames, Tl = ae_latent_frames(T);
-        float *lat = mallocCheck(sizeof(float) * Tl * Z);
+        float *lat;
         SongForm cut;
-        cut_form(&cut, cs, o->max_seconds);
-        int rc = ae_encode(&c->ae, mel, T, lat, 1);
-        if (!rc) rc = latent_window_features(&ref->f[FA], j, lat, Tl, Z, &cut);
-        if (!rc) rc = window_features(&ref->f[FB], j, mel, T, N_MELS, (double)SAMPLE_RATE / HOP, &cut) < 0;
-        ref->songs++;
-        if (!rc && i < c->N && c->b[i].corpus == j) {
+        if (corpus_song_features(ref, j, &c->ae, o->data, &c->va.songs[j], o->max_seconds, &lat, &cut)) return -1;
+        long T = c->va.songs[j].meta.n_frames;
+        int rc = 0;
+        if (i < c->N && c->b[i].corpus == j) {
             long Tc = cut_frames(T, o->max_seconds), Tlc = ae_latent_frames(Tc);
             rc = render_features(c, aefloor, i, lat, Tlc, Tc, &cut, 1);
             aefloor->songs++;
@@ -248,7 +279,7 @@ static int real_sets(Ctx *c, EvalSet *ref, EvalSet *aefloor, EvalSet *ceil) {
             i++;
         }
         song_form_free(&cut);
-        free(lat); free(mel);
+        free(lat);
         if (rc) return -1;
     }
     progress_done();
@@ -258,43 +289,14 @@ static int real_sets(Ctx *c, EvalSet *ref, EvalSet *aefloor, EvalSet *ceil) {
 // Floor 1: N training songs spread evenly over the sorted list.
 static int train_set(Ctx *c, EvalSet *s) {
     const GenEvalOpts *o = c->o;
-    int Z = c->ae.cfg.z, N = c->N < c->tr.n ? c->N : c->tr.n;
+    int N = c->N < c->tr.n ? c->N : c->tr.n;
     for (int i = 0; i < N; i++) {
         progress("generate-eval: training song %d/%d", i + 1, N);
         const LoadedSong *ls = &c->tr.songs[(long)i * c->tr.n / N];
-        float *mel;
-        if (load_song(o->data, ls, &mel)) return -1;
-        long T = ls->meta.n_frames, Tl = ae_latent_frames(T);
-        float *lat = mallocCheck(sizeof(float) * Tl * Z);
-        SongForm cut;
-        cut_form(&cut, &ls->meta, o->max_seconds);
-        int rc = ae_encode(&c->ae, mel, T, lat, 1);
-        if (!rc) rc = latent_window_features(&s->f[FA], i, lat, Tl, Z, &cut);
-        if (!rc) rc = window_features(&s->f[FB], i, mel, T, N_MELS, (double)SAMPLE_RATE / HOP, &cut) < 0;
-        s->songs++;
-        song_form_free(&cut);
-        free(lat); free(mel);
-        if (rc) return -1;
+        if (corpus_song_features(s, i, &c->ae, o->data, ls, o->max_seconds, NULL, NULL)) return -1;
     }
     progress_done();
     return 0;
-}
-
-// The generated song's sections as the song type (the spans its frames really have).
-static SongForm form_of(const refrain_song *s) {
-    SongForm f = {callocCheck(s->n_sections + 1, sizeof(SongSection)), s->n_sections, s->bpm,
-                  (double)s->n_samples / s->sample_rate};
-    for (int i = 0; i < s->n_sections; i++) {
-        SongSection *x = &f.sections[i];
-        snprintf(x->label, sizeof x->label, "%s", s->sections[i].label);
-        x->occurrence = s->sections[i].occurrence;
-        x->start = s->sections[i].start;
-        x->end = s->sections[i].end;
-        x->seed = s->sections[i].seed;
-        x->confidence = NAN;
-        x->desc = SECTION_DESCRIPTORS_NONE;
-    }
-    return f;
 }
 
 typedef struct { const char *set; int song, songs; } GenProgress;
@@ -331,7 +333,7 @@ static int generated_set(Ctx *c, refrain_model *m, EvalSet *s, int steps, int sa
         s->sec_total += now_seconds() - t0;
         s->sec_den += song.seconds_denoiser;
         s->sec_audio += (double)song.n_samples / song.sample_rate;
-        SongForm f = form_of(&song);
+        SongForm f = refrain_song_form(&song);
         int rc = latent_window_features(&s->f[FA], i, song.latents, song.n_latent, song.z, &f);
         if (!rc) rc = mel_window_features(&s->f[FB], i, song.audio, song.n_samples, &f);
         if (!rc && pngs && o->figs && (i == 0 || i == c->N / 3 || i == 2 * c->N / 3) && (i == 0 || c->N >= 3)) {
@@ -361,7 +363,7 @@ static void cell(FILE *f, double v, double lo, double hi, const char *fmt) {
     fprintf(f, " |");
 }
 
-static void distances(FILE *f, const EvalSet *s) {
+void eval_distance_cells(FILE *f, const EvalSet *s) {
     cell(f, s->fd[FA], s->fd_lo[FA], s->fd_hi[FA], "%.3f");
     cell(f, s->kad[FA], s->kad_lo[FA], s->kad_hi[FA], "%.3f");
     cell(f, s->fd[FB], s->fd_lo[FB], s->fd_hi[FB], "%.3f");
@@ -419,7 +421,7 @@ static void sweep_plots(FILE *f, const GenEvalOpts *o, const EvalSet *sw, int ns
 }
 
 static void write_report(FILE *f, const Ctx *c, const char *model, uint64_t mh, const char *aep, uint64_t ah,
-                         const char *model_desc, const Reference *r, EvalSet *const *rows, int nrows,
+                         const char *model_desc, const EvalReference *r, EvalSet *const *rows, int nrows,
                          const EvalSet *headline, const EvalSet *sw, int nsw, double wall) {
     const GenEvalOpts *o = c->o;
     char steps[128], samplers[128];
@@ -468,7 +470,7 @@ static void write_report(FILE *f, const Ctx *c, const char *model, uint64_t mh, 
                "| KAD (b) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (int i = 0; i < nrows; i++) {
         fprintf(f, "| %s | %d | %ld |", rows[i]->name, rows[i]->songs, rows[i]->f[FA].n);
-        distances(f, rows[i]);
+        eval_distance_cells(f, rows[i]);
         fputc('\n', f);
     }
     if (nsw) {
@@ -484,7 +486,7 @@ static void write_report(FILE *f, const Ctx *c, const char *model, uint64_t mh, 
             fprintf(f, "| %s | %d | %d | %.1f | %.1f |", sampler_name(s->sampler), s->steps,
                     sampler_evals(s->sampler, s->steps), mins > 0 ? s->sec_total / mins : NAN,
                     mins > 0 ? s->sec_den / mins : NAN);
-            distances(f, s);
+            eval_distance_cells(f, s);
             fputc('\n', f);
         }
         sweep_plots(f, o, sw, nsw, headline);
@@ -555,7 +557,7 @@ int generate_eval(FILE *f, const GenEvalOpts *o) {
     EvalSet ref, tr, aef, ceil, main, *sw = NULL;
     memset(&ref, 0, sizeof ref); memset(&tr, 0, sizeof tr); memset(&aef, 0, sizeof aef);
     memset(&ceil, 0, sizeof ceil); memset(&main, 0, sizeof main);
-    Reference r;
+    EvalReference r;
     memset(&r, 0, sizeof r);
     if (ae_load(&c.ae, aep, NULL)) { refrain_model_free(m); return -1; }
     if (songset_load(&c.va, o->data, SPLIT_VALID, 0, 0)) goto done;
@@ -570,27 +572,20 @@ int generate_eval(FILE *f, const GenEvalOpts *o) {
         if (form_string(b->form, sizeof b->form, &b->cut)) goto done;
     }
     int Z = c.ae.cfg.z;
-    set_init(&ref, "reference: validation songs", Z);
-    set_init(&tr, "training songs (floor)", Z);
-    set_init(&aef, "validation through autoencoder + vocoder (floor)", Z);
-    set_init(&ceil, "Gaussian latents, decoded + vocoded (ceiling)", Z);
-    set_init(&main, "", Z);
+    eval_set_init(&ref, "reference: validation songs", Z);
+    eval_set_init(&tr, "training songs (floor)", Z);
+    eval_set_init(&aef, "validation through autoencoder + vocoder (floor)", Z);
+    eval_set_init(&ceil, "Gaussian latents, decoded + vocoded (ceiling)", Z);
+    eval_set_init(&main, "", Z);
     snprintf(main.name, sizeof main.name, "**generated: %s, %d steps**", sampler_name(o->main_sampler), o->main_steps);
     if (real_sets(&c, &ref, &aef, &ceil) || train_set(&c, &tr)) goto done;
-    for (int k = 0; k < NF; k++) {
-        progress("generate-eval: reference fit and bandwidth (%s)", k == FA ? "latents" : "log-mel");
-        if (stats_gauss_fit(&r.fit[k], ref.f[k].x, NULL, ref.f[k].n, ref.f[k].d)) goto done;
-        stats_gauss_prepare(&r.fit[k]);
-        r.bw[k] = stats_median_distance(ref.f[k].x, ref.f[k].n, ref.f[k].d);
-    }
-    progress_done();
-    r.set = &ref;
+    if (eval_reference_prepare(&r, &ref)) goto done;
     if (generated_set(&c, m, &main, o->main_steps, o->main_sampler, 1)) goto done;
     sw = callocCheck((size_t)o->n_steps * o->n_samplers + 1, sizeof *sw);
     for (int a = 0; a < o->n_samplers; a++)
         for (int s = 0; s < o->n_steps; s++) {
             EvalSet *e = &sw[nsw++];
-            set_init(e, "", Z);
+            eval_set_init(e, "", Z);
             snprintf(e->name, sizeof e->name, "%s, %d steps", sampler_name(o->samplers[a]), o->steps[s]);
             if (o->samplers[a] == o->main_sampler && o->steps[s] == o->main_steps) {   // the headline again
                 e->alias = 1;
@@ -604,7 +599,7 @@ int generate_eval(FILE *f, const GenEvalOpts *o) {
     nrows = 4;
     for (int i = 0; i < nrows; i++) {
         progress("generate-eval: distances, %s", rows[i]->name);
-        if (compare(rows[i], &r, o->boot, o->seed + 101ull * (uint64_t)(i + 1))) goto done;
+        if (eval_compare(rows[i], &r, o->boot, o->seed + 101ull * (uint64_t)(i + 1))) goto done;
     }
     for (int i = 0; i < nsw; i++) {
         progress("generate-eval: distances, %s", sw[i].name);
@@ -614,16 +609,16 @@ int generate_eval(FILE *f, const GenEvalOpts *o) {
             memcpy(sw[i].kad_lo, main.kad_lo, sizeof main.kad_lo); memcpy(sw[i].kad_hi, main.kad_hi, sizeof main.kad_hi);
             continue;
         }
-        if (compare(&sw[i], &r, o->boot, o->seed + 101ull * (uint64_t)(nrows + i + 1))) goto done;
+        if (eval_compare(&sw[i], &r, o->boot, o->seed + 101ull * (uint64_t)(nrows + i + 1))) goto done;
     }
     progress_done();
     write_report(f, &c, model, mh, aep, ah, desc, &r, rows, nrows, &main, sw, nsw, now_seconds() - t0);
     rc = ferror(f) ? err_set("generate-eval: cannot write the report") : 0;
 done:
     progress_done();
-    for (int k = 0; k < NF; k++) stats_gauss_free(&r.fit[k]);
-    set_free(&ref); set_free(&tr); set_free(&aef); set_free(&ceil); set_free(&main);
-    for (int i = 0; i < nsw; i++) set_free(&sw[i]);
+    eval_reference_free(&r);
+    eval_set_free(&ref); eval_set_free(&tr); eval_set_free(&aef); eval_set_free(&ceil); eval_set_free(&main);
+    for (int i = 0; i < nsw; i++) eval_set_free(&sw[i]);
     free(sw);
     for (int i = 0; i < c.N && c.b; i++) song_form_free(&c.b[i].cut);
     free(c.b);

@@ -135,6 +135,7 @@ int generate_check_params(const refrain_generate_params *p) {
         return err_set("generate: repeat strength %g; allowed above 0, at most 1", p->repeat_strength);
     if (!(p->seam_strength > 0 && p->seam_strength <= 1))
         return err_set("generate: seam strength %g; allowed above 0, at most 1", p->seam_strength);
+    if (p->prime && p->memory_from) return err_set("generate: another song's memory does not go with a primed recording");
     if (p->prime && (p->prime_samples < 1 || p->prime_rate < 1000 || p->prime_rate > 384000))
         return err_set("generate: a recording of %ld samples at %d Hz", p->prime_samples, p->prime_rate);
     return 0;
@@ -158,8 +159,27 @@ int refrain_generate(refrain_model *m, const refrain_generate_params *p, refrain
     sp.style = p->style; sp.seed = p->seed;
     sp.repeat_strength = p->repeat_strength; sp.seam_t = p->seam_strength;
     if (p->progress) { sp.progress = den_progress; sp.progress_ctx = (void *)p; }
+    SongForm mform = {NULL, 0, 0, 0};   // another song's memory: its sections on its latent frames
+    if (p->memory_from) {
+        const refrain_song *o = p->memory_from;
+        mform = refrain_song_form(o);
+        long *mb = mallocCheck(sizeof(long) * (mform.n + 1));
+        long T = mform.n ? song_bounds(&mform, mb) : 0;
+        free(mb);
+        if (!o->latents || mform.n < 1 || o->z != m->den.cfg.z || T != o->n_latent) {
+            err_set("generate: the memory's song has %ld latent frames of %d channels; its sections and the denoiser "
+                    "need %ld of %d", o->latents ? o->n_latent : 0, o->z, T, m->den.cfg.z);
+            song_form_free(&mform);
+            song_form_free(&form);
+            return fail_with(err, err_cap, REFRAIN_ERR_INPUT);
+        }
+        sp.mem_form = &mform;
+        sp.mem_lat = o->latents;
+    }
     SongLatents lat;
-    if (song_generate(&m->den, &form, &sp, &lat)) { song_form_free(&form); return fail_with(err, err_cap, REFRAIN_ERR); }
+    int grc = song_generate(&m->den, &form, &sp, &lat);
+    if (p->memory_from) song_form_free(&mform);
+    if (grc) { song_form_free(&form); return fail_with(err, err_cap, REFRAIN_ERR); }
     // latents -> log-mel (4 mel frames each) -> audio
     double t0 = now_seconds();
     if (p->progress) p->progress(p->progress_user, "decoder", 0, 0, 0, 1);
@@ -201,7 +221,26 @@ int refrain_generate(refrain_model *m, const refrain_generate_params *p, refrain
     out->seconds_vocoder = now_seconds() - t1;
     out->sections_sampled = lat.sections_sampled;
     out->frames_sampled = lat.frames_sampled;
+    out->memory_tokens = lat.memory_tokens;
     song_latents_free(&lat);
     song_form_free(&form);
     return 0;
+}
+
+SongForm refrain_song_form(const refrain_song *s) {
+    SongForm f = {callocCheck(s->n_sections ? s->n_sections : 1, sizeof(SongSection)), s->n_sections, s->bpm,
+                  (double)s->n_samples / s->sample_rate};
+    for (int i = 0; i < s->n_sections; i++) {
+        SongSection *x = &f.sections[i];
+        const refrain_section *r = &s->sections[i];
+        snprintf(x->label, sizeof x->label, "%s", r->label);
+        x->occurrence = r->occurrence;
+        x->start = r->start; x->end = r->end; x->seed = r->seed;
+        x->confidence = NAN;
+        x->desc = SECTION_DESCRIPTORS_NONE;
+        x->desc.loudness_lufs = r->loudness_lufs;
+        x->desc.brightness_hz = r->brightness_hz;
+        x->desc.onset_density = r->onset_density;
+    }
+    return f;
 }

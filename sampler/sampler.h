@@ -16,6 +16,9 @@
 #ifndef REFRAIN_SAMPLER_H
 #define REFRAIN_SAMPLER_H
 
+#include "refrain.h"
+#include "autoencoder/autoencoder.h"
+#include "data/structure.h"
 #include "diffusion/diffusion.h"
 #include "util/rng.h"
 #include "util/song.h"
@@ -101,6 +104,9 @@ typedef struct {
     float cfg;              // guidance on the section conditioning (1 = none): v_u + cfg (v_c - v_u)
     float mem_guidance;     // memory guidance (0 = none): + g (v_c - v_no_memory)
     int no_memory;          // 1: every section made without memory (the ablation)
+    const SongForm *mem_form;  // the control "another song's memory": NULL, each section remembers this song's
+    const float *mem_lat;      // earlier sections; else section i remembers mem_form's sections 0 .. i - 1
+                               // (its labels, and its latents mem_lat (T, Z), T its song_bounds), not its own
     int style;              // 0 none, 1 mma, 2 module, 3 recording
     uint64_t seed;          // section i's noise comes from (seed, i)
     float repeat_strength;  // 0 < X <= 1: a repeated section (its label made earlier) starts from its
@@ -122,6 +128,7 @@ typedef struct {
     double seconds_denoiser;   // wall time in the denoiser
     int sections_sampled;      // sections sampled (a re-roll: the re-rolled ones; seams not counted)
     long frames_sampled;       // latent frames sampled, seams included
+    long memory_tokens;        // memory tokens the sampled sections held, summed (0 without memory)
 } SongLatents;
 void song_latents_free(SongLatents *s);
 // Section boundaries of a form in latent frames: bounds[i] = round(start_i * rate), every
@@ -158,6 +165,10 @@ typedef struct {
 int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams *p, const SongEdit *e,
                        SongLatents *out);
 
+// A generated or loaded song's sections as the song type (spans, seeds, targets; sampler/generate.c),
+// for its timeline, spectrogram and measures. sections malloc'd: song_form_free.
+SongForm refrain_song_form(const refrain_song *s);
+
 // ---- quality features (sampler/features.c) ----------------------------------------------
 // One row per 1-second window of each section of form: [start + k, start + k + 1)
 // seconds for k = 0 .. floor(end - start) - 1 (a section's last partial second and
@@ -172,6 +183,37 @@ int latent_window_features(FeatureSet *fs, int group, const float *lat, long T, 
 // (b) audio (n) at SAMPLE_RATE, analysed by audio/'s log-mel front end
 // (logmel_from_audio), then its N_MELS bands at SAMPLE_RATE / HOP frames/s: rows of 2 N_MELS.
 int mel_window_features(FeatureSet *fs, int group, const float *audio, long n, const SongForm *form);
+
+// ---- quality distances the reports share (sampler/eval.c) ---------------------------------
+// A set of songs' window features, (a) latents and (b) log-mel (above), and its
+// Fréchet distance and KAD against a reference with 95% bootstrap intervals over
+// the set's songs (generate-eval's rows, ablate's conditions).
+enum { QUAL_LATENT = 0, QUAL_MEL = 1, QUAL_KINDS = 2 };
+typedef struct {
+    char name[96];
+    FeatureSet f[QUAL_KINDS];       // rows grouped by song
+    int songs;
+    int steps, sampler;             // generated sets; -1 otherwise
+    int alias;                      // a sweep cell that is the headline setting: its numbers are copied
+    double sec_audio, sec_total, sec_den;
+    double fd[QUAL_KINDS], fd_lo[QUAL_KINDS], fd_hi[QUAL_KINDS], kad[QUAL_KINDS], kad_lo[QUAL_KINDS], kad_hi[QUAL_KINDS];
+} EvalSet;
+void eval_set_init(EvalSet *s, const char *name, int z);   // z latent channels
+void eval_set_free(EvalSet *s);
+// The reference set: every validation song of the corpus at dir, (a) its latents by
+// ae's encoder, (b) its log-mel, each cut to its first max_seconds (0: whole songs).
+int eval_reference_set(EvalSet *ref, const Ae *ae, const char *dir, double max_seconds);
+typedef struct {
+    GaussFit fit[QUAL_KINDS];       // prepared (cov^(1/2) kept)
+    double bw[QUAL_KINDS];          // KAD bandwidths: the reference's median pairwise distance
+    const EvalSet *set;
+} EvalReference;
+int eval_reference_prepare(EvalReference *r, const EvalSet *ref);
+void eval_reference_free(EvalReference *r);
+// s's FD and KAD (100 x MMD^2) against r, with `boot` resamples of s's songs (0: no intervals).
+int eval_compare(EvalSet *s, const EvalReference *r, int boot, uint64_t seed);
+// The four Markdown cells " FD (a) | KAD (a) | FD (b) | KAD (b) |", each "v [lo, hi]" or "-".
+void eval_distance_cells(FILE *f, const EvalSet *s);
 
 // ---- the generation report (sampler/eval.c) ------------------------------------------------
 // Fréchet distance and KAD of generated songs against the corpus's validation

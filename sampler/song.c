@@ -9,6 +9,8 @@
 // Editing (song_generate_edit, sampler.h) runs the same loop around latents that
 // exist: some sections kept (their seams re-joined), some primed from a recording,
 // a repeat started from its earlier occurrence re-noised (SDEdit, Meng et al. 2022).
+// The ablation's control (SongParams.mem_form): each section remembers another
+// song's sections before it instead of its own (ExampleSpec.mem_song).
 // It owns no decoding or vocoding (refrain.c) and no ODE solver (samplers.c).
 #include "sampler/sampler.h"
 #include "util/util.h"
@@ -146,8 +148,10 @@ static int times_from(float *dst, const float *ts, int steps, float t0) {
 }
 
 // One section: its chunks, each sampled from noise with the shared memory.
-static int make_section(const Denoiser *m, const SongParams *p, LatentSong *view, int i, DenoiserBatch *b,
-                        DenoiserActs *a, const float *ts_all, uint64_t seed, int n_sections, const SectionJob *job) {
+// mem: the song whose sections section i remembers (view itself, or another song's: p->mem_form).
+static int make_section(const Denoiser *m, const SongParams *p, LatentSong *view, const LatentSong *mem, int i,
+                        DenoiserBatch *b, DenoiserActs *a, const float *ts_all, uint64_t seed, int n_sections,
+                        const SectionJob *job, long *mem_tokens) {
     const DenoiserConfig *c = &m->cfg;
     const int Z = c->z;
     const LatentSection *x = &view->sec[i];
@@ -170,10 +174,11 @@ static int make_section(const Denoiser *m, const SongParams *p, LatentSong *view
         int no_ctx = job->no_ctx && c0 == x->start;
         long ctx = no_ctx ? 0 : c0 < c->ctx_frames ? c0 : c->ctx_frames;
         b->nt = (int)(ctx + frames);
-        b->ns = has_mem ? denoiser_memory_tokens(m, view, i) : 0;   // only the tokens it holds
+        b->ns = has_mem ? denoiser_memory_tokens_from(m, view, i, mem) : 0;   // only the tokens it holds
+        if (c0 == x->start) *mem_tokens += b->ns;
         Rng noise = rng;   // the same noise in every example of the batch
         for (int j = 0; j < b->nb && rc == 0; j++) {
-            ExampleSpec e = {view, i, c0, job->t0, NULL, !has_mem || j == im, j == iu, no_ctx, frames};
+            ExampleSpec e = {view, i, c0, job->t0, mem == view ? NULL : mem, !has_mem || j == im, j == iu, no_ctx, frames};
             noise = rng;
             rc = denoiser_fill_example(m, b, j, &e, &noise);
         }
@@ -244,8 +249,22 @@ int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams
     else if (e && n_prime) memcpy(out->lat, e->prime_lat, sizeof(float) * out->bounds[n_prime] * Z);
     float *ts = mallocCheck(sizeof(float) * (p->steps + 1));
     if (sampler_times(ts, p->steps, p->schedule, p->shift)) { free(ts); song_latents_free(out); return -1; }
-    LatentSong view;
+    LatentSong view, other;
     song_view(&view, form, out, p->style);
+    const LatentSong *mem = &view;
+    long seam_tokens = 0;   // a seam's memory is not counted in out->memory_tokens
+    SongLatents ol;         // another song's memory (p->mem_form): its sections and latents
+    memset(&ol, 0, sizeof ol);
+    memset(&other, 0, sizeof other);
+    if (p->mem_form) {
+        if (p->mem_form->n < 1 || !p->mem_lat) { free(view.sec); free(ts); song_latents_free(out); return err_set("generate: the memory's song has no sections or no latents"); }
+        ol.bounds = callocCheck(p->mem_form->n + 1, sizeof *ol.bounds);
+        ol.T = song_bounds(p->mem_form, ol.bounds);
+        ol.lat = (float *)p->mem_lat;
+        song_view(&other, p->mem_form, &ol, p->style);
+        free(ol.bounds);
+        mem = &other;
+    }
     int T = c->ctx_frames + c->crop_frames, S = c->mem_tokens;
     DenoiserBatch b;
     denoiser_batch_alloc(&b, c, 3, T, S);
@@ -262,7 +281,7 @@ int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams
             long from = s0 > c->ctx_frames ? s0 - c->ctx_frames : 0;   // its context: changed?
             if (!memcmp(out->lat + from * Z, e->lat + from * Z, sizeof(float) * (s0 - from) * Z)) continue;
             SectionJob job = {p->seam_t, 0, len < c->ctx_frames ? len : c->ctx_frames};
-            rc = make_section(m, p, &view, i, &b, &a, ts, out->seeds[i], form->n, &job);
+            rc = make_section(m, p, &view, mem, i, &b, &a, ts, out->seeds[i], form->n, &job, &seam_tokens);
             out->frames_sampled += job.seam;
             continue;
         }
@@ -270,7 +289,7 @@ int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams
         memset(out->lat + s0 * Z, 0, sizeof(float) * len * Z);   // from noise: nothing of what was there
         SectionJob job = {1.0f, n_prime > 0 && i == n_prime && !e->prime_ctx, 0};
         if (p->repeat_strength < 1 && repeat_init(out->lat, form, out->bounds, i, Z)) job.t0 = p->repeat_strength;
-        rc = make_section(m, p, &view, i, &b, &a, ts, out->seeds[i], form->n, &job);
+        rc = make_section(m, p, &view, mem, i, &b, &a, ts, out->seeds[i], form->n, &job, &out->memory_tokens);
         out->sections_sampled++;
         out->frames_sampled += len;
     }
@@ -278,6 +297,7 @@ int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams
     denoiser_acts_free(&a, m);
     denoiser_batch_free(&b);
     free(view.sec);
+    free(other.sec);
     free(ts);
     if (rc) song_latents_free(out);
     return rc;

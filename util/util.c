@@ -60,6 +60,18 @@ void *aligned_alloc_check(size_t align, size_t bytes, const char *file, int line
     return p;
 }
 
+int make_parents(const char *path) {
+    char d[4096];
+    snprintf(d, sizeof d, "%s", path);
+    for (char *p = d + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(d, 0777) && errno != EEXIST) return err_set("cannot create the folder '%s': %s", d, strerror(errno));
+        *p = '/';
+    }
+    return 0;
+}
+
 int dir_exists_for(const char *path) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);

@@ -49,6 +49,7 @@ void atomic_abort(AtomicFile *af);  // close and remove the temp file
 int tmp_path_for(char *tmp, size_t cap, const char *path);
 int commit_tmp(const char *tmp, const char *path);
 int dir_exists_for(const char *path);  // 0 if the folder holding path exists
+int make_parents(const char *path);    // creates the folders above path (mkdir -p of its folder part)
 
 // ---- output transactions ------------------------------------------------------
 // A command's outputs appear all together or not at all (issue 17): each is
