@@ -1,0 +1,116 @@
+// cmd_ablate.c — `refrain ablate --form "..." --songs N -o ablation.md`: what the
+// section memory buys and costs (sampler/ablate.c, ablate_run): the same songs
+// with memory, without, with another song's memory, at each memory guidance of
+// a sweep and with each extra model, measured for structure, quality and cost,
+// with the figures beside the report. --model may be given several times: the
+// first is the model measured, the others add their memory condition (their K).
+// This file parses options, calls the library once and writes the report atomically.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "conditioning/conditioning.h"
+#include "sampler/sampler.h"
+#include "util/util.h"
+
+static const char *v_form = NULL, *v_out = NULL, *v_model = NULL, *v_ae = NULL, *v_data, *v_work, *v_figs = NULL,
+                  *v_note = NULL, *v_sweep = "0,1,2,4";
+static int v_songs, v_seed, v_steps, v_sampler, v_sched, v_iters, v_style, v_boot;
+static double v_cfg, v_mg, v_bpm;
+static const Opt OPTS[] = {
+    {"form", 'f', OPT_STRING, &v_form, 0, 0, NULL, "FORM", "every song's sections (as refrain generate --form)", 1},
+    {"songs", 'n', OPT_INT, &v_songs, 2, 10000, NULL, "N", "songs per condition (seeds SEED .. SEED + N - 1)", 0},
+    {"output", 'o', OPT_STRING, &v_out, 0, 0, NULL, "FILE", "Markdown report to write", 1},
+    {"model", 'm', OPT_STRING, &v_model, 0, 0, NULL, "FILE", "denoiser (default: the shipped one); give it again for each model to compare (their memory condition, e.g. another K)", 0},
+    {"ae", 0, OPT_STRING, &v_ae, 0, 0, NULL, "FILE", "autoencoder model (default: the shipped one)", 0},
+    {"data", 0, OPT_STRING, &v_data, 0, 0, NULL, "DIR", "corpus folder: its validation songs are the references", 0},
+    {"work", 0, OPT_STRING, &v_work, 0, 0, NULL, "DIR", "where the songs are kept (in DIR/<model hash>/) and reused by a rerun", 0},
+    {"figs", 0, OPT_STRING, &v_figs, 0, 0, NULL, "DIR", "folder for the PNGs (default: the report's folder)", 0},
+    {"note", 0, OPT_STRING, &v_note, 0, 0, NULL, "TEXT", "a line added under the title", 0},
+    {"memory-guidance-sweep", 0, OPT_STRING, &v_sweep, 0, 0, NULL, "G,G,..", "memory guidance settings to compare (at most 8; \"none\": no sweep)", 0},
+    {"seed", 0, OPT_INT, &v_seed, 0, 2147483647, NULL, "N", "song i's seed is N + i; also the bootstraps'", 0},
+    {"steps", 0, OPT_INT, &v_steps, 1, 1000, NULL, "N", "sampling steps", 0},
+    {"sampler", 0, OPT_CHOICE, &v_sampler, 0, 0, "euler,heun,ab2,pingpong", "NAME", "ODE sampler", 0},
+    {"schedule", 0, OPT_CHOICE, &v_sched, 0, 0, "linear,logsnr,sao", "NAME", "time schedule", 0},
+    {"cfg", 0, OPT_FLOAT, &v_cfg, 0, 20, NULL, "F", "guidance on the section labels and targets (1 = none)", 0},
+    {"memory-guidance", 0, OPT_FLOAT, &v_mg, -5, 20, NULL, "F", "memory guidance of every condition but the sweep's", 0},
+    {"bpm", 0, OPT_FLOAT, &v_bpm, FORM_BPM_MIN, FORM_BPM_MAX, NULL, "BPM", "tempo for lengths given in bars", 0},
+    {"style", 0, OPT_CHOICE, &v_style, 0, 0, "none,mma,module,recording", "STYLE", "which part of the corpus to sound like", 0},
+    {"vocoder-iters", 0, OPT_INT, &v_iters, 1, 1000, NULL, "N", "Griffin-Lim iterations", 0},
+    {"boot", 0, OPT_INT, &v_boot, 0, 100000, NULL, "N", "bootstrap resamples over songs for the intervals (0 = none)", 0},
+    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0},
+};
+static const OptSpec SPEC = {"ablate", "", 0,
+                             "what the section memory buys: the same songs with memory, without, with another song's, "
+                             "at several guidances and models (Markdown report)",
+                             OPTS};
+
+// "0,1,2.5" into v (at most cap); "none" is empty. Returns the count, or -1 after saying which item is wrong.
+static int parse_floats(const char *text, float *v, int cap) {
+    if (!strcmp(text, "none")) return 0;
+    char buf[512], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", text);
+    int n = 0;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *end;
+        double x = strtod(t, &end);
+        if (n == cap || *end || end == t || !(x >= -5 && x <= 20)) {
+            fprintf(stderr, "refrain: --memory-guidance-sweep: '%s' %s\n", t, n == cap ? "is one too many (at most 8)" : "is not a guidance in -5..20");
+            return -1;
+        }
+        v[n++] = (float)x;
+    }
+    if (!n) { fprintf(stderr, "refrain: --memory-guidance-sweep: an empty list (give \"none\" for no sweep)\n"); return -1; }
+    return n;
+}
+
+static int run(int argc, char **argv) {
+    AblateOpts o;
+    ablate_defaults(&o);
+    v_data = o.data; v_work = o.work; v_songs = o.songs; v_seed = (int)(o.seed & 0x7fffffff); v_steps = o.steps;
+    v_sampler = o.sampler; v_sched = o.schedule; v_cfg = o.cfg; v_mg = o.mem_guidance; v_bpm = o.bpm;
+    v_style = o.style; v_iters = o.vocoder_iters; v_boot = o.boot;
+    int st = opts_parse(&SPEC, argc, argv, NULL);
+    if (st != OPTS_OK) return st;
+    // --model given several times: the first is measured, the others compared
+    int nm = 0;
+    const char *models[ABLATE_MAX_MODELS + 1];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if ((!strcmp(a, "--model") || !strcmp(a, "-m")) && i + 1 < argc) v = argv[++i];
+        else if (!strncmp(a, "--model=", 8)) v = a + 8;
+        if (!v) continue;
+        if (nm == ABLATE_MAX_MODELS + 1) { fprintf(stderr, "refrain: ablate: at most %d models\n", ABLATE_MAX_MODELS + 1); return 2; }
+        models[nm++] = v;
+    }
+    if ((o.n_sweep = parse_floats(v_sweep, o.mg_sweep, ABLATE_MAX_SWEEP)) < 0) return 2;
+    FormOpts fo;
+    form_opts_default(&fo);
+    fo.bpm = v_bpm;
+    SongForm check;
+    if (form_parse(&check, v_form, &fo)) { fprintf(stderr, "refrain: %s\n", err_msg()); return 2; }
+    song_form_free(&check);
+    if (check_output(v_out, "md")) return fail();
+    static char figs[4096];
+    if (!v_figs) {   // the report's folder
+        snprintf(figs, sizeof figs, "%s", v_out);
+        char *slash = strrchr(figs, '/');
+        if (slash) *slash = 0; else snprintf(figs, sizeof figs, ".");
+        v_figs = figs;
+    }
+    o.form = v_form; o.songs = v_songs; o.seed = (uint64_t)v_seed; o.model = nm ? models[0] : v_model; o.ae = v_ae;
+    for (int i = 1; i < nm; i++) o.models[o.n_models++] = models[i];
+    o.data = v_data; o.work = v_work; o.figs = v_figs; o.note = v_note; o.bpm = v_bpm; o.style = v_style;
+    o.steps = v_steps; o.sampler = v_sampler; o.schedule = v_sched; o.cfg = (float)v_cfg; o.mem_guidance = (float)v_mg;
+    o.vocoder_iters = v_iters; o.boot = v_boot;
+    AtomicFile af;
+    if (atomic_open(&af, v_out)) return fail();
+    AblateCounts n;
+    if (ablate_run(af.f, &o, &n)) { atomic_abort(&af); return fail(); }
+    if (atomic_commit(&af)) return fail();
+    if (!g_quiet) fprintf(stderr, "ablate: wrote %s (%d songs generated, %d reused)\n", v_out, n.generated, n.reused);
+    return 0;
+}
+
+const Command cmd_ablate = {&SPEC, run};
