@@ -9,7 +9,7 @@
 
 #define COMMANDS(X) X(info) X(spectrogram) X(vocode) X(convert) X(mmagen) X(corpus) X(analyze) X(form) \
     X(train_ae) X(encode) X(decode) X(reconstruct) X(ae_eval) X(train_diffusion) X(denoiser_eval) X(generate) X(structure) \
-    X(generate_eval)
+    X(generate_eval) X(ablate)
 
 #define DECLARE(name) extern const Command cmd_##name;
 #define ENTRY(name) &cmd_##name,

@@ -4,7 +4,7 @@
 // refrain.h's generate, which decodes and vocodes the song (sampler/generate.c);
 // refrain.h's editing: re-roll, prime, continue, a recording's form (sampler/edit.c);
 // the generation quality report (sampler/eval.c) and the window features it
-// measures songs by (sampler/features.c).
+// measures songs by (sampler/features.c); the memory ablation (sampler/ablate.c).
 // It owns no network (diffusion/), no conditioning vectors (conditioning/) and
 // no audio code; a sampler sees the model only through a VelocityFn. Functions return 0 / -1 with err_set() (util/util.h), never print.
 //
@@ -248,5 +248,52 @@ void gen_eval_defaults(GenEvalOpts *o);
 // (spectrograms of three generated songs with their sections) into it. Progress
 // on stderr (util's progress). Returns 0, or -1 with err_set().
 int generate_eval(FILE *f, const GenEvalOpts *o);
+
+// ---- the memory ablation (sampler/ablate.c, `refrain ablate`) ------------------------------
+// The same songs (one form, seeds seed + i) under: memory; no memory; another
+// song's memory (song i remembers song (i + 1) mod N of the memory condition,
+// refrain_generate_params.memory_from); each memory guidance of the sweep; the
+// memory condition with each extra denoiser (its K). Structure from the rendered
+// audio (data/structure.h) against the validation MMA songs and modules
+// (structure_corpus), issue 14's target lines, quality (eval_compare) and cost.
+// Songs are kept in <work>/<model hash>/ and reused when their settings match.
+#define ABLATE_MAX_SWEEP 8
+#define ABLATE_MAX_MODELS 8
+typedef struct {
+    const char *form;              // every song's form (refrain_generate_params.form)
+    int songs;                     // N >= 2
+    uint64_t seed;                 // song i's seed: seed + i; also the bootstraps'
+    const char *model, *ae;        // NULL: refrain_find_model
+    const char *models[ABLATE_MAX_MODELS];   // extra denoisers: the memory condition with each
+    int n_models;
+    const char *data;              // corpus: the real-song and quality references (its validation split)
+    const char *work;              // song store root: songs in <work>/<model hash, 16 hex digits>/
+    const char *figs;              // folder for the PNGs (NULL: none drawn)
+    const char *note;              // a line under the title (NULL: none)
+    float mg_sweep[ABLATE_MAX_SWEEP];   // memory guidance settings (one equal to mem_guidance reuses the memory songs)
+    int n_sweep;
+    double bpm;
+    int style, steps, sampler, schedule, vocoder_iters;
+    float cfg, mem_guidance;       // every condition's (mem_guidance: all but the sweep's)
+    int boot;                      // bootstrap resamples over songs (0: no intervals)
+} AblateOpts;
+typedef struct {
+    int generated, reused;         // songs made in this run, and found in the store
+} AblateCounts;
+// generate's defaults, 20 songs from seed 1, sweep 0,1,2,4, .cache/corpus, .cache/ablate, 1000 resamples.
+void ablate_defaults(AblateOpts *o);
+// Writes the Markdown report to f and, when o->figs is set, ablation-ssm-memory.png,
+// ablation-ssm-none.png and ablation-pairs.png into it (each atomically). Progress on
+// stderr (util's progress). counts (may be NULL) says how many songs were made and
+// reused. Returns 0, or -1 with err_set().
+int ablate_run(FILE *f, const AblateOpts *o, AblateCounts *counts);
+// Over the songs where both a[i] and b[i] are finite: the mean of a[i] - b[i]
+// (paired difference) or sum a / sum b (paired ratio of means), with the 95%
+// percentile interval of `boot` resamples of those songs (stats_bootstrap95, seeded;
+// lo = hi = NAN when boot is 0 or fewer than 2 songs); .n the songs used.
+StructureInterval ablate_paired_difference(const double *a, const double *b, int n, int boot, uint64_t seed);
+StructureInterval ablate_paired_ratio(const double *a, const double *b, int n, int boot, uint64_t seed);
+// mean(a) / mean(b) of two independent sets (finite values), each resampled on its own.
+StructureInterval ablate_ratio(const double *a, int na, const double *b, int nb, int boot, uint64_t seed);
 
 #endif
