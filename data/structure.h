@@ -183,7 +183,7 @@ void structure_print(FILE *f, const StructureResult *r, const SongForm *form);
 int structure_write_json(FILE *f, const StructureResult *r, const SongForm *form);
 // The frame self-similarity (needs keep_ssm) with the section boundaries and
 // labels (mapped to letters A, B, ... by first appearance; analysis_ssm_png's
-// picture). Written atomically.
+// picture), written to exactly path (atomic output is the caller's: util.h OutTx).
 int structure_ssm_png(const char *path, const StructureResult *r, const SongForm *form);
 
 // ---- over songs ---------------------------------------------------------------------------
