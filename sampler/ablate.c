@@ -55,7 +55,7 @@ void ablate_defaults(AblateOpts *o) {
     o->cfg = g.cfg;
     o->mem_guidance = g.memory_guidance;
     o->vocoder_iters = g.vocoder_iters;
-    o->boot = 1000;
+    o->boot = 200;   // as generate-eval: each FD resample is a Gaussian fit and a 160 x 160 eigendecomposition
 }
 
 // ---- intervals over songs ----------------------------------------------------------------------

@@ -280,7 +280,7 @@ typedef struct {
 typedef struct {
     int generated, reused;         // songs made in this run, and found in the store
 } AblateCounts;
-// generate's defaults, 20 songs from seed 1, sweep 0,1,2,4, .cache/corpus, .cache/ablate, 1000 resamples.
+// generate's defaults, 20 songs from seed 1, sweep 0,1,2,4, .cache/corpus, .cache/ablate, 200 resamples.
 void ablate_defaults(AblateOpts *o);
 // Writes the Markdown report to f and, when o->figs is set, ablation-ssm-memory.png,
 // ablation-ssm-none.png and ablation-pairs.png into it (each atomically). Progress on
