@@ -21,7 +21,7 @@
 static int json = 0;
 static const char *png = NULL, *outp = NULL, *ref = NULL;
 static double start = 0, duration = 0;
-static double min_section = 4.0, kernel = 4.0, threshold = 0.5;   // analyze_defaults' values
+static double min_section = 5.0, kernel = 4.5, threshold = 0.5;   // analyze_defaults' values
 static int subsong = 0, fixed_scale = 0;
 static const Opt OPTS[] = {
     {"json", 0, OPT_FLAG, &json, 0, 0, NULL, NULL, "print the sections as a JSON timeline instead of a table", 0},
@@ -33,7 +33,7 @@ static const Opt OPTS[] = {
     {"start", 0, OPT_FLOAT, &start, 0, 86400, NULL, "SEC", "begin this many seconds into IN", 0},
     {"duration", 0, OPT_FLOAT, &duration, 0, 86400, NULL, "SEC", "use at most this many seconds; 0 = to the end", 0},
     {"min-section", 0, OPT_FLOAT, &min_section, 1, 120, NULL, "SEC",
-     "shortest section of a song up to 2.5 minutes; longer songs scale it (and --kernel) with their length", 0},
+     "shortest section of a song up to 2.5 minutes; longer songs scale it (and --kernel) in proportion to their length", 0},
     {"kernel", 0, OPT_FLOAT, &kernel, 1, 60, NULL, "SEC", "half-width of the checkerboard novelty kernel", 0},
     {"fixed-scale", 0, OPT_FLAG, &fixed_scale, 0, 0, NULL, NULL,
      "keep --min-section and --kernel as given at any song length", 0},

@@ -25,24 +25,26 @@
 
 void analyze_defaults(AnalyzeOpts *o) {
     o->frame_s = 16.0 * HOP / SAMPLE_RATE;   // 0.186 s
-    // Tuned on MMA seeds 5000-5011 and the corpus's 32 training modules (means
-    // over songs, F@3s / pairwise F; module references are every played order
-    // entry): the old fixed scale (min section 6 s, kernel 5 s, blur 2 s, refine
-    // 1 s) gave MMA 0.89 / 0.89 and modules 0.62 / 0.59; 4 / 4 / 1.5 s growing
-    // past 150 s in proportion to the duration gives 0.91 / 0.91 and 0.64 / 0.61
-    // (refine 1.5 s: 0.93 / 0.92 and 0.66 / 0.62, but it moves a boundary of the
-    // unit test's song 1.2 s off). Finer (3 / 3 / 1 s) cut that song's 10 s
-    // sections at their 4 s chord loop; a scale growing from 60 s lost MMA sections.
-    o->min_section_s = 4.0;
+    // Tuned on MMA seeds 5000-5047 (48 songs) and the corpus's 32 training
+    // modules (references: every played order entry), means over songs of
+    // F@0.5s / F@3s / pairwise F: the old fixed scale (min section 6 s, kernel
+    // 5 s, blur 2 s) MMA 0.64 / 0.89 / 0.87, modules 0.40 / 0.62 / 0.59; this one
+    // (5 / 4.5 / 1.75 s, growing past 150 s in proportion to the duration) MMA
+    // 0.64 / 0.91 / 0.88, modules 0.40 / 0.61 / 0.59. 4 / 4 / 1.5 s cut MMA
+    // sections at their 4-bar phrases (0.62 / 0.87 / 0.88); 3 / 3 / 1 s cut the
+    // unit test's 10 s sections at their 4 s chord loop. Growing from 200 s left
+    // the 5-minute test song in 29 pieces; any growth costs the three modules
+    // over 200 s (patterns of 6 to 10 s) some boundaries.
+    o->min_section_s = 5.0;
     o->scale_from_s = 150.0;
     o->scale_power = 1.0;
-    o->kernel_s = 4.0;
+    o->kernel_s = 4.5;
     o->embed_s = 1.5;
     o->peak_delta = 0.3f;
     o->label_threshold = 0.5f;
     o->chroma_weight = 0.5f;
     o->knn = 0.04f;
-    o->sf_time_s = 1.5;
+    o->sf_time_s = 1.75;
     o->sf_lag_s = 0.5;
     o->sf_weight = 0.5f;
     o->refine_s = 1.0;

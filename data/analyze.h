@@ -16,10 +16,10 @@
 // about k times a label's other occurrence split again.
 // The section scale grows with the song: past scale_from_s (150 s) the shortest
 // section, the novelty kernel and the structure-feature blur grow in proportion
-// to the duration (4 s up to 2.5 minutes, 8 s at five, 16 s at ten), so a long
+// to the duration (5 s up to 2.5 minutes, 10 s at five, 20 s at ten), so a long
 // song does not come out as many short sections (a 5-minute song of six 50 s
 // sections with a layer coming and going every 8 s: 35 sections at the old fixed
-// 6 s scale, 9 with it). Tuned on MMA seeds 5000-5011 and the corpus's training
+// 6 s scale, 9 with it). Tuned on MMA seeds 5000-5047 and the corpus's training
 // modules; evaluation on held-out MMA songs and tracker modules (exact pattern
 // labels, from packages outside the corpus too): notebooks_exports/analyzer.md.
 // Descriptors (data/descriptors.c) need only the samples and a time span.
@@ -42,16 +42,16 @@ int section_descriptors(SectionDescriptors *d, const float *x, long n, double st
 // ---- structure analysis (data/analyze.c) ---------------------------------------------
 typedef struct {
     double frame_s;        // feature hop in seconds (default 0.186: 16 STFT hops)
-    double min_section_s;  // shortest section (default 4; scaled with the song, below)
+    double min_section_s;  // shortest section (default 5; scaled with the song, below)
     double scale_from_s;   // songs longer than this (default 150) scale min_section_s, kernel_s and
     double scale_power;    // sf_time_s by (duration / scale_from_s)^scale_power (default 1; 0 = off)
-    double kernel_s;       // half-width of the checkerboard kernel (default 4; scaled)
+    double kernel_s;       // half-width of the checkerboard kernel (default 4.5; scaled)
     double embed_s;        // time-delay embedding span (default 1.5)
     float peak_delta;      // adaptive threshold: local mean + delta * global std (default 0.3)
     float label_threshold; // segment similarity above which two segments share a label (default 0.5)
     float chroma_weight;   // weight of chroma vs timbre novelty, 0..1 (default 0.5)
     float knn;             // recurrence neighbours, fraction of frames (default 0.04)
-    double sf_time_s;      // structure-feature blur along time, sd in seconds (default 1.5; scaled)
+    double sf_time_s;      // structure-feature blur along time, sd in seconds (default 1.75; scaled)
     double sf_lag_s;       // ... along lag (default 0.5)
     float sf_weight;       // weight of structure-feature novelty vs checkerboard (default 0.5)
     double refine_s;       // boundaries move to the sharp novelty peak within +-refine_s (default 1; 0 = off)
