@@ -59,27 +59,8 @@ static void show_progress(void *user, const char *stage, int section, int n, int
     else progress("generate: %s", stage);
 }
 
-// The song's sections as refrain's song type (timeline and spectrogram take it).
-static SongForm form_of(const refrain_song *s) {
-    SongForm f = {callocCheck(s->n_sections ? s->n_sections : 1, sizeof(SongSection)), s->n_sections, s->bpm,
-                  (double)s->n_samples / s->sample_rate};
-    for (int i = 0; i < s->n_sections; i++) {
-        SongSection *x = &f.sections[i];
-        const refrain_section *r = &s->sections[i];
-        snprintf(x->label, sizeof x->label, "%s", r->label);
-        x->occurrence = r->occurrence;
-        x->start = r->start; x->end = r->end; x->seed = r->seed;
-        x->confidence = NAN;
-        x->desc = SECTION_DESCRIPTORS_NONE;
-        x->desc.loudness_lufs = r->loudness_lufs;
-        x->desc.brightness_hz = r->brightness_hz;
-        x->desc.onset_density = r->onset_density;
-    }
-    return f;
-}
-
 static int write_timeline(FILE *f, const refrain_song *s) {
-    SongForm form = form_of(s);
+    SongForm form = refrain_song_form(s);
     int rc = timeline_write(f, &form);
     song_form_free(&form);
     return rc;
@@ -94,7 +75,7 @@ static int write_outputs(const refrain_song *s) {
     FILE *f;
     if (!(tmp = outtx_add(&tx, g_out)) || audio_write(tmp, s->audio, s->n_samples, s->sample_rate, 0)) goto undo;
     if (g_png) {
-        SongForm form = form_of(s);
+        SongForm form = refrain_song_form(s);
         int rc = !(tmp = outtx_add(&tx, g_png)) || spectrogram_png(tmp, s->logmel, s->n_frames, &form);
         song_form_free(&form);
         if (rc) goto undo;

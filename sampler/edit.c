@@ -218,23 +218,12 @@ int refrain_reroll(refrain_model *m, const refrain_generate_params *p, const ref
     int *idx = mallocCheck(sizeof(int) * n);
     int k = refrain_reroll_sections(from, which, idx, err, err_cap);
     if (k < 0) { free(idx); return k; }
-    SongForm form = {callocCheck(n, sizeof(SongSection)), n, from->bpm, from->sections[n - 1].end};
+    SongForm form = refrain_song_form(from);
+    form.duration = from->sections[n - 1].end;
     uint64_t *seeds = mallocCheck(sizeof(uint64_t) * n);
     uint8_t *redo = callocCheck(n, 1);
     for (int i = 0; i < k; i++) redo[idx[i]] = 1;
-    for (int i = 0; i < n; i++) {
-        SongSection *x = &form.sections[i];
-        const refrain_section *r = &from->sections[i];
-        snprintf(x->label, sizeof x->label, "%s", r->label);
-        x->occurrence = r->occurrence;
-        x->start = r->start; x->end = r->end;
-        x->confidence = NAN;
-        x->desc = SECTION_DESCRIPTORS_NONE;
-        x->desc.loudness_lufs = r->loudness_lufs;
-        x->desc.brightness_hz = r->brightness_hz;
-        x->desc.onset_density = r->onset_density;
-        seeds[i] = r->seed;
-    }
+    for (int i = 0; i < n; i++) seeds[i] = from->sections[i].seed;
     free(idx);
     int rc = 0;
     long bounds[n + 1];
