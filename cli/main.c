@@ -27,8 +27,38 @@ static void print_help(void) {
     printf("\n'refrain COMMAND --help' shows a command's options and their defaults.\n");
 }
 
+// The hidden `refrain --man`: refrain(1) in roff, built from the option tables
+// that print --help (each command's run is called with --help in man mode, so its
+// live defaults are the ones --help shows); `make install` writes it to
+// share/man/man1/refrain.1, and tests/cli_install.sh checks it lists every option.
+static int print_man(void) {
+    printf(".TH REFRAIN 1 \"\" \"refrain %s\" \"User Commands\"\n", REFRAIN_VERSION);
+    printf(".SH NAME\nrefrain \\- writes whole songs with a latent\\-diffusion model, on the CPU\n");
+    printf(".SH SYNOPSIS\n.B refrain\n[\\fIglobal options\\fR] \\fICOMMAND\\fR [\\fIoptions\\fR] \\fIARGS\\fR\n");
+    printf(".SH DESCRIPTION\n"
+           "refrain generates a song one section at a time from a form such as\n"
+           ".IR \"intro verse chorus verse chorus outro\" ;\n"
+           "each section remembers the sections made before it, so a chorus can come back as the chorus.\n"
+           "Every command prints its options and their defaults with\n.BR \"refrain COMMAND \\-\\-help\" .\n");
+    printf(".SH COMMANDS\n");
+    opts_set_man(1);
+    for (int i = 0; i < NCOMMANDS; i++) {
+        char *av[] = {(char *)commands[i]->spec->name, "--help", NULL};
+        if (commands[i]->run(2, av) != 0) return 1;
+    }
+    printf(".SH GLOBAL OPTIONS\nThese go before or after COMMAND.\n");
+    opts_print_global_help();
+    printf(".SH ENVIRONMENT\n.TP\n.B REFRAIN_MODEL_DIR\n"
+           "a folder holding denoiser.rfc and ae.rfc, looked in before the shipped models (a \\-\\-model option overrides both)\n"
+           ".SH FILES\n.TP\n.I PREFIX/share/refrain/denoiser.rfc, PREFIX/share/refrain/ae.rfc\n"
+           "the shipped models, found from the binary's own folder (\\fI../share/refrain\\fR), never from the current folder\n"
+           ".SH EXIT STATUS\n0 success, 1 a failure (one \"refrain: ...\" line on stderr), 2 bad usage.\n");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     tmp_cleanup_on_signals();   // Ctrl-C or SIGTERM mid-write leaves no temporary file
+    if (argc == 2 && strcmp(argv[1], "--man") == 0) return print_man();
     int cmd = argc, version = 0;
     int st = opts_parse_global(argc, argv, &cmd, &version);
     if (st != OPTS_OK) return st;

@@ -16,6 +16,18 @@
 
 static int g_threads = 0;   // 0: the libraries' default (all cores)
 static int g_help = 0;
+static int g_man = 0;     // --help prints the command's man page section (refrain --man)
+
+// Text for roff: backslashes and hyphens escaped, a leading '.' or '\'' kept literal.
+static void roff(const char *s) {
+    for (const char *p = s; *p; p++) {
+        if (p == s && (*p == '.' || *p == '\'')) fputs("\\&", stdout);
+        if (*p == '\\') fputs("\\e", stdout);
+        else if (*p == '-') fputs("\\-", stdout);
+        else putchar(*p);
+    }
+}
+static void roff_line(const char *s) { roff(s); putchar('\n'); }
 
 static const Opt GLOBAL_OPTS[] = {
     {"threads", 0, OPT_INT, &g_threads, 0, 256, NULL, "N", "worker threads for OpenMP and OpenBLAS; 0 = all cores", 0},
@@ -55,38 +67,76 @@ static const char *choice_name(const char *choices, int index, char *buf, size_t
     return buf;
 }
 
+// The text after an option's name in --help and in the man page: its help, range and default.
+static void describe(const Opt *t, char *right, size_t cap) {
+    char def[160] = "", range[160] = "";
+    switch (t->type) {
+    case OPT_FLAG: break;
+    case OPT_INT:
+        snprintf(range, sizeof range, ", %.0f..%.0f", t->min, t->max);
+        snprintf(def, sizeof def, " (default %d)", *(int *)t->value);
+        break;
+    case OPT_FLOAT:
+        snprintf(range, sizeof range, ", %g..%g", t->min, t->max);
+        snprintf(def, sizeof def, " (default %g)", *(double *)t->value);
+        break;
+    case OPT_STRING:
+        if (*(const char **)t->value) snprintf(def, sizeof def, " (default %s)", *(const char **)t->value);
+        break;
+    case OPT_CHOICE: {
+        char all[128], one[64];
+        choices_text(all, sizeof all, t->choices);
+        snprintf(range, sizeof range, ": %s", all);
+        snprintf(def, sizeof def, " (default %s)", choice_name(t->choices, *(int *)t->value, one, sizeof one));
+        break;
+    }
+    }
+    snprintf(right, cap, "%s%s%s", t->help, range, t->required ? " (required)" : def);
+}
+
 static void print_table(const Opt *t) {
     for (; t->name; t++) {
-        char left[64], right[768], def[160] = "", range[160] = "";
+        char left[64], right[768];
         snprintf(left, sizeof left, "%c%c%c --%s%s%s", t->short_name ? '-' : ' ', t->short_name ? t->short_name : ' ',
                  t->short_name ? ',' : ' ', t->name, t->metavar ? " " : "", t->metavar ? t->metavar : "");
-        switch (t->type) {
-        case OPT_FLAG: break;
-        case OPT_INT:
-            snprintf(range, sizeof range, ", %.0f..%.0f", t->min, t->max);
-            snprintf(def, sizeof def, " (default %d)", *(int *)t->value);
-            break;
-        case OPT_FLOAT:
-            snprintf(range, sizeof range, ", %g..%g", t->min, t->max);
-            snprintf(def, sizeof def, " (default %g)", *(double *)t->value);
-            break;
-        case OPT_STRING:
-            if (*(const char **)t->value) snprintf(def, sizeof def, " (default %s)", *(const char **)t->value);
-            break;
-        case OPT_CHOICE: {
-            char all[128], one[64];
-            choices_text(all, sizeof all, t->choices);
-            snprintf(range, sizeof range, ": %s", all);
-            snprintf(def, sizeof def, " (default %s)", choice_name(t->choices, *(int *)t->value, one, sizeof one));
-            break;
-        }
-        }
-        snprintf(right, sizeof right, "%s%s%s", t->help, range, t->required ? " (required)" : def);
-        printf("  %-22s %s\n", left, right);
+        describe(t, right, sizeof right);
+        if (g_man) {
+            printf(".TP\n");
+            if (t->short_name) printf("\\fB\\-%c\\fR, ", t->short_name);
+            printf("\\fB\\-\\-");
+            roff(t->name);
+            printf("\\fR");
+            if (t->metavar) { printf(" \\fI"); roff(t->metavar); printf("\\fR"); }
+            printf("\n");
+            roff_line(right);
+        } else printf("  %-22s %s\n", left, right);
     }
 }
 
+// The man page's section for one command: the same usage, summary and table as --help.
+static void print_man_section(const OptSpec *spec) {
+    printf(".SS ");
+    roff_line(spec->name);
+    printf(".B refrain ");
+    roff_line(spec->name);
+    if (spec->args[0]) { printf("\\fI"); roff(spec->args); printf("\\fR\n"); }
+    for (const Opt *t = spec->opts; t->name; t++)
+        if (t->required) {
+            printf("\\fB\\-\\-");
+            roff(t->name);
+            printf("\\fR \\fI");
+            roff(t->metavar ? t->metavar : "");
+            printf("\\fR\n");
+        }
+    printf("[\\fIoptions\\fR]\n.PP\n");
+    roff_line(spec->summary);
+    print_table(spec->opts);
+}
+
+void opts_set_man(int on) { g_man = on; }
+
 void opts_print_help(const OptSpec *spec) {
+    if (g_man) { print_man_section(spec); return; }
     printf("usage: refrain %s %s", spec->name, spec->args);
     for (const Opt *t = spec->opts; t->name; t++)
         if (t->required) printf(" --%s %s", t->name, t->metavar ? t->metavar : "");
@@ -98,7 +148,8 @@ void opts_print_help(const OptSpec *spec) {
 
 void opts_print_global_help(void) {
     print_table(GLOBAL_OPTS);
-    printf("  %-22s %s\n", "    --version", "print the version and exit");
+    if (g_man) printf(".TP\n\\fB\\-\\-version\\fR\nprint the version and exit\n");
+    else printf("  %-22s %s\n", "    --version", "print the version and exit");
 }
 
 // ---- parsing ---------------------------------------------------------------------------

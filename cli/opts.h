@@ -42,6 +42,10 @@ int opts_parse_global(int argc, char **argv, int *cmd, int *version);
 int opts_help_requested(void);   // --help was given
 void opts_print_help(const OptSpec *spec);
 void opts_print_global_help(void);
+// Man page mode (the hidden `refrain --man`): --help and opts_print_global_help
+// print roff (a .SS section per command, a .TP per option) from the same tables
+// and the same live defaults instead of plain text.
+void opts_set_man(int on);
 // Applies --threads to OpenMP and OpenBLAS.
 void opts_apply_threads(void);
 
