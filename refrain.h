@@ -1,8 +1,9 @@
 // refrain.h — refrain as a library: load the models once, generate songs.
 // (In the style of whisper.h and stable-diffusion.h: an opaque model, params
 // structs with defaults functions, a progress callback instead of a global,
-// errors returned with a message.) Link with librefrain.a and its Debian
-// libraries (see the Makefile's LDLIBS).
+// errors returned with a message.) Installed (make install): build with
+// `pkg-config --cflags --libs refrain` (librefrain.so), or link librefrain.a with
+// `pkg-config --static --libs refrain`'s libraries; examples/generate.c is a whole program.
 //
 //   refrain_model_params mp = refrain_model_default_params();
 //   char err[256];
@@ -24,9 +25,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// The one version: `refrain --version` prints it, and the Makefile reads it from
+// this line for the shared library's file name (librefrain.so.MAJOR -> .so.VERSION).
+#define REFRAIN_VERSION "0.1.0"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+// The shared library exports exactly what this header declares (the library is
+// built with -fvisibility=hidden; see the Makefile).
+#pragma GCC visibility push(default)
 
 // ---- models ---------------------------------------------------------------------------
 typedef struct refrain_model refrain_model;   // the denoiser and the autoencoder
@@ -165,6 +173,8 @@ int refrain_reroll(refrain_model *m, const refrain_generate_params *p, const ref
 // mono at rate Hz. Returns 0, or REFRAIN_ERR (too short to analyse, or a form
 // longer than cap) with err set.
 int refrain_form_from_audio(const float *x, long n, int rate, char *form, size_t cap, char *err, size_t err_cap);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

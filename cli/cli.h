@@ -11,7 +11,7 @@ typedef struct {
     int (*run)(int argc, char **argv);   // argv[0] is the subcommand's name
 } Command;
 
-#define REFRAIN_VERSION "0.1.0"
+#include "refrain.h"   // REFRAIN_VERSION: the one version (--version, the shared library's name)
 
 // Prints "refrain: <err_msg()>" and returns 1 (for `return fail();`), or 2
 // when read_excerpt or check_output found the command line at fault.
