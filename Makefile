@@ -45,8 +45,10 @@ ifeq ($(shell echo 'int main(void){return 0;}' | $(CC) -march=native -x c - -o /
 endif
 endif
 
-# CI=true or a fresh checkout: install the Debian packages we need when missing.
-DEPS_STAMP := $(BUILD)/.deps-ok
+# CI=true or a fresh checkout: install the Debian packages a target needs when
+# missing (scripts/install-deps.sh lists them): building, the demo and the
+# tests need no PyTorch; the tests and the corpus need mma and fluidsynth.
+DEPS_STAMP := $(BUILD)/.deps-build
 
 lib_srcs = $(wildcard $(1)/*.c)
 lib_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
@@ -76,9 +78,12 @@ help:
 	@echo "make uninstall  removes what make install put there (same PREFIX and DESTDIR)"
 	@echo "make clean      remove build outputs"
 
-deps: $(DEPS_STAMP)
+deps: $(BUILD)/.deps-all
 $(DEPS_STAMP): scripts/install-deps.sh
-	@bash scripts/install-deps.sh
+	@bash scripts/install-deps.sh build
+	@mkdir -p $(BUILD) && touch $@
+$(BUILD)/.deps-%: scripts/install-deps.sh | $(DEPS_STAMP)   # after it: one apt-get at a time under -j
+	@bash scripts/install-deps.sh $*
 	@mkdir -p $(BUILD) && touch $@
 
 $(BUILD)/obj/%.o: %.c Makefile | $(DEPS_STAMP)   # Makefile: a flag change rebuilds
@@ -138,17 +143,18 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/librefrain.a
 # vectorise them (measured: see audio/vocoder.c).
 $(BUILD)/obj/audio/vocoder.o: CFLAGS += -fno-math-errno
 
-fetch-music: | $(DEPS_STAMP)
+# fetch-music's apt-get download waits for the goal's own apt-get install, if any.
+fetch-music: | $(DEPS_STAMP) $(foreach g,test bench data,$(if $(filter $(g),$(MAKECMDGOALS)),$(BUILD)/.deps-$(g)))
 	@bash scripts/fetch-music.sh
 
 # The training corpus (design.md, "The corpus") into .cache/corpus; incremental.
-data: $(DEPS_STAMP) $(REFRAIN)
+data: $(BUILD)/.deps-data $(REFRAIN)
 	@bash scripts/make-data.sh
 
-test: $(DEPS_STAMP) $(REFRAIN) $(TESTS) $(BUILD)/examples/generate fetch-music
+test: $(BUILD)/.deps-test $(REFRAIN) $(TESTS) $(BUILD)/examples/generate fetch-music
 	@bash tests/run.sh $(TESTS)
 
-bench: $(DEPS_STAMP) $(REFRAIN) $(BENCHES) fetch-music
+bench: $(BUILD)/.deps-bench $(REFRAIN) $(BENCHES) fetch-music
 	@bash bench/run.sh
 
 demo: $(DEPS_STAMP) $(REFRAIN) fetch-music

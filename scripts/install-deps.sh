@@ -1,12 +1,30 @@
 #!/usr/bin/env bash
-# Installs the Debian packages refrain needs, only those missing.
-# Build: FFTW, libsndfile, OpenBLAS, stb, libsamplerate.
-# Corpus: libopenmpt, mma, fluidsynth + fluid-soundfont-gm.
-# Tests/bench references only (never at run time): python3-torch, -torchaudio, -numpy.
+# Installs the Debian packages a make target needs, only those missing:
+#   bash scripts/install-deps.sh [build|test|demo|data|bench|all]   (default all)
+# build, demo  the compiler, pkg-config and the libraries refrain links (FFTW,
+#              libsndfile, OpenBLAS, stb, libsamplerate, libopenmpt); the demo's
+#              music comes with apt-get download, no package installed
+# test         build + mma, fluidsynth, fluid-soundfont-gm: test_data_corpus and
+#              test_data_structure render MMA songs with them
+# data         build + mma, fluidsynth, fluid-soundfont-gm (rendering the corpus's
+#              MMA songs) and unzip (nexuiz-music's .pk3 archives)
+# bench        build + python3-numpy, python3-torch, python3-torchaudio: the peers
+#              the benchmarks time, and the tests/make_*_ref.py reference scripts;
+#              never needed to build, test or run refrain
+# all          everything above (`make deps`)
 set -eu
-PKGS="build-essential pkg-config libfftw3-dev libsndfile1-dev libopenblas-dev libstb-dev
-      libsamplerate0-dev libopenmpt-dev mma fluidsynth fluid-soundfont-gm
-      python3-numpy python3-torch python3-torchaudio unzip"
+BUILD_PKGS="build-essential pkg-config libfftw3-dev libsndfile1-dev libopenblas-dev libstb-dev
+            libsamplerate0-dev libopenmpt-dev"
+MMA_PKGS="mma fluidsynth fluid-soundfont-gm"
+PEER_PKGS="python3-numpy python3-torch python3-torchaudio"
+case ${1:-all} in
+    build | demo) PKGS="$BUILD_PKGS" ;;
+    test) PKGS="$BUILD_PKGS $MMA_PKGS" ;;
+    data) PKGS="$BUILD_PKGS $MMA_PKGS unzip" ;;
+    bench) PKGS="$BUILD_PKGS $PEER_PKGS" ;;
+    all) PKGS="$BUILD_PKGS $MMA_PKGS $PEER_PKGS unzip" ;;
+    *) echo "usage: $0 [build|test|demo|data|bench|all]" >&2; exit 2 ;;
+esac
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
