@@ -62,10 +62,14 @@ int refrain_find_model(const char *name, char *buf, size_t cap, char *err, size_
 refrain_model *refrain_model_load(const refrain_model_params *p, char *err, size_t err_cap) {
     char dpath[PATH_MAX], apath[PATH_MAX];
     const char *d = p && p->denoiser ? p->denoiser : NULL, *a = p && p->autoencoder ? p->autoencoder : NULL;
+    // the denoiser first, so a wrong --model is what the message names even where no ae.rfc is found
     if (!d) { if (refrain_find_model("denoiser.rfc", dpath, sizeof dpath, err, err_cap)) return NULL; d = dpath; }
-    if (!a) { if (refrain_find_model("ae.rfc", apath, sizeof apath, err, err_cap)) return NULL; a = apath; }
     refrain_model *m = callocCheck(1, sizeof *m);
     if (denoiser_load(&m->den, d)) { fail_with(err, err_cap, -1); free(m); return NULL; }
+    if (!a && refrain_find_model("ae.rfc", apath, sizeof apath, err, err_cap)) {
+        denoiser_free(&m->den); free(m); return NULL;
+    }
+    if (!a) a = apath;
     if (ae_load(&m->ae, a, NULL)) { fail_with(err, err_cap, -1); denoiser_free(&m->den); free(m); return NULL; }
     if (m->ae.cfg.z != m->den.cfg.z) {
         err_set("the denoiser %s makes %d latent channels, the autoencoder %s decodes %d", d, m->den.cfg.z, a,
