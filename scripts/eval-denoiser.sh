@@ -34,7 +34,7 @@ args=(--model "$MODEL" --data "$DATA" -o "$OUT/denoiser.md" --figs "$OUT")
 dirty=
 [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && dirty=' with uncommitted changes'
 sums=""
-for m in "$MODEL" ${COMPARE//,/ }; do
+for m in "$MODEL" ${COMPARE:+${COMPARE//,/ }}; do
     sums="$sums $(basename "$m") sha256 $(sha256sum "$m" 2>/dev/null | cut -c1-12)...;"
 done
 note="By scripts/eval-denoiser.sh: commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$dirty,$sums $(date -u +%Y-%m-%d), $(cpu_desc)."
