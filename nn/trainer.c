@@ -7,11 +7,14 @@
 #include "nn/trainer.h"
 #include "util/util.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 void trainer_cat(char *buf, size_t cap, const char *fmt, ...) {
     size_t n = strnlen(buf, cap);
@@ -53,7 +56,21 @@ static FILE *open_log(const char *path, const char *header, long resume_step) {
     return fopen(path, "a");
 }
 
-int trainer_run(const TrainerOpts *o, const TrainerHooks *h, const long *step, long resume_step) {
+// One run per checkpoint: an exclusive lock on <out>.lock, held until the run
+// ends (the kernel drops it if the process dies). A second run on the same
+// checkpoint would rewrite its log and overwrite its checkpoint with its own
+// state. Returns the lock's descriptor, or -1 with err_set().
+static int lock_run(const char *name, const char *out) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s.lock", out);
+    int fd = open(path, O_RDWR | O_CREAT, 0644);
+    if (fd < 0) return -2;   // a folder we cannot write: the checkpoint save will say so
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
+    close(fd);
+    return err_set("%s: another run is training %s now (it holds %s); stop it first", name, out, path);
+}
+
+static int trainer_loop(const TrainerOpts *o, const TrainerHooks *h, const long *step, long resume_step) {
     char tsv[4200];
     snprintf(tsv, sizeof tsv, "%s.tsv", o->out);
     FILE *log = open_log(tsv, o->log_header ? o->log_header : "", resume_step);
@@ -108,5 +125,13 @@ int trainer_run(const TrainerOpts *o, const TrainerHooks *h, const long *step, l
     if (!rc)
         fprintf(stderr, "%s: %s at step %ld after %.1f min; checkpoint %s\n", o->name, stopped ? "stopped" : "done",
                 *step, (now_seconds() - tstart) / 60, o->out);
+    return rc;
+}
+
+int trainer_run(const TrainerOpts *o, const TrainerHooks *h, const long *step, long resume_step) {
+    int lock = lock_run(o->name, o->out);
+    if (lock == -1) return -1;
+    int rc = trainer_loop(o, h, step, resume_step);
+    if (lock >= 0) close(lock);
     return rc;
 }

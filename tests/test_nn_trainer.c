@@ -10,6 +10,7 @@
 #include "util/util.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -207,6 +208,32 @@ static void test_failures(void) {
           "a failing save stops the run at once: %s", err_msg());
 }
 
+// A second run on the same checkpoint is refused while the first holds its lock
+// (another process: flock locks belong to the open file, so a second open here
+// stands for it), leaving the first run's log as it was; once released it runs.
+static void test_lock(void) {
+    TrainerOpts o = opts(4);
+    Fake f = {.tag = 1};
+    run(&o, &f, 0, -1);
+    Row before[MAXN];
+    int nb = read_log(before, MAXN);
+    char path[600];
+    snprintf(path, sizeof path, "%s.lock", g_out);
+    int fd = open(path, O_RDWR | O_CREAT, 0644);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0, "the test holds the lock");
+    Fake g = {.tag = 2};
+    int rc = run(&o, &g, 0, 2);
+    Row after[MAXN];
+    int na = read_log(after, MAXN);
+    CHECK(rc != 0 && strstr(err_msg(), "another run is training") && strstr(err_msg(), path) && g.step == 0 &&
+          g.saves == 0 && na == nb && nb == 4, "a second run is refused (%s), no step, the log untouched (%d rows)",
+          err_msg(), na);
+    close(fd);
+    Fake k = {.tag = 3};
+    rc = run(&o, &k, 0, -1);
+    CHECK(rc == 0 && k.step == 4, "with the lock released the run goes ahead");
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "/tmp/refrain-test-trainer-XXXXXX");
     if (!mkdtemp(g_dir)) { perror("mkdtemp"); return 1; }
@@ -217,6 +244,7 @@ int main(void) {
     test_run();
     test_checkpoints_and_limits();
     test_failures();
+    test_lock();
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
     if (system(cmd) != 0) printf("  could not remove %s\n", g_dir);
