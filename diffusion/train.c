@@ -269,6 +269,8 @@ int diff_train(const DiffTrainOpts *o, const DenoiserConfig *cfg) {
     if (trainer_run(&to, &hk, &st.step, from ? st.step : -1)) goto done;
     rc = 0;
     if (o->export_path) {
+        hparams_set_int(&r.hp, "trained_steps", st.step);   // which step of the plan the weights are
+        hparams_set_int(&r.hp, "planned_steps", o->steps);
         if (checkpoint_save_ema(o->export_path, DENOISER_KIND, &r.hp, &m.params, &st)) rc = -1;
         else fprintf(stderr, "train-diffusion: exported the EMA weights to %s\n", o->export_path);
     }
