@@ -131,6 +131,31 @@ static void test_errors(refrain_model *m) {
     CHECK(!bad && strstr(err, "denoiser"), "an autoencoder given as the denoiser is refused: %s", err);
 }
 
+// The shipped models (assets/): they load together and make a short song whose
+// audio is finite, not silent and as long as the form, with the sections it asks for.
+static void test_shipped(void) {
+    refrain_model_params mp = {"assets/denoiser.rfc", "assets/ae.rfc"};
+    char err[512];
+    refrain_model *m = refrain_model_load(&mp, err, sizeof err);
+    if (!CHECK(m != NULL, "the shipped denoiser and autoencoder load together (%s)", m ? "ok" : err)) return;
+    refrain_generate_params p = params("intro:2 chorus:3 chorus:3", 5);
+    p.steps = 2;
+    refrain_song a;
+    int rc = refrain_generate(m, &p, &a, err, sizeof err);
+    CHECK(rc == 0, "a song with the shipped models (%s)", rc ? err : "ok");
+    if (!rc) {
+        double ss = 0;
+        int finite = 1;
+        for (long i = 0; i < a.n_samples; i++) { finite &= isfinite(a.audio[i]) != 0; ss += (double)a.audio[i] * a.audio[i]; }
+        double rms_db = 10 * log10(ss / (a.n_samples ? a.n_samples : 1) + 1e-30);
+        CHECK(finite && rms_db > -60 && rms_db < 0 && a.n_sections == 3 && fabs(a.sections[2].end - 8) < 0.05 &&
+                  fabs((double)a.n_samples / a.sample_rate - 8) < 0.1,
+              "finite, not silent (RMS %.1f dBFS), 3 sections, 8 s", rms_db);
+        refrain_song_free(&a);
+    }
+    refrain_model_free(m);
+}
+
 int main(int argc, char **argv) {
     nn_set_threads(1);
     if (argc == 3 && !strcmp(argv[1], "--write-models")) {   // for tests/cli_generate.sh
@@ -155,6 +180,7 @@ int main(int argc, char **argv) {
         test_errors(m);
         refrain_model_free(m);
     }
+    test_shipped();
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     if (system(cmd)) printf("note: could not remove %s\n", g_dir);
     return check_summary("test_generate");
