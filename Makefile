@@ -68,7 +68,7 @@ help:
 	@echo "make test       build and run all tests (installs deps, fetches test music)"
 	@echo "make bench      benchmarks against peers; reports in notebooks_exports/"
 	@echo "make data       fetch Debian music, render MMA songs, build corpus shards + index"
-	@echo "make demo       vocoder round trip of a real excerpt + spectrogram PNG in out/"
+	@echo "make demo       a song generated from a form (out/song.wav, .png, .json), then a real excerpt through the vocoder"
 	@echo "make debug      build with ASan and UBSan into build-debug/ and run the tests"
 	@echo "make fuzz       libFuzzer on every file reader, 10 M executions each (1-2 h); notebooks_exports/fuzz.md"
 	@echo "make model      retrain everything shipped: assets/ae.rfc (~3.2 h on 2 cores), then assets/denoiser.rfc (runs make data first)"
