@@ -32,7 +32,7 @@ make -s "$REFRAIN" >&2
 mkdir -p "$OUT"
 bin=$(mktemp /tmp/refrain-eval-generate.XXXXXX)
 trap 'rm -f "$bin"' EXIT
-cp "$REFRAIN" "$bin"   # a rebuild during the run must not change it
+cp "$REFRAIN" "$bin" && chmod 755 "$bin"   # a rebuild during the run must not change it (mktemp makes it 0600)
 . bench/cpu.sh
 dirty=
 [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && dirty=' with uncommitted changes'
