@@ -72,18 +72,6 @@ static int write_second_model(void) {
     return rc;
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = mallocCheck(n + 1);
-    s[fread(s, 1, n, f)] = 0;
-    fclose(f);
-    return s;
-}
-
 // The report's table rows (lines starting with '|').
 static void table_lines(const char *rep, char *out, size_t cap) {
     size_t L = 0;

@@ -62,18 +62,6 @@ static int write_song(int k, int split, Rng *r) {
     return rc;
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = mallocCheck(n + 1);
-    s[fread(s, 1, n, f)] = 0;
-    fclose(f);
-    return s;
-}
-
 // The lines of the report holding distances (the set rows; the sweep rows less
 // their two timing columns), for comparing two runs.
 static void distance_lines(const char *rep, char *out, size_t cap) {

@@ -9,6 +9,9 @@
 #include "autoencoder/autoencoder.h"
 #include "diffusion/diffusion.h"
 #include "util/rng.h"
+#include "util/util.h"
+
+#include <stdio.h>
 
 #define TINY_CTX 6   // the tiny denoiser's context frames (a re-roll's seam)
 
@@ -37,5 +40,18 @@ static int tiny_models_write(const char *den_path, const char *ae_path) {
     rc = denoiser_save(&d, den_path);
     denoiser_free(&d);
     return rc;
+}
+
+// A whole file as a NUL-terminated string (reports the tests read back); NULL if unreadable.
+static inline char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = mallocCheck(n + 1);
+    s[fread(s, 1, n, f)] = 0;
+    fclose(f);
+    return s;
 }
 #endif
