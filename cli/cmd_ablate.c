@@ -1,7 +1,7 @@
 // cmd_ablate.c — `refrain ablate --form "..." --songs N -o ablation.md`: what the
 // section memory buys and costs (sampler/ablate.c, ablate_run): the same songs
 // with memory, without, with another song's memory, at each memory guidance of
-// a sweep and with each extra model, measured for structure, quality and cost,
+// a sweep, at each repeat strength of a sweep and with each extra model, measured for structure, quality and cost,
 // with the figures beside the report. --model may be given several times: the
 // first is the model measured, the others add their memory condition (their K).
 // This file parses options, calls the library once and writes the report atomically.
@@ -15,9 +15,9 @@
 #include "util/util.h"
 
 static const char *v_form = NULL, *v_out = NULL, *v_model = NULL, *v_ae = NULL, *v_data, *v_work, *v_figs = NULL,
-                  *v_note = NULL, *v_sweep = "0,1,2,4";
+                  *v_note = NULL, *v_sweep = "0,1,2,4", *v_rsweep = "none";
 static int v_songs, v_seed, v_steps, v_sampler, v_sched, v_iters, v_style, v_boot;
-static double v_cfg, v_mg, v_bpm;
+static double v_cfg, v_mg, v_bpm, v_rs;
 static const Opt OPTS[] = {
     {"form", 'f', OPT_STRING, &v_form, 0, 0, NULL, "FORM", "every song's sections (as refrain generate --form)", 1},
     {"songs", 'n', OPT_INT, &v_songs, 2, 10000, NULL, "N", "songs per condition (seeds SEED .. SEED + N - 1)", 0},
@@ -29,6 +29,8 @@ static const Opt OPTS[] = {
     {"figs", 0, OPT_STRING, &v_figs, 0, 0, NULL, "DIR", "folder for the PNGs (default: the report's folder)", 0},
     {"note", 0, OPT_STRING, &v_note, 0, 0, NULL, "TEXT", "a line added under the title", 0},
     {"memory-guidance-sweep", 0, OPT_STRING, &v_sweep, 0, 0, NULL, "G,G,..", "memory guidance settings to compare (at most 8; \"none\": no sweep)", 0},
+    {"repeat-strength-sweep", 0, OPT_STRING, &v_rsweep, 0, 0, NULL, "X,X,..", "repeat strengths to compare, each with memory (at most 8; \"none\": no sweep)", 0},
+    {"repeat-strength", 0, OPT_FLOAT, &v_rs, 0.01, 1, NULL, "X", "repeat strength of every condition but the sweep's (as refrain generate; 1 = from pure noise; no memory: always 1)", 0},
     {"seed", 0, OPT_INT, &v_seed, 0, 2147483647, NULL, "N", "song i's seed is N + i; also the bootstraps'", 0},
     {"steps", 0, OPT_INT, &v_steps, 1, 1000, NULL, "N", "sampling steps", 0},
     {"sampler", 0, OPT_CHOICE, &v_sampler, 0, 0, "euler,heun,ab2,pingpong", "NAME", "ODE sampler", 0},
@@ -46,8 +48,9 @@ static const OptSpec SPEC = {"ablate", "", 0,
                              "at several guidances and models (Markdown report)",
                              OPTS};
 
-// "0,1,2.5" into v (at most cap); "none" is empty. Returns the count, or -1 after saying which item is wrong.
-static int parse_floats(const char *text, float *v, int cap) {
+// "0,1,2.5" into v (at most cap, each in lo..hi); "none" is empty. Returns the
+// count, or -1 after saying which item of option `name` is wrong.
+static int parse_floats(const char *name, const char *text, float *v, int cap, double lo, double hi) {
     if (!strcmp(text, "none")) return 0;
     char buf[512], *save = NULL;
     snprintf(buf, sizeof buf, "%s", text);
@@ -55,13 +58,14 @@ static int parse_floats(const char *text, float *v, int cap) {
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         char *end;
         double x = strtod(t, &end);
-        if (n == cap || *end || end == t || !(x >= -5 && x <= 20)) {
-            fprintf(stderr, "refrain: --memory-guidance-sweep: '%s' %s\n", t, n == cap ? "is one too many (at most 8)" : "is not a guidance in -5..20");
+        if (n == cap || *end || end == t || !(x >= lo && x <= hi)) {
+            if (n == cap) fprintf(stderr, "refrain: --%s: '%s' is one too many (at most %d)\n", name, t, cap);
+            else fprintf(stderr, "refrain: --%s: '%s' is not a number in %g..%g\n", name, t, lo, hi);
             return -1;
         }
         v[n++] = (float)x;
     }
-    if (!n) { fprintf(stderr, "refrain: --memory-guidance-sweep: an empty list (give \"none\" for no sweep)\n"); return -1; }
+    if (!n) { fprintf(stderr, "refrain: --%s: an empty list (give \"none\" for no sweep)\n", name); return -1; }
     return n;
 }
 
@@ -70,7 +74,7 @@ static int run(int argc, char **argv) {
     ablate_defaults(&o);
     v_data = o.data; v_work = o.work; v_songs = o.songs; v_seed = (int)(o.seed & 0x7fffffff); v_steps = o.steps;
     v_sampler = o.sampler; v_sched = o.schedule; v_cfg = o.cfg; v_mg = o.mem_guidance; v_bpm = o.bpm;
-    v_style = o.style; v_iters = o.vocoder_iters; v_boot = o.boot;
+    v_rs = o.repeat_strength; v_style = o.style; v_iters = o.vocoder_iters; v_boot = o.boot;
     int st = opts_parse(&SPEC, argc, argv, NULL);
     if (st != OPTS_OK) return st;
     // --model given several times: the first is measured, the others compared
@@ -84,7 +88,8 @@ static int run(int argc, char **argv) {
         if (nm == ABLATE_MAX_MODELS + 1) { fprintf(stderr, "refrain: ablate: at most %d models\n", ABLATE_MAX_MODELS + 1); return 2; }
         models[nm++] = v;
     }
-    if ((o.n_sweep = parse_floats(v_sweep, o.mg_sweep, ABLATE_MAX_SWEEP)) < 0) return 2;
+    if ((o.n_sweep = parse_floats("memory-guidance-sweep", v_sweep, o.mg_sweep, ABLATE_MAX_SWEEP, -5, 20)) < 0) return 2;
+    if ((o.n_rs_sweep = parse_floats("repeat-strength-sweep", v_rsweep, o.rs_sweep, ABLATE_MAX_SWEEP, 0.01, 1)) < 0) return 2;
     FormOpts fo;
     form_opts_default(&fo);
     fo.bpm = v_bpm;
@@ -103,7 +108,7 @@ static int run(int argc, char **argv) {
     for (int i = 1; i < nm; i++) o.models[o.n_models++] = models[i];
     o.data = v_data; o.work = v_work; o.figs = v_figs; o.note = v_note; o.bpm = v_bpm; o.style = v_style;
     o.steps = v_steps; o.sampler = v_sampler; o.schedule = v_sched; o.cfg = (float)v_cfg; o.mem_guidance = (float)v_mg;
-    o.vocoder_iters = v_iters; o.boot = v_boot;
+    o.vocoder_iters = v_iters; o.boot = v_boot; o.repeat_strength = (float)v_rs;
     AtomicFile af;
     if (atomic_open(&af, v_out)) return fail();
     AblateCounts n;

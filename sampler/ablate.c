@@ -8,7 +8,11 @@
 //                 control: the memory's content, not its presence, should help;
 //   guidance g    the memory condition at each memory guidance of the sweep (the
 //                 setting given aliases the memory condition: the same songs);
-//   model K       the memory condition with each extra denoiser (another memory size).
+//   model K       the memory condition with each extra denoiser (another memory size);
+//   repeat X      the memory condition with each repeat strength of a second sweep (a
+//                 repeat starts from its label's earlier occurrence re-noised to t = X;
+//                 every other condition uses the one given, the control's repeats start
+//                 from the other song's sections, and without memory from pure noise).
 // Every song is measured from its rendered audio (data/structure.h: the
 // same-label minus different-label section similarity gap, its AUC, MusDr's
 // structureness), against real songs with exact labels (structure_corpus on the
@@ -47,6 +51,7 @@ void ablate_defaults(AblateOpts *o) {
     const float sweep[4] = {0, 1, 2, 4};
     for (int i = 0; i < 4; i++) o->mg_sweep[i] = sweep[i];
     o->n_sweep = 4;
+    o->repeat_strength = g.repeat_strength;
     o->bpm = g.bpm;
     o->style = g.style;
     o->steps = g.steps;
@@ -143,7 +148,7 @@ StructureInterval ablate_ratio(const double *a, int na, const double *b, int nb,
 }
 
 // ---- conditions ------------------------------------------------------------------------------------
-enum { C_MEMORY = 0, C_NONE, C_OTHER, C_SWEEP, C_MODEL };
+enum { C_MEMORY = 0, C_NONE, C_OTHER, C_SWEEP, C_MODEL, C_REPEAT };
 
 typedef struct {
     const char *path;
@@ -158,6 +163,7 @@ typedef struct {
     char name[96];               // in the tables
     char key[32];                // its songs' file names: <key>-seed<S>
     float mg;                    // memory guidance
+    float rs;                    // repeat strength (1: from pure noise)
     int model;                   // index into the models (0: the one measured)
     int alias;                   // -1, or the condition whose songs these are
     StructureResult *res;        // (N)
@@ -178,6 +184,7 @@ typedef struct {
     uint64_t ae_hash;
     const char *ae;
     char base[4096];             // the settings every song shares
+    const char *memory_key;      // the memory condition's songs' key (the control's memories)
 } Store;
 
 static void song_paths(char paths[4][PATH_MAX], const char *dir, const char *key, uint64_t seed) {
@@ -235,9 +242,11 @@ static int get_song(Store *st, const Cond *c, int i, refrain_song *s, double *se
     int other = c->kind == C_OTHER, nomem = c->kind == C_NONE;
     char paths[4][PATH_MAX], settings[8192];
     song_paths(paths, md->dir, c->key, seed);
-    snprintf(settings, sizeof settings, "%skey %s\nseed %llu\nno_memory %d\nmemory_guidance %.9g\nmemory_from %s%llu\n---\n",
+    char rs[64] = "";   // said only when not 1 (a song stored before the knob existed is the same song)
+    if (c->rs != 1.0f) snprintf(rs, sizeof rs, "repeat_strength %.9g\n", c->rs);
+    snprintf(settings, sizeof settings, "%skey %s\nseed %llu\nno_memory %d\nmemory_guidance %.9g\nmemory_from %s%llu\n%s---\n",
              st->base, c->key, (unsigned long long)seed, nomem, c->mg, other ? "memory-seed" : "-",
-             other ? (unsigned long long)from_seed : 0ull);
+             other ? (unsigned long long)from_seed : 0ull, rs);
     char *have = slurp(paths[3]);
     if (have && !strncmp(have, settings, strlen(settings))) {
         long tokens = -1;
@@ -267,7 +276,7 @@ static int get_song(Store *st, const Cond *c, int i, refrain_song *s, double *se
     memset(&from, 0, sizeof from);
     if (other) {
         char fp[4][PATH_MAX];
-        song_paths(fp, md->dir, "memory", from_seed);
+        song_paths(fp, md->dir, st->memory_key, from_seed);
         if (load_stored(&from, fp)) return err_set("ablate: the memory condition's song %s: %s", fp[2], err_msg());
     }
     refrain_generate_params gp = refrain_generate_default_params();
@@ -281,6 +290,7 @@ static int get_song(Store *st, const Cond *c, int i, refrain_song *s, double *se
     gp.cfg = o->cfg;
     gp.memory_guidance = c->mg;
     gp.no_memory = nomem;
+    gp.repeat_strength = c->rs;
     gp.memory_from = other ? &from : NULL;
     gp.vocoder_iters = o->vocoder_iters;
     GenProgress pr = {c->name, i, o->songs};
@@ -513,6 +523,9 @@ static void write_report(FILE *f, const AblateOpts *o, const Model *models, int 
             schedule_name(o->schedule), o->cfg, o->mem_guidance);
     for (int i = 0; i < o->n_sweep; i++) fprintf(f, "%s%g", i ? "," : "", o->mg_sweep[i]);
     if (!o->n_sweep) fprintf(f, "none");
+    fprintf(f, " --repeat-strength %g --repeat-strength-sweep ", o->repeat_strength);
+    for (int i = 0; i < o->n_rs_sweep; i++) fprintf(f, "%s%g", i ? "," : "", o->rs_sweep[i]);
+    if (!o->n_rs_sweep) fprintf(f, "none");
     fprintf(f, " --vocoder-iters %d --boot %d --data %s --work %s", o->vocoder_iters, o->boot, o->data, o->work);
     for (int m = 0; m < nmodels; m++) fprintf(f, " --model %s", models[m].path);
     fprintf(f, " --ae %s -o ablation.md`. %d songs generated and %d reused from `%s` in this run; %.0f s wall.\n\n",
@@ -600,9 +613,9 @@ static void write_report(FILE *f, const AblateOpts *o, const Model *models, int 
     figures(f, o, cs, ref, nref);
     fprintf(f, "\n## The songs\n\nForm `%s` at %g BPM, style %s; song i (from 1) has seed %llu + i - 1; the other "
                "song's memory of song i is song i + 1 of the memory condition (song 1's for the last). %s, %d steps, "
-               "schedule %s, cfg %g, memory guidance %g, %d Griffin-Lim iterations.\n",
+               "schedule %s, cfg %g, memory guidance %g, repeat strength %g (without memory: 1), %d Griffin-Lim iterations.\n",
             o->form, o->bpm, style_name[o->style & 3], (unsigned long long)o->seed, sampler_name(o->sampler), o->steps,
-            schedule_name(o->schedule), o->cfg, o->mem_guidance, o->vocoder_iters);
+            schedule_name(o->schedule), o->cfg, o->mem_guidance, o->repeat_strength, o->vocoder_iters);
 }
 
 static int check_opts(const AblateOpts *o) {
@@ -611,6 +624,10 @@ static int check_opts(const AblateOpts *o) {
     if (o->n_sweep < 0 || o->n_sweep > ABLATE_MAX_SWEEP) return err_set("ablate: %d guidance settings; at most %d", o->n_sweep, ABLATE_MAX_SWEEP);
     for (int i = 0; i < o->n_sweep; i++)
         if (!isfinite(o->mg_sweep[i])) return err_set("ablate: a memory guidance that is not a number");
+    if (o->n_rs_sweep < 0 || o->n_rs_sweep > ABLATE_MAX_SWEEP) return err_set("ablate: %d repeat strengths; at most %d", o->n_rs_sweep, ABLATE_MAX_SWEEP);
+    for (int i = 0; i < o->n_rs_sweep; i++)
+        if (!(o->rs_sweep[i] > 0 && o->rs_sweep[i] <= 1)) return err_set("ablate: repeat strength %g; allowed above 0, at most 1", o->rs_sweep[i]);
+    if (!(o->repeat_strength > 0 && o->repeat_strength <= 1)) return err_set("ablate: repeat strength %g; allowed above 0, at most 1", o->repeat_strength);
     if (o->n_models < 0 || o->n_models > ABLATE_MAX_MODELS) return err_set("ablate: %d compared models; at most %d", o->n_models, ABLATE_MAX_MODELS);
     if (o->steps < 1 || o->steps > 1000) return err_set("ablate: steps %d; allowed 1..1000", o->steps);
     if (o->sampler < 0 || o->sampler >= SAMPLER_COUNT) return err_set("ablate: unknown sampler %d", o->sampler);
@@ -687,29 +704,45 @@ int ablate_run(FILE *f, const AblateOpts *o, AblateCounts *counts) {
         if (make_parents(probe)) goto done;
     }
     // the conditions
-    cs = callocCheck(3 + o->n_sweep + o->n_models, sizeof *cs);
+    cs = callocCheck(3 + o->n_sweep + o->n_models + o->n_rs_sweep, sizeof *cs);
+    // a repeat strength below 1 keeps its songs apart from plain generation's
+    char sfx[32] = "";
+    if (o->repeat_strength != 1.0f) snprintf(sfx, sizeof sfx, "-rs%g", o->repeat_strength);
     for (int k = 0; k < 3; k++) {
         Cond *c = &cs[nc++];
         c->kind = k; c->mg = o->mem_guidance; c->alias = -1;
-        snprintf(c->key, sizeof c->key, "%s", k == C_MEMORY ? "memory" : k == C_NONE ? "none" : "other");
-        if (k == C_MEMORY) snprintf(c->name, sizeof c->name, "memory (K %d)", models[0].k);
+        c->rs = k == C_NONE ? 1.0f : o->repeat_strength;
+        snprintf(c->key, sizeof c->key, "%s%s", k == C_MEMORY ? "memory" : k == C_NONE ? "none" : "other", k == C_NONE ? "" : sfx);
+        if (k == C_MEMORY && o->repeat_strength != 1.0f)
+            snprintf(c->name, sizeof c->name, "memory (K %d), repeat strength %g", models[0].k, o->repeat_strength);
+        else if (k == C_MEMORY) snprintf(c->name, sizeof c->name, "memory (K %d)", models[0].k);
         else snprintf(c->name, sizeof c->name, "%s", k == C_NONE ? "no memory" : "other song's memory");
     }
     for (int i = 0; i < o->n_sweep; i++) {
         Cond *c = &cs[nc++];
-        c->kind = C_SWEEP; c->mg = o->mg_sweep[i]; c->alias = -1;
-        snprintf(c->key, sizeof c->key, "mg%g", c->mg);
+        c->kind = C_SWEEP; c->mg = o->mg_sweep[i]; c->alias = -1; c->rs = o->repeat_strength;
+        snprintf(c->key, sizeof c->key, "mg%g%s", c->mg, sfx);
         snprintf(c->name, sizeof c->name, "memory guidance %g", c->mg);
         if (c->mg == o->mem_guidance) c->alias = C_MEMORY;
         for (int j = 3; j < nc - 1; j++) if (c->alias < 0 && cs[j].kind == C_SWEEP && cs[j].mg == c->mg) c->alias = j;
     }
     for (int m = 1; m < nmodels; m++) {
         Cond *c = &cs[nc++];
-        c->kind = C_MODEL; c->mg = o->mem_guidance; c->model = m; c->alias = -1;
-        snprintf(c->key, sizeof c->key, "memory");
+        c->kind = C_MODEL; c->mg = o->mem_guidance; c->model = m; c->alias = -1; c->rs = o->repeat_strength;
+        snprintf(c->key, sizeof c->key, "memory%s", sfx);
         const char *base = strrchr(models[m].path, '/');
         snprintf(c->name, sizeof c->name, "memory, K %d (%.60s)", models[m].k, base ? base + 1 : models[m].path);
     }
+    for (int i = 0; i < o->n_rs_sweep; i++) {
+        Cond *c = &cs[nc++];
+        c->kind = C_REPEAT; c->mg = o->mem_guidance; c->rs = o->rs_sweep[i]; c->alias = -1;
+        snprintf(c->key, sizeof c->key, "%s", "memory");
+        if (c->rs != 1.0f) snprintf(c->key, sizeof c->key, "memory-rs%g", c->rs);
+        snprintf(c->name, sizeof c->name, "repeat strength %g", c->rs);
+        if (c->rs == o->repeat_strength) c->alias = C_MEMORY;
+        for (int j = 3; j < nc - 1; j++) if (c->alias < 0 && cs[j].kind == C_REPEAT && cs[j].rs == c->rs) c->alias = j;
+    }
+    st.memory_key = cs[C_MEMORY].key;
     for (int c = 0; c < nc; c++) {
         if (cs[c].alias >= 0) continue;
         cond_alloc(&cs[c], o->songs, ae.cfg.z);

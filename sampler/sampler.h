@@ -110,7 +110,9 @@ typedef struct {
     int style;              // 0 none, 1 mma, 2 module, 3 recording
     uint64_t seed;          // section i's noise comes from (seed, i)
     float repeat_strength;  // 0 < X <= 1: a repeated section (its label made earlier) starts from its
-                            // label's previous occurrence re-noised to t = X (1 = pure noise, the default)
+                            // label's previous occurrence re-noised to t = X (1 = pure noise, the default);
+                            // that occurrence is in the song it remembers (mem_form's with mem_form; none
+                            // with no_memory: then every section starts from pure noise)
     float seam_t;           // an edit's seam is re-denoised from t = seam_t (SDEdit; default 0.6)
     // Progress: section i of n, chunk, sampling step of steps (may be NULL).
     void (*progress)(void *ctx, int section, int n_sections, int step, int steps);
@@ -253,7 +255,9 @@ int generate_eval(FILE *f, const GenEvalOpts *o);
 // The same songs (one form, seeds seed + i) under: memory; no memory; another
 // song's memory (song i remembers song (i + 1) mod N of the memory condition,
 // refrain_generate_params.memory_from); each memory guidance of the sweep; the
-// memory condition with each extra denoiser (its K). Structure from the rendered
+// memory condition with each extra denoiser (its K); each repeat strength of a
+// second sweep (a repeat starts from what its section remembers: its own song's
+// earlier occurrence, the other song's for the control, none without memory). Structure from the rendered
 // audio (data/structure.h) against the validation MMA songs and modules
 // (structure_corpus), issue 14's target lines, quality (eval_compare) and cost.
 // Songs are kept in <work>/<model hash>/ and reused when their settings match.
@@ -272,6 +276,9 @@ typedef struct {
     const char *note;              // a line under the title (NULL: none)
     float mg_sweep[ABLATE_MAX_SWEEP];   // memory guidance settings (one equal to mem_guidance reuses the memory songs)
     int n_sweep;
+    float rs_sweep[ABLATE_MAX_SWEEP];   // repeat strengths, each with memory (one equal to repeat_strength: the memory songs)
+    int n_rs_sweep;
+    float repeat_strength;         // every condition's but the sweep's (no memory: always 1; 1: from pure noise)
     double bpm;
     int style, steps, sampler, schedule, vocoder_iters;
     float cfg, mem_guidance;       // every condition's (mem_guidance: all but the sweep's)

@@ -216,16 +216,21 @@ static uint64_t section_seed(uint64_t seed, int i) {
     return 1 + rng_u64(&sr) % SONG_SEED_MAX;   // exact in a timeline
 }
 
-// A repeat's start: its label's previous occurrence (the nearest earlier section
-// with the same label, as written) laid over section i's frames, tiled when it is
-// shorter (frame f takes its frame f mod length) and cropped when longer (its
-// first frames). Returns 1 when there is one, 0 when the label is new.
-static int repeat_init(float *lat, const SongForm *form, const long *bounds, int i, int Z) {
-    for (int j = i - 1; j >= 0; j--) {
-        if (strcmp(form->sections[j].label, form->sections[i].label)) continue;
-        long lj = bounds[j + 1] - bounds[j], li = bounds[i + 1] - bounds[i];
+// A repeat's start: its label's previous occurrence laid over section i's frames,
+// tiled when it is shorter (frame f takes its frame f mod length) and cropped
+// when longer (its first frames). The occurrence is the nearest section j < i of
+// the song section i remembers (src: its own, or another song's for the control)
+// with section i's label, as written. Returns 1 when there is one, 0 when the
+// label is new to that song.
+typedef struct { const SongForm *form; const long *bounds; const float *lat; } RepeatSrc;
+static int repeat_init(float *lat, const SongForm *form, const long *bounds, int i, const RepeatSrc *src, int Z) {
+    int top = i < src->form->n ? i : src->form->n;
+    for (int j = top - 1; j >= 0; j--) {
+        if (strcmp(src->form->sections[j].label, form->sections[i].label)) continue;
+        long lj = src->bounds[j + 1] - src->bounds[j], li = bounds[i + 1] - bounds[i];
+        if (lj < 1) return 0;
         for (long f = 0; f < li; f++)
-            memcpy(lat + (bounds[i] + f) * Z, lat + (bounds[j] + f % lj) * Z, sizeof(float) * Z);
+            memcpy(lat + (bounds[i] + f) * Z, src->lat + (src->bounds[j] + f % lj) * Z, sizeof(float) * Z);
         return 1;
     }
     return 0;
@@ -259,6 +264,7 @@ int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams
     long seam_tokens = 0;   // a seam's memory is not counted in out->memory_tokens
     SongLatents ol;         // another song's memory (p->mem_form): its sections and latents
     memset(&ol, 0, sizeof ol);
+    RepeatSrc rsrc = {form, out->bounds, out->lat};
     memset(&other, 0, sizeof other);
     if (p->mem_form) {
         if (p->mem_form->n < 1 || !p->mem_lat) { free(view.sec); free(ts); song_latents_free(out); return err_set("generate: the memory's song has no sections or no latents"); }
@@ -266,7 +272,7 @@ int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams
         ol.T = song_bounds(p->mem_form, ol.bounds);
         ol.lat = (float *)p->mem_lat;
         song_view(&other, p->mem_form, &ol, p->style);
-        free(ol.bounds);
+        rsrc = (RepeatSrc){p->mem_form, ol.bounds, ol.lat};
         mem = &other;
     }
     int T = c->ctx_frames + c->crop_frames, S = c->mem_tokens;
@@ -292,7 +298,9 @@ int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams
         out->seeds[i] = section_seed(p->seed, i - n_prime);
         memset(out->lat + s0 * Z, 0, sizeof(float) * len * Z);   // from noise: nothing of what was there
         SectionJob job = {1.0f, n_prime > 0 && i == n_prime && !e->prime_ctx, 0};
-        if (p->repeat_strength < 1 && repeat_init(out->lat, form, out->bounds, i, Z)) job.t0 = p->repeat_strength;
+        // a repeat starts from what the section remembers: nothing without memory
+        if (p->repeat_strength < 1 && !p->no_memory && repeat_init(out->lat, form, out->bounds, i, &rsrc, Z))
+            job.t0 = p->repeat_strength;
         rc = make_section(m, p, &view, mem, i, &b, &a, ts, out->seeds[i], form->n, &job, &out->memory_tokens);
         out->sections_sampled++;
         out->frames_sampled += len;
@@ -302,6 +310,7 @@ int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams
     denoiser_batch_free(&b);
     free(view.sec);
     free(other.sec);
+    free(ol.bounds);
     free(ts);
     if (rc) song_latents_free(out);
     return rc;

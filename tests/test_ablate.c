@@ -243,6 +243,26 @@ static void test_report(void) {
     rc = run(&o, rep2, &n);
     CHECK(rc == 0 && n.generated == 6 && n.reused == 0, "3 steps instead of 2, no sweep, one model: %d generated, %d reused (want 6, 0)", n.generated, n.reused);
     free(a);
+    // a repeat strength sweep: 0.3 is new songs, 1 (the default) the memory condition's
+    o.rs_sweep[0] = 0.3f; o.rs_sweep[1] = 1; o.n_rs_sweep = 2;
+    rc = run(&o, rep2, &n);
+    CHECK(rc == 0 && n.generated == 2 && n.reused == 6, "repeat strength sweep 0.3,1: %d generated, %d reused (want 2, 6)", n.generated, n.reused);
+    a = slurp(rep2);
+    CHECK(a && strstr(a, "| repeat strength 0.3 | 2 |") && strstr(a, "| repeat strength 1 | 2 |") &&
+          strstr(a, "| repeat strength 0.3 - no memory | 2 |") && strstr(a, "--repeat-strength 1 --repeat-strength-sweep 0.3,1"),
+          "the report has the repeat strength rows and says how to reproduce them");
+    free(a);
+    // the same strength for every condition: the memory songs are the sweep's 0.3 ones, no memory's are plain
+    // generation's; only the control is made again (its repeats start from the other song)
+    o.repeat_strength = 0.3f; o.n_rs_sweep = 0;
+    rc = run(&o, rep2, &n);
+    CHECK(rc == 0 && n.generated == 2 && n.reused == 4, "repeat strength 0.3 for every condition: %d generated, %d reused (want 2, 4)",
+          n.generated, n.reused);
+    a = slurp(rep2);
+    CHECK(a && strstr(a, "| memory (K 2), repeat strength 0.3 | 2 |") && strstr(a, "repeat strength 0.3 (without memory: 1)"),
+          "the memory condition is named with its repeat strength");
+    free(a);
+    o.repeat_strength = 1;
     // refusals
     AblateOpts bad = o;
     bad.songs = 1;

@@ -177,6 +177,45 @@ static void test_repeat(refrain_model *m) {
     CHECK(rc == REFRAIN_ERR_INPUT && strstr(err, "repeat strength"), "repeat strength 0 refused: %s", err);
 }
 
+// A repeat starts from what its section remembers: nothing without memory (the
+// song is plain generation's without memory), the other song's occurrence with
+// memory_from (closer to that song's chorus than to its own first chorus).
+static void test_repeat_source(refrain_model *m) {
+    refrain_generate_params p = params("chorus:3 verse:3 chorus:3", 23);
+    refrain_song plain, rs, other, ctl;
+    char err[512];
+    p.no_memory = 1;
+    int rc = refrain_generate(m, &p, &plain, err, sizeof err);
+    p.repeat_strength = 0.1f;
+    if (!rc) rc = refrain_generate(m, &p, &rs, err, sizeof err);
+    if (!CHECK(rc == 0, "generation without memory (%s)", rc ? err : "ok")) return;
+    CHECK(same_frames(&plain, &rs, 0, plain.n_latent) && !memcmp(plain.audio, rs.audio, sizeof(float) * rs.n_samples),
+          "without memory the repeat strength changes nothing: every section from pure noise");
+    refrain_song_free(&rs);
+    p = params("chorus:3 verse:3 chorus:3", 24);   // the other song: another seed
+    rc = refrain_generate(m, &p, &other, err, sizeof err);
+    p = params("chorus:3 verse:3 chorus:3", 23);
+    p.repeat_strength = 0.1f;
+    p.memory_from = &other;
+    if (!rc) rc = refrain_generate(m, &p, &ctl, err, sizeof err);
+    if (!CHECK(rc == 0, "generation with another song's memory (%s)", rc ? err : "ok")) { refrain_song_free(&plain); return; }
+    // ctl's second chorus against other's first chorus, and against its own first
+    long a = frame_of(ctl.sections[2].start), oa = frame_of(other.sections[0].start), ia = frame_of(ctl.sections[0].start);
+    long n = ctl.n_latent - a, ol = frame_of(other.sections[0].end) - oa;
+    double d_other = 0, d_own = 0;
+    for (long t = 0; t < n; t++)
+        for (int z = 0; z < ctl.z; z++) {
+            float v = ctl.latents[(a + t) * ctl.z + z];
+            d_other += pow(v - other.latents[(oa + t % ol) * ctl.z + z], 2);
+            d_own += pow(v - ctl.latents[(ia + t % ol) * ctl.z + z], 2);
+        }
+    d_other = sqrt(d_other / (n * ctl.z)); d_own = sqrt(d_own / (n * ctl.z));
+    printf("    control's repeat at 0.1: RMS distance %.3f from the other song's chorus, %.3f from its own\n", d_other, d_own);
+    CHECK(d_other < 0.5 * d_own, "with another song's memory a repeat starts from that song's occurrence: %.3f against %.3f",
+          d_other, d_own);
+    refrain_song_free(&plain); refrain_song_free(&other); refrain_song_free(&ctl);
+}
+
 // ---- a recording with a known form ---------------------------------------------------------
 static double midi_hz(double mn) { return 440.0 * pow(2.0, (mn - 69.0) / 12.0); }
 // test_data_analyze.c's section textures: A plucked C / G, bright; B a slow Dm / Am
@@ -315,6 +354,7 @@ int main(int argc, char **argv) {
     if (m) {
         test_reroll(m);
         test_repeat(m);
+        test_repeat_source(m);
         long n;
         float *x = recording("ABACB", &n);
         test_form_from(m, x, n);
