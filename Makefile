@@ -70,7 +70,7 @@ help:
 	@echo "make data       fetch Debian music, render MMA songs, build corpus shards + index"
 	@echo "make demo       a song generated from a form (out/song.wav, .png, .json), then a real excerpt through the vocoder"
 	@echo "make debug      build with ASan and UBSan into build-debug/ and run the tests"
-	@echo "make fuzz       libFuzzer on every file reader, 10 M executions each (1-2 h); notebooks_exports/fuzz.md"
+	@echo "make fuzz       libFuzzer on every file reader, 10 M executions each (about 2 h on one core); notebooks_exports/fuzz.md"
 	@echo "make model      retrain everything shipped: assets/ae.rfc (~3.2 h on 2 cores), then assets/denoiser.rfc (runs make data first)"
 	@echo "make model-denoiser  retrain only the denoiser assets/denoiser.rfc (resumable: MAX_MINUTES=N stops a phase)"
 	@echo "make lib        librefrain.a and librefrain.so.$(VERSION) in $(BUILD)/"
@@ -172,14 +172,15 @@ model-denoiser: data
 # Fuzzing (issue 17): libFuzzer harnesses fuzz/fuzz_*.c, built with Debian's
 # clang against a copy of the library compiled with ASan, UBSan and coverage
 # (OpenMP pragmas not compiled: one thread per fuzzer). `make fuzz` runs each to
-# FUZZ_RUNS executions (10 million) or FUZZ_SECONDS, two at a time (one per
-# core): 1 to 2 h on this machine under training load; writes notebooks_exports/fuzz.md
+# FUZZ_RUNS executions (10 million) or FUZZ_SECONDS, FUZZ_JOBS at a time (1: one
+# core): about 2 h on this machine under training load; writes notebooks_exports/fuzz.md
 # (scripts/fuzz.sh); an input that crashes is kept in tests/fuzz/NAME/, which
 # test_fuzz_replay replays in `make test`. FUZZ_SECONDS: see scripts/fuzz.sh.
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 7200
 FUZZ_RUNS    ?= 10000000
+FUZZ_JOBS    ?= 1
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fno-omit-frame-pointer -Wno-unknown-pragmas -D_POSIX_C_SOURCE=200809L \
                 -D_DEFAULT_SOURCE -I. -I/usr/include/stb -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_SRCS    := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
@@ -187,9 +188,10 @@ FUZZ_OBJS    := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_SRCS))
 FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,$(FUZZ_BUILD)/fuzz_%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_LDLIBS  := -lsndfile -lsamplerate -lfftw3f -lopenblas -lstb -lopenmpt -lm -lpthread -fopenmp   # omp_* calls; pragmas off
 .PHONY: fuzz fuzz-build
-$(FUZZ_BUILD)/obj/%.o: %.c
+$(FUZZ_BUILD)/obj/%.o: %.c fuzz/coverage-ignore.txt
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -fsanitize-coverage-ignorelist=fuzz/coverage-ignore.txt \
+	    -MMD -MP -c -o $@ $<
 $(FUZZ_BUILD)/librefrain.a: $(FUZZ_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
@@ -199,7 +201,8 @@ $(FUZZ_BUILD)/make_seeds: fuzz/make_seeds.c fuzz/fuzz.h $(FUZZ_BUILD)/librefrain
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_BUILD)/librefrain.a $(FUZZ_LDLIBS)
 fuzz-build: $(FUZZ_TARGETS) $(FUZZ_BUILD)/make_seeds
 fuzz: fuzz-build
-	@bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_RUNS)
+	@FUZZ_JOBS=$(FUZZ_JOBS) bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_RUNS)
+
 
 # make install PREFIX=/usr/local DESTDIR=: what a user of the command or of
 # refrain.h needs. INSTALLED lists every file (uninstall removes exactly these,
