@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 // The one version: `refrain --version` prints it, and the Makefile reads it from
 // this line for the shared library's file name (librefrain.so.MAJOR -> .so.VERSION).
@@ -53,6 +54,14 @@ int refrain_find_model(const char *name, char *buf, size_t cap, char *err, size_
 
 refrain_model *refrain_model_load(const refrain_model_params *p, char *err, size_t err_cap);
 void refrain_model_free(refrain_model *m);
+// The autoencoder alone, for refrain_encode and refrain_decode (not for generating):
+// path NULL: refrain_find_model("ae.rfc"). Accepts a model without latent
+// statistics (a training checkpoint: its latents are not unit scale; refrain_model_latent_stats says).
+refrain_model *refrain_autoencoder_load(const char *path, char *err, size_t err_cap);
+// The autoencoder's latent channels, and whether it holds latent statistics
+// (1: its latents are unit scale, as the denoiser wants them).
+int refrain_model_z(const refrain_model *m);
+int refrain_model_latent_stats(const refrain_model *m);
 
 // ---- generation -------------------------------------------------------------------------
 // stage: "denoiser" (section of n_sections, step of steps), "decoder", "vocoder".
@@ -111,7 +120,9 @@ typedef struct {
     int occurrence;
     double start, end;         // seconds
     uint64_t seed;             // the section's noise seed
-    float loudness_lufs, brightness_hz, onset_density;   // targets asked for; NAN = none
+    float loudness_lufs, brightness_hz, onset_density;   // targets asked for, or measured (analysis); NAN = none
+    float rms_db;              // plain RMS level, dBFS (analysis); NAN = none
+    float confidence;          // 0..1, how sure the analyzer is of the label and start; NAN = not given
 } refrain_section;
 
 struct refrain_song {
@@ -175,6 +186,111 @@ int refrain_reroll(refrain_model *m, const refrain_generate_params *p, const ref
 // mono at rate Hz. Returns 0, or REFRAIN_ERR (too short to analyse, or a form
 // longer than cap) with err set.
 int refrain_form_from_audio(const float *x, long n, int rate, char *form, size_t cap, char *err, size_t err_cap);
+
+// ---- timelines: a song's sections as JSON (util/song.h) ----------------------------------
+// {"bpm": 90, "duration": 132.016, "sections": [{"label": "A", "start": 0.000, "end": 32.322,
+//  "occurrence": 1, "confidence": 1.000, "loudness_lufs": -19.55, ...}, ...]}: what
+// refrain generate --timeline and refrain analyze --json write.
+typedef struct {
+    refrain_section *sections; // (n_sections)
+    int n_sections;
+    double bpm;                // tempo bar lengths were given in; 0 = none
+    double duration;           // seconds; 0 = not given
+} refrain_timeline;
+// Reads a timeline; refuses bad JSON, negative, reversed or overlapping sections
+// (REFRAIN_ERR, err naming the file and the section).
+int refrain_timeline_read(refrain_timeline *t, const char *path, char *err, size_t err_cap);
+// Writes t as JSON to f (times to the millisecond). Returns 0, or REFRAIN_ERR on a write error.
+int refrain_timeline_write(const refrain_timeline *t, FILE *f, char *err, size_t err_cap);
+// A table: the form line ("form: ABAB   (4 sections, 60.0 s)"), then a row per
+// section with its span, confidence and descriptors (refrain analyze's output).
+void refrain_timeline_print(const refrain_timeline *t, FILE *f);
+void refrain_timeline_free(refrain_timeline *t);
+// A song's timeline, pointing into s (not a copy: do not free it).
+refrain_timeline refrain_song_timeline(const refrain_song *s);
+
+// ---- features, the autoencoder and the vocoder -----------------------------------------
+// Audio in: mono float samples at any rate (resampled to REFRAIN_SAMPLE_RATE).
+// Log-mel: 80 Slaney bands, 0 to 11,025 Hz, log(max(mel, 1e-5)), hop 256 (86.1 frames/s).
+// Latents: the autoencoder's, one per REFRAIN_LATENT_MELS log-mel frames (21.5/s).
+#define REFRAIN_SAMPLE_RATE 22050
+#define REFRAIN_LATENT_MELS 4
+typedef struct {
+    float *samples;            // (n_samples) mono
+    long n_samples;
+    int sample_rate;
+} refrain_audio;
+typedef struct {
+    float *data;               // (n_frames, n_mels)
+    long n_frames;
+    int n_mels;
+} refrain_logmel;
+typedef struct {
+    float *data;               // (n_latent, z), unit scale when the model has latent statistics
+    long n_latent;
+    int z;
+    long n_frames;             // the log-mel frames they stand for: refrain_decode makes this many
+} refrain_latents;
+void refrain_audio_free(refrain_audio *a);
+void refrain_logmel_free(refrain_logmel *m);
+void refrain_latents_free(refrain_latents *l);
+
+// Any file libsndfile reads (WAV, FLAC, OGG, ...), mixed to mono at
+// REFRAIN_SAMPLE_RATE; [start, start + duration) seconds of it (duration 0: to the
+// end). REFRAIN_ERR_INPUT: start lies past the end.
+int refrain_audio_read(refrain_audio *out, const char *path, double start, double duration, char *err,
+                       size_t err_cap);
+int refrain_logmel_from_audio(refrain_logmel *out, const float *x, long n, int rate, char *err, size_t err_cap);
+// Audio -> log-mel -> latents. mel: the log-mel it encoded, kept when not NULL.
+int refrain_encode(refrain_model *m, const float *x, long n, int rate, refrain_latents *out, refrain_logmel *mel,
+                   char *err, size_t err_cap);
+// Latents -> log-mel (lat->n_frames frames). REFRAIN_ERR_INPUT: the latents are
+// not the model's (another channel count, or n_frames not 4 per latent frame).
+int refrain_decode(refrain_model *m, const refrain_latents *lat, refrain_logmel *out, char *err, size_t err_cap);
+// The latent file refrain encode and generate --latents write ("RFNLAT01", shapes, float32).
+int refrain_latents_read(refrain_latents *out, const char *path, char *err, size_t err_cap);
+int refrain_latents_write(const refrain_latents *lat, const char *path, char *err, size_t err_cap);
+
+typedef struct {
+    int iters;                 // Griffin-Lim iterations (default 64 in refrain vocode; generate's is its own)
+    int init;                  // initial phase: 0 random, 1 zero, 2 pghi (the default)
+    float momentum;            // fast Griffin-Lim momentum, 0 <= m < 1 (0 = plain Griffin-Lim)
+    uint64_t seed;             // for init 0
+    refrain_progress_fn progress;   // stage "vocoder", step (1-based) of steps iterations; NULL: none
+    void *progress_user;
+} refrain_vocode_params;
+refrain_vocode_params refrain_vocode_default_params(void);
+// Log-mel -> audio at REFRAIN_SAMPLE_RATE, (n_frames - 1) * 256 samples.
+int refrain_vocode(const refrain_vocode_params *p, const refrain_logmel *mel, refrain_audio *out, char *err,
+                   size_t err_cap);
+// || |STFT(y)| - |STFT(x)| ||_F / || |STFT(x)| ||_F over x's frames: how far a
+// rendering y (refrain_vocode's) is from the audio x it came from. Both at REFRAIN_SAMPLE_RATE.
+double refrain_spectral_convergence(const float *x, long nx, const float *y, long ny);
+// The log-mel as a PNG (viridis, time axis), with t's section boundaries and labels when not NULL.
+int refrain_spectrogram_png(const refrain_logmel *mel, const refrain_timeline *t, const char *path, char *err,
+                            size_t err_cap);
+
+// ---- analysis: a recording's sections (data/analyze.h) --------------------------------------
+// Novelty boundaries on chroma and timbre self-similarity, segments clustered
+// into repeat labels "A", "B", ... (in order of first appearance), and each
+// section's loudness, brightness and onset density.
+typedef struct {
+    double min_section;        // shortest section, seconds, for a song up to 2.5 minutes (default 5)
+    double kernel;             // half-width of the novelty kernel, seconds (default 4.5)
+    int fixed_scale;           // 1: keep min_section and kernel at any length (default 0: a longer song
+                               // scales both in proportion to its length)
+    double threshold;          // segment similarity at which two segments share a label, 0..1 (default 0.5)
+} refrain_analyze_params;
+refrain_analyze_params refrain_analyze_default_params(void);
+typedef struct refrain_analysis refrain_analysis;   // the sections and the self-similarity matrix
+// x: mono at rate Hz. NULL on failure (err says why; too short is not one: it gives one section).
+refrain_analysis *refrain_analyze(const float *x, long n, int rate, const refrain_analyze_params *p, char *err,
+                                  size_t err_cap);
+// The sections found, consecutive from 0 to the audio's length (a pointer into a).
+const refrain_timeline *refrain_analysis_timeline(const refrain_analysis *a);
+// The self-similarity matrix with the boundaries and labels, a PNG written to exactly path.
+int refrain_analysis_png(const refrain_analysis *a, const char *path, char *err, size_t err_cap);
+void refrain_analysis_free(refrain_analysis *a);
 
 #pragma GCC visibility pop
 

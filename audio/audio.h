@@ -107,6 +107,8 @@ typedef struct {
     PhaseInit init;       // default PHASE_PGHI
     uint64_t seed;        // for PHASE_RANDOM
     int progress;         // print progress on stderr
+    void (*on_iter)(void *ctx, int it, int iters);   // called after iteration it (1-based) when not NULL
+    void *on_iter_ctx;
     float *sc_trace;      // optional (iters): spectral convergence after each iteration
 } VocoderOpts;
 // The vocoder's limits, which option tables take as their ranges (one place):

@@ -498,6 +498,7 @@ int griffin_lim(float *x, long n, const float *mag, long T, const VocoderOpts *o
         if (o->sc_trace && it > 0) o->sc_trace[it - 1] = sqrt(e) / norm;   // SC of x_it
         float *tmp = a; a = b; b = tmp;
         if (o->progress) progress("griffin-lim %d/%d", it + 1, o->iters);
+        if (o->on_iter) o->on_iter(o->on_iter_ctx, it + 1, o->iters);
     }
     if (o->progress && o->iters) progress_done();
     if (o->sc_trace && o->iters > 0)

@@ -686,19 +686,7 @@ int analyze_audio(Analysis *out, const float *x, long n, const AnalyzeOpts *opts
 }
 
 // ---- output --------------------------------------------------------------------------------
-void analysis_print(FILE *f, const Analysis *a) {
-    fprintf(f, "form: ");
-    const SongForm *form = &a->form;
-    for (int i = 0; i < form->n; i++) fprintf(f, "%s", form->sections[i].label);
-    fprintf(f, "   (%d sections, %.1f s)\n", form->n, form->duration);
-    fprintf(f, "  #  label     start      end   conf   LUFS  bright Hz  onsets/s\n");
-    for (int i = 0; i < form->n; i++) {
-        const SongSection *s = &form->sections[i];
-        fprintf(f, "%3d  %s%-3d  %8.2f %8.2f   %.2f  %6.1f  %9.0f  %8.2f\n", i + 1, s->label, s->occurrence,
-                s->start, s->end, s->confidence, s->desc.loudness_lufs, s->desc.brightness_hz,
-                s->desc.onset_density);
-    }
-}
+void analysis_print(FILE *f, const Analysis *a) { timeline_print(f, &a->form); }
 
 // A perceptual dark-to-light ramp (inferno-like control points).
 static void ramp(unsigned char *rgb, float v) {

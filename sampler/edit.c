@@ -86,6 +86,7 @@ int refrain_song_load(refrain_song *s, const char *timeline, const char *latents
         r->loudness_lufs = x->desc.loudness_lufs;
         r->brightness_hz = x->desc.brightness_hz;
         r->onset_density = x->desc.onset_density;
+        r->rms_db = r->confidence = NAN;   // a generated song's sections have neither
     }
     song_form_free(&f);
     return 0;
@@ -181,6 +182,7 @@ static void set_sections(refrain_song *out, const SongForm *form, const SongLate
         s->loudness_lufs = f->desc.loudness_lufs;
         s->brightness_hz = f->desc.brightness_hz;
         s->onset_density = f->desc.onset_density;
+        s->rms_db = s->confidence = NAN;
     }
 }
 
@@ -212,7 +214,8 @@ int refrain_reroll(refrain_model *m, const refrain_generate_params *p, const ref
     refrain_generate_params q = *p;
     q.form = "(the song's)";
     q.prime = NULL;
-    if (generate_check_params(&q)) return fail_with(err, err_cap, REFRAIN_ERR_INPUT);
+    if (!m->den.cfg.z) err_set("reroll: the model has no denoiser (refrain_autoencoder_load)");
+    if (!m->den.cfg.z || generate_check_params(&q)) return fail_with(err, err_cap, REFRAIN_ERR_INPUT);
     int n = from->n_sections;
     if (n < 1 || !from->latents) { err_set("reroll: the song has no sections or no latents"); return fail_with(err, err_cap, REFRAIN_ERR_INPUT); }
     int *idx = mallocCheck(sizeof(int) * n);
@@ -252,12 +255,6 @@ int refrain_reroll(refrain_model *m, const refrain_generate_params *p, const ref
 
 // ---- a recording's form ------------------------------------------------------------------------
 // x at rate -> *y at SAMPLE_RATE (*y = x itself when rate is already SAMPLE_RATE).
-static int at_model_rate(const float *x, long n, int rate, float **y, long *ny, int *owned) {
-    *owned = rate != SAMPLE_RATE;
-    if (!*owned) { *y = (float *)x; *ny = n; return 0; }
-    return audio_resample(y, ny, x, n, rate, SAMPLE_RATE);
-}
-
 static int analyze_recording(Analysis *a, const float *x, long n) {
     AnalyzeOpts o;
     analyze_defaults(&o);

@@ -29,6 +29,14 @@ refrain_model_params refrain_model_default_params(void) {
     return p;
 }
 
+refrain_model *refrain_autoencoder_load(const char *path, char *err, size_t err_cap) {
+    char apath[PATH_MAX];
+    if (!path && refrain_find_model("ae.rfc", apath, sizeof apath, err, err_cap)) return NULL;
+    refrain_model *m = callocCheck(1, sizeof *m);
+    if (ae_load(&m->ae, path ? path : apath, NULL)) { fail_with(err, err_cap, -1); free(m); return NULL; }
+    return m;
+}
+
 static int is_file(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
@@ -148,6 +156,10 @@ int generate_check_params(const refrain_generate_params *p) {
 int refrain_generate(refrain_model *m, const refrain_generate_params *p, refrain_song *out, char *err,
                      size_t err_cap) {
     memset(out, 0, sizeof *out);
+    if (!m->den.cfg.z) {
+        err_set("generate: the model has no denoiser (refrain_autoencoder_load)");
+        return fail_with(err, err_cap, REFRAIN_ERR_INPUT);
+    }
     if (generate_check_params(p)) return fail_with(err, err_cap, REFRAIN_ERR_INPUT);
     if (p->prime) return edit_generate_primed(m, p, out, err, err_cap);
     FormOpts fo;
@@ -218,6 +230,7 @@ int refrain_generate(refrain_model *m, const refrain_generate_params *p, refrain
         s->loudness_lufs = form.sections[i].desc.loudness_lufs;
         s->brightness_hz = form.sections[i].desc.brightness_hz;
         s->onset_density = form.sections[i].desc.onset_density;
+        s->rms_db = s->confidence = NAN;
     }
     out->bpm = fo.bpm;
     out->seconds_denoiser = lat.seconds_denoiser;
@@ -240,8 +253,9 @@ SongForm refrain_song_form(const refrain_song *s) {
         snprintf(x->label, sizeof x->label, "%s", r->label);
         x->occurrence = r->occurrence;
         x->start = r->start; x->end = r->end; x->seed = r->seed;
-        x->confidence = NAN;
+        x->confidence = r->confidence;
         x->desc = SECTION_DESCRIPTORS_NONE;
+        x->desc.rms_db = r->rms_db;
         x->desc.loudness_lufs = r->loudness_lufs;
         x->desc.brightness_hz = r->brightness_hz;
         x->desc.onset_density = r->onset_density;

@@ -170,6 +170,8 @@ int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams
 // A generated or loaded song's sections as the song type (spans, seeds, targets; sampler/generate.c),
 // for its timeline, spectrogram and measures. sections malloc'd: song_form_free.
 SongForm refrain_song_form(const refrain_song *s);
+// A public timeline as the song type (sampler/library.c); sections malloc'd: song_form_free.
+SongForm refrain_timeline_form(const refrain_timeline *t);
 
 // ---- quality features (sampler/features.c) ----------------------------------------------
 // One row per 1-second window of each section of form: [start + k, start + k + 1)

@@ -393,3 +393,16 @@ int timeline_write(FILE *fp, const SongForm *f) {
     fprintf(fp, "]}\n");
     return ferror(fp) ? err_set("writing the timeline failed: %s", errno == ENOSPC ? "disk full" : strerror(errno)) : 0;
 }
+
+void timeline_print(FILE *fp, const SongForm *form) {
+    fprintf(fp, "form: ");
+    for (int i = 0; i < form->n; i++) fprintf(fp, "%s", form->sections[i].label);
+    fprintf(fp, "   (%d sections, %.1f s)\n", form->n, form->duration);
+    fprintf(fp, "  #  label     start      end   conf   LUFS  bright Hz  onsets/s\n");
+    for (int i = 0; i < form->n; i++) {
+        const SongSection *s = &form->sections[i];
+        fprintf(fp, "%3d  %s%-3d  %8.2f %8.2f   %.2f  %6.1f  %9.0f  %8.2f\n", i + 1, s->label, s->occurrence,
+                s->start, s->end, s->confidence, s->desc.loudness_lufs, s->desc.brightness_hz,
+                s->desc.onset_density);
+    }
+}

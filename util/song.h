@@ -71,5 +71,9 @@ int timeline_read(const char *path, SongForm *f);
 // Writes f as a timeline (above) that timeline_read reads back: times to the
 // millisecond, LUFS and dB to 0.01, Hz to 0.1, confidence and onsets to 0.001.
 int timeline_write(FILE *fp, const SongForm *f);
+// A table (refrain analyze's output): "form: ABAB   (4 sections, 60.0 s)", then
+// a row per section: number, label and occurrence, span, confidence, LUFS,
+// brightness and onsets per second.
+void timeline_print(FILE *fp, const SongForm *f);
 
 #endif
