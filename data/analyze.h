@@ -86,7 +86,7 @@ void analysis_free(Analysis *a);
 void analysis_print(FILE *f, const Analysis *a);
 // Self-similarity matrix as a PNG (dark-to-light ramp; time runs down and
 // right), section boundaries drawn as lines, labels in coloured strips above
-// and left. Written atomically.
+// and left. Written to exactly path (atomic output is the caller's: util.h OutTx).
 int analysis_ssm_png(const char *path, const Analysis *a);
 // Geometry of the SSM image (analysis_ssm_png): a label strip SSM_BAND px wide
 // above and left, SSM_PAD px of gap, then the N x N matrix, N = min(T, SSM_MAX)
@@ -108,6 +108,27 @@ void pairwise_prf(double *p, double *r, double *f,
                   const double *ref_starts, const int *ref_labels, int nref,
                   const double *est_starts, const int *est_labels, int nest,
                   double dur, double step);
+
+// ---- scoring against a reference (data/reference.c) ------------------------------------
+// Reference sections: starts (ascending, seconds) and integer labels by first appearance.
+#define ANALYSIS_REF_MAX 256
+typedef struct {
+    double start[ANALYSIS_REF_MAX];
+    int label[ANALYSIS_REF_MAX];
+    char name[ANALYSIS_REF_MAX][32];
+    int n;
+} AnalysisRef;
+// A tracker module (anything libopenmpt reads), told by its extension.
+int is_tracker_module(const char *path);
+// Subsong k of a module rendered (data/modules.c, at most 900 s, as the corpus
+// cuts them), keeping [start, start + duration) seconds (duration 0: to the end).
+int module_read_range(const char *path, int subsong, double start, double duration, float **x, long *n);
+// The reference at path: a JSON timeline, a MIDI file's marker events, or a
+// tracker module's played order list (subsong k; every order entry a section
+// labelled by its pattern); times shifted by -start (the excerpt analysed).
+int analysis_ref_read(AnalysisRef *r, const char *path, int subsong, double start);
+// One tab-separated line: "score\tF@0.5s F\tP p\tR r\tF@3s ...\tpairwise ...\tref abab\test ABAB".
+void analysis_score_print(FILE *f, const AnalysisRef *r, const SongForm *a);
 
 // ---- internal, shared by analyze.c, descriptors.c and structure.c ----------------------
 // Calls fn(ctx, t, mag) for each centred STFT frame t = 0 .. stft_frames(n)-1
