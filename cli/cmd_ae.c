@@ -4,12 +4,14 @@
 //   refrain decode LAT.bin -o OUT.wav     latents -> log-mel -> vocoder -> audio
 //   refrain reconstruct IN -o OUT.wav     audio -> latents -> log-mel -> vocoder -> audio
 // The model comes from --model (default assets/ae.rfc). The model, training
-// and the latent file format are autoencoder/; this file only parses and reports.
+// and the latent file format are autoencoder/; encode, decode and reconstruct
+// call refrain.h; this file only parses, writes files and reports.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "refrain.h"
 #include "audio/audio.h"
 #include "autoencoder/autoencoder.h"
 #include "cli/cli.h"
@@ -81,40 +83,50 @@ static int run_train(int argc, char **argv) {
 const Command cmd_train_ae = {&TRAIN_SPEC, run_train};
 
 // ---- shared: model loading, audio in, audio out -------------------------------------------
+// encode, decode and reconstruct go through refrain.h (sampler/library.c).
 static const char *model_path = DEFAULT_MODEL, *out_path = NULL, *png_path = NULL;
 static double x_start = 0, x_duration = 0;
 static int v_iters = 64;
 
-static int load_model(Ae *m) {
-    if (ae_load(m, model_path, NULL)) {
-        return err_set("cannot use autoencoder model '%s': %s%s", model_path, err_msg(),
-                       strcmp(model_path, DEFAULT_MODEL) == 0
-                           ? " (the shipped model is assets/ae.rfc; make one with 'refrain train-ae --export assets/ae.rfc')"
-                           : "");
+static refrain_model *load_model(void) {
+    char err[1024];
+    refrain_model *m = refrain_autoencoder_load(model_path, err, sizeof err);
+    if (!m) {
+        err_set("cannot use autoencoder model '%s': %s%s", model_path, err,
+                strcmp(model_path, DEFAULT_MODEL) == 0
+                    ? " (the shipped model is assets/ae.rfc; make one with 'refrain train-ae --export assets/ae.rfc')"
+                    : "");
+        return NULL;
     }
-    if (!m->has_stats)
+    if (!refrain_model_latent_stats(m))
         fprintf(stderr, "refrain: warning: %s has no latent statistics (a training checkpoint?); latents are not unit scale\n",
                 model_path);
-    return 0;
+    return m;
+}
+
+// A refrain.h call's failure: its message becomes err_msg() for fail().
+static int failed(const char *err) { return err_set("%s", err); }
+
+static void vocoder_progress(void *user, const char *stage, int section, int n, int step, int steps) {
+    progress("griffin-lim %d/%d", step, steps);
 }
 
 // The audio and the --png, both or neither (util.h OutTx).
-static int write_audio(const float *logmel, long T) {
-    VocoderOpts vo;
-    vocoder_defaults(&vo);
-    vo.iters = v_iters;
-    vo.progress = !g_quiet;
-    float *y = NULL;
-    long ny = 0;
+static int write_audio(const refrain_logmel *mel) {
+    refrain_vocode_params vp = refrain_vocode_default_params();
+    vp.iters = v_iters;
+    vp.progress = vocoder_progress;
+    refrain_audio y = {0};
+    char err[1024];
+    if (refrain_vocode(&vp, mel, &y, err, sizeof err)) return failed(err);
     OutTx tx;
     outtx_begin(&tx);
     const char *tmp;
-    int rc = vocode_logmel(&y, &ny, logmel, T, &vo) || !(tmp = outtx_add(&tx, out_path)) ||
-             audio_write(tmp, y, ny, SAMPLE_RATE, 0) ||
-             (png_path && (!(tmp = outtx_add(&tx, png_path)) || spectrogram_png(tmp, logmel, T, NULL))) ||
+    int rc = !(tmp = outtx_add(&tx, out_path)) || audio_write(tmp, y.samples, y.n_samples, y.sample_rate, 0) ||
+             (png_path && (!(tmp = outtx_add(&tx, png_path)) || (refrain_spectrogram_png(mel, NULL, tmp, err, sizeof err)))) ||
              outtx_commit(&tx);
     if (rc) outtx_abort(&tx);
-    free(y);
+    refrain_audio_free(&y);
     return rc ? -1 : 0;
 }
 
@@ -136,28 +148,32 @@ static int run_encode(int argc, char **argv) {
     int st = opts_parse(&ENC_SPEC, argc, argv, &in);
     if (st != OPTS_OK) return st;
     if (check_output(out_path, "bin,lat")) return fail();
-    Ae m;
-    if (load_model(&m)) return fail();
-    float *x = NULL, *lm = NULL, *lat = NULL;
-    long n = 0, T = 0;
+    refrain_model *m = load_model();
+    if (!m) return fail();
+    float *x = NULL;
+    long n = 0;
+    refrain_latents lat = {0};
+    char err[1024];
     int rc = 1;
-    if (read_excerpt(in, x_start, x_duration, &x, &n) || logmel_from_audio(&lm, &T, x, n)) goto done;
+    if (read_excerpt(in, x_start, x_duration, &x, &n)) goto done;
     double t0 = now_seconds();
-    long Tl = ae_latent_frames(T);
-    lat = mallocCheck(sizeof(float) * Tl * m.cfg.z);
+    if (refrain_encode(m, x, n, SAMPLE_RATE, &lat, NULL, err, sizeof err)) { failed(err); goto done; }
     OutTx tx;
     outtx_begin(&tx);
     const char *tmp;
-    if (ae_encode(&m, lm, T, lat, 1) || !(tmp = outtx_add(&tx, out_path)) || latents_write(tmp, lat, Tl, m.cfg.z, T) ||
-        outtx_commit(&tx)) { outtx_abort(&tx); goto done; }
+    if (!(tmp = outtx_add(&tx, out_path)) || refrain_latents_write(&lat, tmp, err, sizeof err) || outtx_commit(&tx)) {
+        outtx_abort(&tx);
+        goto done;
+    }
     if (!g_quiet)
         fprintf(stderr, "encode: %.1f s of audio, %ld mel frames -> %ld x %d latents in %.2f s: %s\n",
-                (double)n / SAMPLE_RATE, T, Tl, m.cfg.z, now_seconds() - t0, out_path);
+                (double)n / SAMPLE_RATE, lat.n_frames, lat.n_latent, lat.z, now_seconds() - t0, out_path);
     rc = 0;
 done:
     if (rc) rc = fail();
-    free(x); free(lm); free(lat);
-    ae_free(&m);
+    free(x);
+    refrain_latents_free(&lat);
+    refrain_model_free(m);
     return rc;
 }
 const Command cmd_encode = {&ENC_SPEC, run_encode};
@@ -177,29 +193,30 @@ static int run_decode(int argc, char **argv) {
     int st = opts_parse(&DEC_SPEC, argc, argv, &in);
     if (st != OPTS_OK) return st;
     if (check_output(out_path, "wav,flac,ogg") || (png_path && check_output(png_path, "png"))) return fail();
-    float *lat = NULL, *lm = NULL;
-    long Tl = 0, T = 0;
-    int Z = 0, rc = 1;
-    if (latents_read(in, &lat, &Tl, &Z, &T)) return fail();
-    Ae m;
-    if (load_model(&m)) { free(lat); return fail(); }
-    if (Z != m.cfg.z) {
-        err_set("%s holds %d latent channels, the model %s expects %d; decode with the model that encoded it",
-                in, Z, model_path, m.cfg.z);
+    refrain_latents lat;
+    refrain_logmel lm = {0};
+    char err[1024];
+    int rc = 1;
+    if (refrain_latents_read(&lat, in, err, sizeof err)) { failed(err); return fail(); }
+    refrain_model *m = load_model();
+    if (!m) { refrain_latents_free(&lat); return fail(); }
+    double t0 = now_seconds();
+    if (refrain_decode(m, &lat, &lm, err, sizeof err)) {
+        err_set("%s: %s (the model: %s)", in, err, model_path);
         goto done;
     }
-    lm = mallocCheck(sizeof(float) * T * m.cfg.n_mels);
-    double t0 = now_seconds();
-    if (ae_decode(&m, lat, Tl, lm, T, 1)) goto done;
     double td = now_seconds() - t0;
-    if (write_audio(lm, T)) goto done;
+    if (write_audio(&lm)) goto done;
     progress_done();
-    if (!g_quiet) fprintf(stderr, "decode: %ld latent frames -> %ld mel frames in %.2f s; wrote %s\n", Tl, T, td, out_path);
+    if (!g_quiet)
+        fprintf(stderr, "decode: %ld latent frames -> %ld mel frames in %.2f s; wrote %s\n", lat.n_latent, lm.n_frames,
+                td, out_path);
     rc = 0;
 done:
     if (rc) { progress_done(); rc = fail(); }
-    free(lat); free(lm);
-    ae_free(&m);
+    refrain_latents_free(&lat);
+    refrain_logmel_free(&lm);
+    refrain_model_free(m);
     return rc;
 }
 const Command cmd_decode = {&DEC_SPEC, run_decode};
@@ -223,31 +240,37 @@ static int run_reconstruct(int argc, char **argv) {
     int st = opts_parse(&REC_SPEC, argc, argv, &in);
     if (st != OPTS_OK) return st;
     if (check_output(out_path, "wav,flac,ogg") || (png_path && check_output(png_path, "png"))) return fail();
-    Ae m;
-    if (load_model(&m)) return fail();
-    float *x = NULL, *lm = NULL, *lat = NULL, *rec = NULL;
-    long n = 0, T = 0;
+    refrain_model *m = load_model();
+    if (!m) return fail();
+    float *x = NULL;
+    long n = 0;
+    refrain_latents lat = {0};
+    refrain_logmel lm = {0}, rec = {0};
+    char err[1024];
     int rc = 1;
-    if (read_excerpt(in, x_start, x_duration, &x, &n) || logmel_from_audio(&lm, &T, x, n)) goto done;
-    long Tl = ae_latent_frames(T);
-    lat = mallocCheck(sizeof(float) * Tl * m.cfg.z);
-    rec = mallocCheck(sizeof(float) * T * m.cfg.n_mels);
+    if (read_excerpt(in, x_start, x_duration, &x, &n)) goto done;
     double t0 = now_seconds();
-    if (ae_encode(&m, lm, T, lat, 1) || ae_decode(&m, lat, Tl, rec, T, 1)) goto done;
+    if (refrain_encode(m, x, n, SAMPLE_RATE, &lat, &lm, err, sizeof err) || refrain_decode(m, &lat, &rec, err, sizeof err)) {
+        failed(err);
+        goto done;
+    }
     double tae = now_seconds() - t0;
     double mae = 0;
-    for (long i = 0; i < T * m.cfg.n_mels; i++) mae += fabs((double)rec[i] - lm[i]);
-    mae /= (double)(T * m.cfg.n_mels);
-    if (write_audio(rec, T)) goto done;
+    for (long i = 0; i < lm.n_frames * lm.n_mels; i++) mae += fabs((double)rec.data[i] - lm.data[i]);
+    mae /= (double)(lm.n_frames * lm.n_mels);
+    if (write_audio(&rec)) goto done;
     progress_done();
     if (!g_quiet)
         fprintf(stderr, "reconstruct: %.1f s of audio through %ld x %d latents (encode + decode %.2f s); "
-                "log-mel MAE %.3f; wrote %s\n", (double)n / SAMPLE_RATE, Tl, m.cfg.z, tae, mae, out_path);
+                "log-mel MAE %.3f; wrote %s\n", (double)n / SAMPLE_RATE, lat.n_latent, lat.z, tae, mae, out_path);
     rc = 0;
 done:
     if (rc) { progress_done(); rc = fail(); }
-    free(x); free(lm); free(lat); free(rec);
-    ae_free(&m);
+    free(x);
+    refrain_latents_free(&lat);
+    refrain_logmel_free(&lm);
+    refrain_logmel_free(&rec);
+    refrain_model_free(m);
     return rc;
 }
 const Command cmd_reconstruct = {&REC_SPEC, run_reconstruct};

@@ -1,8 +1,11 @@
 // cmd_spectrogram.c — `refrain spectrogram IN -o OUT.png [--timeline T.json]`:
 // the log-mel spectrogram of a sound file (or an excerpt) as a PNG, with
-// section boundaries when a timeline is given.
+// section boundaries when a timeline is given (refrain.h: the log-mel, the
+// timeline and the picture).
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "refrain.h"
 #include "audio/audio.h"
 #include "cli/cli.h"
 #include "util/util.h"
@@ -24,36 +27,38 @@ static int run(int argc, char **argv) {
     int st = opts_parse(&SPEC, argc, argv, &in);
     if (st != OPTS_OK) return st;
     // everything that can be refused cheaply is refused before reading audio
-    SongForm tl = {0}, *tlp = NULL;
+    refrain_timeline tl = {0};
+    char err[1024];
     if (check_output(out, "png")) return fail();
-    if (timeline) {
-        if (timeline_read(timeline, &tl)) return fail();
-        tlp = &tl;
-    }
-    float *x = NULL, *lm = NULL;
-    long n = 0, T = 0;
+    if (timeline && refrain_timeline_read(&tl, timeline, err, sizeof err)) { err_set("%s", err); return fail(); }
+    float *x = NULL;
+    long n = 0;
+    refrain_logmel lm = {0};
     int rc = 1;
     if (read_excerpt(in, start, duration, &x, &n)) goto done;
     double seconds = (double)n / SAMPLE_RATE;
     int late = 0, first = -1;   // drawn clipped, but worth one line: a timeline for another file?
-    for (int i = 0; i < tl.n; i++)
+    for (int i = 0; i < tl.n_sections; i++)
         if (tl.sections[i].end > seconds + 0.5 && late++ == 0) first = i;
     if (late)
         fprintf(stderr, "refrain: warning: %d section(s) of %s end after the audio (%.1f s), from sections[%d] on; drawn clipped\n",
                 late, timeline, seconds, first);
     progress("spectrogram: %.1f s of audio -> %s", seconds, out);
-    if (logmel_from_audio(&lm, &T, x, n)) goto done;
+    if (refrain_logmel_from_audio(&lm, x, n, SAMPLE_RATE, err, sizeof err)) { err_set("%s", err); goto done; }
     OutTx tx;
     outtx_begin(&tx);
     const char *tmp = outtx_add(&tx, out);
-    if (!tmp || spectrogram_png(tmp, lm, T, tlp) || outtx_commit(&tx)) { outtx_abort(&tx); goto done; }
+    if (!tmp || refrain_spectrogram_png(&lm, timeline ? &tl : NULL, tmp, err, sizeof err) || outtx_commit(&tx)) {
+        outtx_abort(&tx);
+        goto done;
+    }
     progress_done();
     rc = 0;
 done:
     if (rc) { progress_done(); rc = fail(); }
     free(x);
-    free(lm);
-    song_form_free(&tl);
+    refrain_logmel_free(&lm);
+    refrain_timeline_free(&tl);
     return rc;
 }
 

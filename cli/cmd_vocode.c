@@ -1,16 +1,17 @@
 // cmd_vocode.c — `refrain vocode IN -o OUT`: a round trip through refrain's
 // features: audio -> log-mel (80 bands) -> Griffin-Lim vocoder -> audio.
 // What you hear is what the model's output will sound like at best.
-#include <math.h>
+// The features and the vocoder are refrain.h's (refrain_vocode).
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "refrain.h"
 #include "audio/audio.h"
 #include "cli/cli.h"
 #include "util/util.h"
 
 static const char *out = NULL;
-static int iters, init, float32 = 0, seed;   // from vocoder_defaults() in run()
+static int iters, init, float32 = 0, seed;   // from refrain_vocode_default_params() in run()
 static double momentum, start = 0, duration = 0;
 // CHOICE indexes follow PhaseInit's values: random 0, zero 1, pghi 2.
 static const Opt OPTS[] = {
@@ -27,13 +28,16 @@ static const Opt OPTS[] = {
 static const OptSpec SPEC = {"vocode", "IN", 1,
                              "round-trip IN through log-mel features and the Griffin-Lim vocoder", OPTS};
 
+static void vocoder_progress(void *user, const char *stage, int section, int n, int step, int steps) {
+    progress("griffin-lim %d/%d", step, steps);
+}
+
 static int run(int argc, char **argv) {
-    VocoderOpts vo;
-    vocoder_defaults(&vo);   // the table's defaults (and so --help) come from the vocoder
-    iters = vo.iters;
-    init = vo.init;
-    momentum = vo.momentum;
-    seed = (int)(vo.seed & 0x7fffffff);
+    refrain_vocode_params vp = refrain_vocode_default_params();   // the table's defaults (and --help's)
+    iters = vp.iters;
+    init = vp.init;
+    momentum = vp.momentum;
+    seed = (int)(vp.seed & 0x7fffffff);
     char *in;
     int st = opts_parse(&SPEC, argc, argv, &in);
     if (st != OPTS_OK) return st;
@@ -42,46 +46,44 @@ static int run(int argc, char **argv) {
         fprintf(stderr, "refrain: vocode: --float applies only to .wav output (see 'refrain vocode --help')\n");
         return 2;
     }
-    vo.iters = iters;
-    vo.momentum = (float)momentum;
-    vo.init = (PhaseInit)init;
-    vo.seed = (uint64_t)seed;
-    vo.progress = !g_quiet;
+    vp.iters = iters;
+    vp.momentum = (float)momentum;
+    vp.init = init;
+    vp.seed = (uint64_t)seed;
+    vp.progress = vocoder_progress;
 
-    float *x = NULL, *lm = NULL, *y = NULL;
-    long n = 0, T = 0, ny = 0;
+    float *x = NULL;
+    long n = 0;
+    refrain_logmel lm = {0};
+    refrain_audio y = {0};
+    char err[1024];
     int rc = 1;
     if (read_excerpt(in, start, duration, &x, &n)) goto done;
     double t0 = now_seconds();
     progress("vocode: %.1f s of audio, %d iterations, init %s", (double)n / SAMPLE_RATE, iters,
              init == PHASE_PGHI ? "pghi" : init == PHASE_ZERO ? "zero" : "random");
-    if (logmel_from_audio(&lm, &T, x, n)) goto done;
-    if (vocode_logmel(&y, &ny, lm, T, &vo)) goto done;
+    if (refrain_logmel_from_audio(&lm, x, n, SAMPLE_RATE, err, sizeof err) || refrain_vocode(&vp, &lm, &y, err, sizeof err)) {
+        err_set("%s", err);
+        goto done;
+    }
     OutTx tx;
     outtx_begin(&tx);
     const char *tmp = outtx_add(&tx, out);
-    if (!tmp || audio_write(tmp, y, ny, SAMPLE_RATE, float32) || outtx_commit(&tx)) { outtx_abort(&tx); goto done; }
-    progress_done();
-    if (!g_quiet) {
-        // how far the result is from IN's own STFT magnitude: mel loss and phase loss together
-        double sc = NAN;
-        Stft *s = stft_create();
-        float *mag = mallocCheck(sizeof(float) * T * N_BINS);   // (T, F)
-        if (s) {
-            stft_magnitude(s, mag, x, (T - 1) * HOP);
-            sc = spectral_convergence(mag, T, y, ny);
-            stft_free(s);
-        }
-        free(mag);
-        fprintf(stderr, "vocode: wrote %s (%.1f s) in %.1f s; spectral convergence against IN %.3f\n", out,
-                (double)ny / SAMPLE_RATE, now_seconds() - t0, sc);
+    if (!tmp || audio_write(tmp, y.samples, y.n_samples, y.sample_rate, float32) || outtx_commit(&tx)) {
+        outtx_abort(&tx);
+        goto done;
     }
+    progress_done();
+    if (!g_quiet)   // how far the result is from IN's own STFT magnitude: mel loss and phase loss together
+        fprintf(stderr, "vocode: wrote %s (%.1f s) in %.1f s; spectral convergence against IN %.3f\n", out,
+                (double)y.n_samples / SAMPLE_RATE, now_seconds() - t0,
+                refrain_spectral_convergence(x, n, y.samples, y.n_samples));
     rc = 0;
 done:
     if (rc) { progress_done(); rc = fail(); }
     free(x);
-    free(lm);
-    free(y);
+    refrain_logmel_free(&lm);
+    refrain_audio_free(&y);
     return rc;
 }
 
