@@ -5,9 +5,12 @@
 #     prechorus chorus bridge chorus outro" (8 24 12 24 24 12 24 16 24 12 s): wall
 #     time by stage (denoiser, decoder, vocoder), the real-time factor, and the
 #     verdict against issue 13's target (at most 10 s, 18x real time);
-# (b) songs of LENGTHS minutes from the same pattern scaled, each in its own process
-#     (peak RSS per length): time per generated minute, which must stay flat within
-#     15%, and the peak memory;
+# (b) songs of LENGTHS minutes, each in its own process (peak RSS per length): time
+#     per generated minute, which must stay flat within 15%, and the peak memory;
+#     twice: (b1) the sections at their 3-minute lengths, a longer song having more
+#     of them (intro, the middle eight in turn, outro: how real long songs grow; the
+#     verdict), (b2) the same ten sections stretched to the length (a 1-minute song
+#     of 2.7- to 8-second sections: per-section costs weigh more);
 # (c) the full-attention baseline: the same denoiser's forward over the whole
 #     song's latents at once (one self-attention span over every frame, the same
 #     memory tokens), per sampling step against the section-by-section cost, for
@@ -74,6 +77,7 @@ run song "$BIN" song --seconds "$SONG_SECONDS" --model "$MODEL" --ae "$AE" --thr
 for L in $LENGTHS; do
     s=$(awk -v m="$L" 'BEGIN { print m * 60 }')
     run "song_$(key "$L")" "$BIN" song --seconds "$s" --model "$MODEL" --ae "$AE" --threads "$THREADS" --reps "$REPS"
+    run "rsong_$(key "$L")" "$BIN" song --seconds "$s" --model "$MODEL" --ae "$AE" --threads "$THREADS" --reps 1 --layout repeated
 done
 for L in song $LENGTHS; do
     if [ "$L" = song ]; then s=$SONG_SECONDS; f=full; else s=$(awk -v m="$L" 'BEGIN { print m * 60 }'); f="full_$(key "$L")"; fi
@@ -102,12 +106,15 @@ else
     over=1
 fi
 # (b) time per generated minute over LENGTHS
-spread() {   # spread FIELD: (max - min) / min of FIELD / minutes over LENGTHS, in %
-    for L in $LENGTHS; do calc "%.9g\n" "$(get "song_$(key "$L")" "$1") / ($(get "song_$(key "$L")" song_s) / 60)"; done |
+spread() {   # spread FIELD [PREFIX]: (max - min) / min of FIELD / minutes over LENGTHS, in %
+    local p=${2:-song}
+    for L in $LENGTHS; do calc "%.9g\n" "$(get "${p}_$(key "$L")" "$1") / ($(get "${p}_$(key "$L")" song_s) / 60)"; done |
         awk 'NR == 1 || $1 < mn { mn = $1 } NR == 1 || $1 > mx { mx = $1 } END { printf "%.1f", 100 * (mx - mn) / mn }'
 }
 sp_total=$(spread generate_s); sp_den=$(spread denoiser_s)
 flat=$(awk -v s="$sp_total" 'BEGIN { print (s <= '$FLAT' ? "within" : "**outside**") }')
+rsp_total=$(spread generate_s rsong); rsp_den=$(spread denoiser_s rsong)
+rflat=$(awk -v s="$rsp_total" 'BEGIN { print (s <= '$FLAT' ? "within" : "**outside**") }')
 
 {
 echo "# Generating a song: time by stage, time per minute, and full attention"
@@ -151,19 +158,36 @@ echo
 echo "## (b) Time per generated minute"
 echo
 echo "Each length in its own process (the peak RSS is that length's). Spread = (max - min) / min"
-echo "over the lengths."
+echo "over the lengths. Two ways a song gets longer:"
 echo
-echo "| length (min) | audio (s) | latent frames | chunks | denoiser (s) | decoder (s) | vocoder (s) | total (s) | s per minute | denoiser s per minute | GFLOP per minute per evaluation | real time | peak RSS (MB) |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-for L in $LENGTHS; do
-    f="song_$(key "$L")"; a=$(get "$f" song_s)
-    echo "| $L | $(calc %.1f "$a") | $(get "$f" latent_frames) | $(get "$f" chunks) | $(calc %.2f "$(get "$f" denoiser_s)") | $(calc %.2f "$(get "$f" decoder_s)") | $(calc %.2f "$(get "$f" vocoder_s)") | $(calc %.2f "$(get "$f" generate_s)") | $(calc %.2f "$(get "$f" generate_s)/($a/60)") | $(calc %.2f "$(get "$f" denoiser_s)/($a/60)") | $(calc %.1f "$(get "$f" sbs_flops_eval)/($a/60)/1e9") | $(calc %.1fx "$(get "$f" rtf)") | $(calc %.0f "$(get "$f" max_rss_kb)/1024") |"
-done
+minute_table() {   # minute_table PREFIX
+    echo "| length (min) | sections | audio (s) | latent frames | chunks | denoiser (s) | decoder (s) | vocoder (s) | total (s) | s per minute | denoiser s per minute | GFLOP per minute per evaluation | real time | peak RSS (MB) |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for L in $LENGTHS; do
+        f="${1}_$(key "$L")"; a=$(get "$f" song_s)
+        echo "| $L | $(get "$f" sections) | $(calc %.1f "$a") | $(get "$f" latent_frames) | $(get "$f" chunks) | $(calc %.2f "$(get "$f" denoiser_s)") | $(calc %.2f "$(get "$f" decoder_s)") | $(calc %.2f "$(get "$f" vocoder_s)") | $(calc %.2f "$(get "$f" generate_s)") | $(calc %.2f "$(get "$f" generate_s)/($a/60)") | $(calc %.2f "$(get "$f" denoiser_s)/($a/60)") | $(calc %.1f "$(get "$f" sbs_flops_eval)/($a/60)/1e9") | $(calc %.1fx "$(get "$f" rtf)") | $(calc %.0f "$(get "$f" max_rss_kb)/1024") |"
+    done
+}
+echo "**(b1) More sections** (the verdict): the sections at their lengths in the 3-minute song, a"
+echo "longer song having more of them, as real long songs do: intro, then verse prechorus chorus"
+echo "verse prechorus chorus bridge chorus in turn (the last one cut), outro. E.g. 1 minute:"
+echo "\`$(get rsong_$(key "${LENGTHS%% *}") form)\`."
+echo
+minute_table rsong
+echo
+echo "Spread of the time per minute: **$rsp_total%** in all (the denoiser alone $rsp_den%), $FLAT% allowed: $rflat."
+echo
+echo "**(b2) Longer sections**: the ten sections stretched to the length (a 1-minute song of"
+echo "2.7- to 8-second sections, a 10-minute one of 27- to 80-second sections)."
+echo
+minute_table song
 echo
 echo "Spread of the time per minute: **$sp_total%** in all (the denoiser alone $sp_den%), $FLAT% allowed: $flat."
 echo "The GFLOP column is the work of one velocity evaluation of every chunk at the guidance batch"
 echo "(matmuls and attention products, \`denoiser_flops_forward\`): it is what the time per minute follows;"
-echo "short songs pay more per minute because every chunk carries up to $(get profile config | awk '{ for (i = 1; i < NF; i++) if ($i == "ctx") print $(i + 1) }') context frames."
+echo "with the ten sections stretched, short songs pay more per minute because each of the ten sections"
+echo "has costs of its own (its memory prepared, its first chunk's $(get profile config | awk '{ for (i = 1; i < NF; i++) if ($i == "ctx") print $(i + 1) }') context frames) that a"
+echo "short section spreads over few frames."
 echo
 echo "## (c) Full attention over the whole song, per sampling step"
 echo
@@ -329,7 +353,7 @@ done
 } > "$OUT.tmp" && mv "$OUT.tmp" "$OUT"
 
 echo "generate: ${SONG_SECONDS}-s song $(calc %.2f "$S_gen") s (denoiser $(calc %.2f "$S_den"), decoder $(calc %.2f "$S_dec"), vocoder $(calc %.2f "$S_voc")), $(calc %.1fx "$S_rtf") real time; target $TARGET_S s / ${TARGET_RTF}x: $( [ $over = 0 ] && echo met || echo "missed by $(calc %.1fx "$S_gen/$TARGET_S")")"
-echo "generate: time per minute over $LENGTHS min: spread $sp_total% (denoiser $sp_den%), limit $FLAT%"
+echo "generate: time per minute over $LENGTHS min: more sections: spread $rsp_total% (denoiser $rsp_den%); longer sections: spread $sp_total% (denoiser $sp_den%); limit $FLAT%"
 for L in $LENGTHS; do
     u="full_$(key "$L")"
     [ -n "$(get "$u" full_skipped)" ] && { echo "generate: full attention at $L min: not run (arena $(get "$u" full_arena_mb) MB > $MEM_LIMIT_MB MB)"; continue; }
