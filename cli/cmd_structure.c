@@ -5,7 +5,6 @@
 // section pair; and `refrain structure --corpus DIR [--split valid]
 // [--sources mma,module]`: the same over real songs with exact labels, with
 // bootstrap intervals over songs, the reference generated songs are read against.
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,21 +52,6 @@ __attribute__((format(printf, 1, 2))) static int usage(const char *fmt, ...) {
     return 2;
 }
 
-// "mma,module" -> bits (1 << CorpusSource); 0 on a bad name.
-static unsigned parse_sources(const char *s) {
-    unsigned bits = 0;
-    while (*s) {
-        size_t len = strcspn(s, ",");
-        int k = -1;
-        for (int i = 0; i < SRC_COUNT; i++)
-            if (strlen(corpus_source_name(i)) == len && strncmp(s, corpus_source_name(i), len) == 0) k = i;
-        if (k < 0) return 0;
-        bits |= 1u << k;
-        s += len + (s[len] == ',');
-    }
-    return bits;
-}
-
 // Adds path's JSON to tx. A stream's write error is left to outtx_commit, which
 // names the file and the reason.
 static int write_json_file(OutTx *tx, const char *path, int (*fn)(FILE *, const void *), const void *ctx) {
@@ -84,22 +68,11 @@ static int song_json(FILE *f, const void *ctx) {
 typedef struct { const StructureSummary *sum; const StructureResult *r; const CorpusSong *meta; int n; } RefOut;
 static int ref_json(FILE *f, const void *ctx) {
     const RefOut *o = ctx;
-    fprintf(f, "{\"reference\": ");
-    if (structure_summary_write_json(f, o->sum)) return -1;
-    fprintf(f, ", \"songs\": [\n");
-    for (int i = 0; i < o->n; i++) {
-        SongForm form = {o->meta[i].sections, o->meta[i].n_sections, 0, o->meta[i].duration};
-        fprintf(f, "%s{\"song\": \"%s\", \"source\": \"%s\", \"measures\": ", i ? ", " : "", o->meta[i].song,
-                corpus_source_name(o->meta[i].source));
-        if (structure_write_json(f, &o->r[i], &form)) return -1;
-        fprintf(f, "}\n");
-    }
-    fprintf(f, "]}\n");
-    return ferror(f) ? err_set("write error: %s", strerror(errno)) : 0;
+    return structure_corpus_write_json(f, o->sum, o->r, o->meta, o->n);
 }
 
 static int run_corpus(const StructureOpts *o) {
-    unsigned bits = parse_sources(sources);
+    unsigned bits = structure_sources(sources);
     if (!bits) return usage("--sources must be a comma-separated list of mma, module and recording, got '%s'", sources);
     if (timeline || png) return usage("--%s goes with IN, not with --corpus", timeline ? "timeline" : "png");
     if (jsonp && check_output(jsonp, "json")) return fail();
@@ -107,12 +80,7 @@ static int run_corpus(const StructureOpts *o) {
     CorpusSong *meta;
     int n;
     if (structure_corpus(&r, &meta, &n, corpus, split, bits, max_songs, o)) return fail();
-    printf("%-72s %-7s %4s %5s %7s %6s %8s %8s %8s\n", "song", "source", "secs", "pairs", "gap", "AUC", SI_NAME[0],
-           SI_NAME[1], SI_NAME[2]);
-    for (int i = 0; i < n; i++)
-        printf("%-72s %-7s %4d %5d %7.3f %6.3f %8.3f %8.3f %8.3f\n", meta[i].song, corpus_source_name(meta[i].source),
-               r[i].n_sections, r[i].n_pairs, r[i].gap[SIM_COMBINED], r[i].auc[SIM_COMBINED], r[i].si[SI_SHORT],
-               r[i].si[SI_MID], r[i].si[SI_LONG]);
+    structure_corpus_print(stdout, r, meta, n);
     printf("\nreference: %s songs of %s (%s)\n", corpus_split_name(split), corpus, sources);
     StructureSummary sum;
     structure_summarize(&sum, r, n, boot, (uint64_t)seed);

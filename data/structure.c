@@ -886,3 +886,42 @@ fail:
     songset_free(&set);
     return -1;
 }
+
+unsigned structure_sources(const char *s) {
+    unsigned bits = 0;
+    while (*s) {
+        size_t len = strcspn(s, ",");
+        int k = -1;
+        for (int i = 0; i < SRC_COUNT; i++)
+            if (strlen(corpus_source_name(i)) == len && strncmp(s, corpus_source_name(i), len) == 0) k = i;
+        if (k < 0) return 0;
+        bits |= 1u << k;
+        s += len + (s[len] == ',');
+    }
+    return bits;
+}
+
+void structure_corpus_print(FILE *f, const StructureResult *r, const CorpusSong *meta, int n) {
+    fprintf(f, "%-72s %-7s %4s %5s %7s %6s %8s %8s %8s\n", "song", "source", "secs", "pairs", "gap", "AUC", SI_NAME[0],
+            SI_NAME[1], SI_NAME[2]);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%-72s %-7s %4d %5d %7.3f %6.3f %8.3f %8.3f %8.3f\n", meta[i].song,
+                corpus_source_name(meta[i].source), r[i].n_sections, r[i].n_pairs, r[i].gap[SIM_COMBINED],
+                r[i].auc[SIM_COMBINED], r[i].si[SI_SHORT], r[i].si[SI_MID], r[i].si[SI_LONG]);
+}
+
+int structure_corpus_write_json(FILE *f, const StructureSummary *sum, const StructureResult *r,
+                                const CorpusSong *meta, int n) {
+    fprintf(f, "{\"reference\": ");
+    if (structure_summary_write_json(f, sum)) return -1;
+    fprintf(f, ", \"songs\": [\n");
+    for (int i = 0; i < n; i++) {
+        SongForm form = {meta[i].sections, meta[i].n_sections, 0, meta[i].duration};
+        fprintf(f, "%s{\"song\": \"%s\", \"source\": \"%s\", \"measures\": ", i ? ", " : "", meta[i].song,
+                corpus_source_name(meta[i].source));
+        if (structure_write_json(f, &r[i], &form)) return -1;
+        fprintf(f, "}\n");
+    }
+    fprintf(f, "]}\n");
+    return ferror(f) ? err_set("write error: %s", strerror(errno)) : 0;
+}

@@ -215,5 +215,14 @@ int structure_summary_write_json(FILE *f, const StructureSummary *s);
 // with corpus_song_free). Refuses a split holding no such song.
 int structure_corpus(StructureResult **songs, CorpusSong **meta, int *n, const char *dir, int split,
                      unsigned sources, int max_songs, const StructureOpts *o);
+// "mma,module" -> source bits (1 << SRC_MMA | 1 << SRC_MODULE); 0 on an unknown name.
+unsigned structure_sources(const char *list);
+// The reference's songs as a table, one row each: song, source, sections,
+// pairs, combined gap and AUC, the three SI (refrain structure --corpus).
+void structure_corpus_print(FILE *f, const StructureResult *r, const CorpusSong *meta, int n);
+// {"reference": <summary>, "songs": [{"song": ..., "source": ..., "measures": <song>}, ...]}.
+// 0, or -1 with err_set() on a write error.
+int structure_corpus_write_json(FILE *f, const StructureSummary *sum, const StructureResult *r,
+                                const CorpusSong *meta, int n);
 
 #endif
