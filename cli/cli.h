@@ -25,4 +25,22 @@ int read_excerpt(const char *path, double start, double duration, float **x, lon
 // unknown extension makes the next fail() exit 2; a missing folder exits 1).
 int check_output(const char *path, const char *exts);
 
+// The sampling options generate, ablate and generate-eval share, one range and
+// one help each (refrain.h's generate checks the same ranges: sampler/generate.c).
+// v: the variable (int for INT and CHOICE, double for FLOAT); OPT_BPM needs
+// conditioning/conditioning.h (FORM_BPM_MIN, FORM_BPM_MAX).
+#define OPT_STEPS(v) {"steps", 0, OPT_INT, &(v), 1, 1000, NULL, "N", "sampling steps", 0}
+#define OPT_SAMPLER(v) {"sampler", 0, OPT_CHOICE, &(v), 0, 0, "euler,heun,ab2,pingpong", "NAME", "ODE sampler", 0}
+#define OPT_SCHEDULE(v) {"schedule", 0, OPT_CHOICE, &(v), 0, 0, "linear,logsnr,sao", "NAME", "time schedule", 0}
+#define OPT_CFG(v) {"cfg", 0, OPT_FLOAT, &(v), 0, 20, NULL, "F", "guidance on the section labels and targets (1 = none)", 0}
+#define OPT_MEMORY_GUIDANCE(v, help) {"memory-guidance", 0, OPT_FLOAT, &(v), -5, 20, NULL, "F", help, 0}
+#define OPT_BPM(v) {"bpm", 0, OPT_FLOAT, &(v), FORM_BPM_MIN, FORM_BPM_MAX, NULL, "BPM", "tempo for lengths given in bars", 0}
+#define OPT_STYLE(v) \
+    {"style", 0, OPT_CHOICE, &(v), 0, 0, "none,mma,module,recording", "STYLE", "which part of the corpus to sound like", 0}
+#define OPT_VOCODER_ITERS(v) {"vocoder-iters", 0, OPT_INT, &(v), 1, 1000, NULL, "N", "Griffin-Lim iterations", 0}
+
+// A report's figures go beside it: the folder of report ("." when it has
+// none), in buf (cap bytes). Returns buf.
+const char *report_folder(char *buf, size_t cap, const char *report);
+
 #endif

@@ -32,14 +32,14 @@ static const Opt OPTS[] = {
     {"repeat-strength-sweep", 0, OPT_STRING, &v_rsweep, 0, 0, NULL, "X,X,..", "repeat strengths to compare, each with memory (at most 8; \"none\": no sweep)", 0},
     {"repeat-strength", 0, OPT_FLOAT, &v_rs, 0.01, 1, NULL, "X", "repeat strength of every condition but the sweep's (as refrain generate; 1 = from pure noise; no memory: always 1)", 0},
     {"seed", 0, OPT_INT, &v_seed, 0, 2147483647, NULL, "N", "song i's seed is N + i; also the bootstraps'", 0},
-    {"steps", 0, OPT_INT, &v_steps, 1, 1000, NULL, "N", "sampling steps", 0},
-    {"sampler", 0, OPT_CHOICE, &v_sampler, 0, 0, "euler,heun,ab2,pingpong", "NAME", "ODE sampler", 0},
-    {"schedule", 0, OPT_CHOICE, &v_sched, 0, 0, "linear,logsnr,sao", "NAME", "time schedule", 0},
-    {"cfg", 0, OPT_FLOAT, &v_cfg, 0, 20, NULL, "F", "guidance on the section labels and targets (1 = none)", 0},
-    {"memory-guidance", 0, OPT_FLOAT, &v_mg, -5, 20, NULL, "F", "memory guidance of every condition but the sweep's", 0},
-    {"bpm", 0, OPT_FLOAT, &v_bpm, FORM_BPM_MIN, FORM_BPM_MAX, NULL, "BPM", "tempo for lengths given in bars", 0},
-    {"style", 0, OPT_CHOICE, &v_style, 0, 0, "none,mma,module,recording", "STYLE", "which part of the corpus to sound like", 0},
-    {"vocoder-iters", 0, OPT_INT, &v_iters, 1, 1000, NULL, "N", "Griffin-Lim iterations", 0},
+    OPT_STEPS(v_steps),
+    OPT_SAMPLER(v_sampler),
+    OPT_SCHEDULE(v_sched),
+    OPT_CFG(v_cfg),
+    OPT_MEMORY_GUIDANCE(v_mg, "memory guidance of every condition but the sweep's"),
+    OPT_BPM(v_bpm),
+    OPT_STYLE(v_style),
+    OPT_VOCODER_ITERS(v_iters),
     {"boot", 0, OPT_INT, &v_boot, 0, 100000, NULL, "N", "bootstrap resamples over songs for the intervals (0 = none)", 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0},
 };
@@ -48,9 +48,9 @@ static const OptSpec SPEC = {"ablate", "", 0,
                              "at several guidances and models (Markdown report)",
                              OPTS};
 
-// "0,1,2.5" into v (at most cap, each in lo..hi); "none" is empty. Returns the
-// count, or -1 after saying which item of option `name` is wrong.
-static int parse_floats(const char *name, const char *text, float *v, int cap, double lo, double hi) {
+// "0,1,2.5" into v (at most cap, each a `what` in lo..hi); "none" is empty. Returns
+// the count, or -1 after saying which item of option `name` is wrong.
+static int parse_floats(const char *name, const char *what, const char *text, float *v, int cap, double lo, double hi) {
     if (!strcmp(text, "none")) return 0;
     char buf[512], *save = NULL;
     snprintf(buf, sizeof buf, "%s", text);
@@ -60,7 +60,7 @@ static int parse_floats(const char *name, const char *text, float *v, int cap, d
         double x = strtod(t, &end);
         if (n == cap || *end || end == t || !(x >= lo && x <= hi)) {
             if (n == cap) fprintf(stderr, "refrain: --%s: '%s' is one too many (at most %d)\n", name, t, cap);
-            else fprintf(stderr, "refrain: --%s: '%s' is not a number in %g..%g\n", name, t, lo, hi);
+            else fprintf(stderr, "refrain: --%s: '%s' is not a %s in %g..%g\n", name, t, what, lo, hi);
             return -1;
         }
         v[n++] = (float)x;
@@ -88,8 +88,8 @@ static int run(int argc, char **argv) {
         if (nm == ABLATE_MAX_MODELS + 1) { fprintf(stderr, "refrain: ablate: at most %d models\n", ABLATE_MAX_MODELS + 1); return 2; }
         models[nm++] = v;
     }
-    if ((o.n_sweep = parse_floats("memory-guidance-sweep", v_sweep, o.mg_sweep, ABLATE_MAX_SWEEP, -5, 20)) < 0) return 2;
-    if ((o.n_rs_sweep = parse_floats("repeat-strength-sweep", v_rsweep, o.rs_sweep, ABLATE_MAX_SWEEP, 0.01, 1)) < 0) return 2;
+    if ((o.n_sweep = parse_floats("memory-guidance-sweep", "guidance", v_sweep, o.mg_sweep, ABLATE_MAX_SWEEP, -5, 20)) < 0) return 2;
+    if ((o.n_rs_sweep = parse_floats("repeat-strength-sweep", "repeat strength", v_rsweep, o.rs_sweep, ABLATE_MAX_SWEEP, 0.01, 1)) < 0) return 2;
     FormOpts fo;
     form_opts_default(&fo);
     fo.bpm = v_bpm;
@@ -98,12 +98,7 @@ static int run(int argc, char **argv) {
     song_form_free(&check);
     if (check_output(v_out, "md")) return fail();
     static char figs[4096];
-    if (!v_figs) {   // the report's folder
-        snprintf(figs, sizeof figs, "%s", v_out);
-        char *slash = strrchr(figs, '/');
-        if (slash) *slash = 0; else snprintf(figs, sizeof figs, ".");
-        v_figs = figs;
-    }
+    if (!v_figs) v_figs = report_folder(figs, sizeof figs, v_out);
     o.form = v_form; o.songs = v_songs; o.seed = (uint64_t)v_seed; o.model = nm ? models[0] : v_model; o.ae = v_ae;
     for (int i = 1; i < nm; i++) o.models[o.n_models++] = models[i];
     o.data = v_data; o.work = v_work; o.figs = v_figs; o.note = v_note; o.bpm = v_bpm; o.style = v_style;

@@ -26,10 +26,10 @@ static const Opt OPTS[] = {
     {"max-seconds", 0, OPT_FLOAT, &v_max, 0, 100000, NULL, "S", "cut every song to its first S seconds (0 = whole songs)", 0},
     {"steps", 0, OPT_STRING, &v_steps, 0, 0, NULL, "N,N,..", "the sweep's sampling steps (each 1..1000, at most 8; \"none\": no sweep)", 0},
     {"samplers", 0, OPT_STRING, &v_samplers, 0, 0, NULL, "A,B,..", "the sweep's samplers: euler, heun, ab2, pingpong (\"none\": no sweep)", 0},
-    {"schedule", 0, OPT_CHOICE, &v_sched, 0, 0, "linear,logsnr,sao", "NAME", "time schedule of every setting", 0},
-    {"cfg", 0, OPT_FLOAT, &v_cfg, 0, 20, NULL, "F", "guidance on the section conditioning (1 = none)", 0},
-    {"memory-guidance", 0, OPT_FLOAT, &v_mg, -5, 20, NULL, "F", "memory guidance (0 = none)", 0},
-    {"vocoder-iters", 0, OPT_INT, &v_iters, 1, 1000, NULL, "N", "Griffin-Lim iterations of every rendering", 0},
+    OPT_SCHEDULE(v_sched),
+    OPT_CFG(v_cfg),
+    OPT_MEMORY_GUIDANCE(v_mg, "how strongly a section follows the memory of earlier ones (0 = none)"),
+    OPT_VOCODER_ITERS(v_iters),
     {"boot", 0, OPT_INT, &v_boot, 0, 100000, NULL, "N", "bootstrap resamples over songs for the intervals (0 = none)", 0},
     {"seed", 0, OPT_INT, &v_seed, 0, 2147483647, NULL, "N", "seed of the ceiling's Gaussian latents and the bootstrap", 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0},
@@ -72,12 +72,7 @@ static int run(int argc, char **argv) {
         return 2;
     if (check_output(v_out, "md")) return fail();
     static char figs[4096];
-    if (!v_figs) {   // the report's folder
-        snprintf(figs, sizeof figs, "%s", v_out);
-        char *slash = strrchr(figs, '/');
-        if (slash) *slash = 0; else snprintf(figs, sizeof figs, ".");
-        v_figs = figs;
-    }
+    if (!v_figs) v_figs = report_folder(figs, sizeof figs, v_out);
     o.model = v_model; o.ae = v_ae; o.data = v_data; o.figs = v_figs; o.note = v_note; o.songs = v_songs;
     o.max_seconds = v_max; o.schedule = v_sched; o.cfg = (float)v_cfg; o.mem_guidance = (float)v_mg;
     o.vocoder_iters = v_iters; o.boot = v_boot; o.seed = (uint64_t)v_seed;

@@ -48,3 +48,11 @@ int check_output(const char *path, const char *exts) {
     }
     return dir_exists_for(path);
 }
+
+const char *report_folder(char *buf, size_t cap, const char *report) {
+    snprintf(buf, cap, "%s", report);
+    char *slash = strrchr(buf, '/');
+    if (slash) *slash = 0;
+    else snprintf(buf, cap, ".");
+    return buf;
+}

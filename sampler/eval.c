@@ -299,13 +299,30 @@ static int train_set(Ctx *c, EvalSet *s) {
     return 0;
 }
 
-typedef struct { const char *set; int song, songs; } GenProgress;
-static void gen_progress(void *user, const char *stage, int section, int n, int step, int steps) {
-    const GenProgress *g = user;
+static void report_progress(void *user, const char *stage, int section, int n, int step, int steps) {
+    const ReportProgress *g = user;
     if (!strcmp(stage, "denoiser"))
-        progress("generate-eval: %s, song %d/%d, section %d/%d, step %d/%d", g->set, g->song + 1, g->songs, section + 1,
+        progress("%s: %s, song %d/%d, section %d/%d, step %d/%d", g->cmd, g->set, g->song + 1, g->songs, section + 1,
                  n, step, steps);
-    else progress("generate-eval: %s, song %d/%d, %s", g->set, g->song + 1, g->songs, stage);
+    else progress("%s: %s, song %d/%d, %s", g->cmd, g->set, g->song + 1, g->songs, stage);
+}
+
+refrain_generate_params report_song_params(const char *form, int style, uint64_t seed, int steps, int sampler,
+                                           int schedule, float cfg, float mem_guidance, int vocoder_iters,
+                                           ReportProgress *pr) {
+    refrain_generate_params gp = refrain_generate_default_params();
+    gp.form = form;
+    gp.style = style;
+    gp.seed = seed;
+    gp.steps = steps;
+    gp.sampler = sampler;
+    gp.schedule = schedule;
+    gp.cfg = cfg;
+    gp.memory_guidance = mem_guidance;
+    gp.vocoder_iters = vocoder_iters;
+    gp.progress = report_progress;
+    gp.progress_user = pr;
+    return gp;
 }
 
 static int generated_set(Ctx *c, refrain_model *m, EvalSet *s, int steps, int sampler, int pngs) {
@@ -313,19 +330,9 @@ static int generated_set(Ctx *c, refrain_model *m, EvalSet *s, int steps, int sa
     s->steps = steps;
     s->sampler = sampler;
     for (int i = 0; i < c->N; i++) {
-        refrain_generate_params gp = refrain_generate_default_params();
-        gp.form = c->b[i].form;
-        gp.style = c->b[i].style;
-        gp.seed = (uint64_t)i + 1;
-        gp.steps = steps;
-        gp.sampler = sampler;
-        gp.schedule = o->schedule;
-        gp.cfg = o->cfg;
-        gp.memory_guidance = o->mem_guidance;
-        gp.vocoder_iters = o->vocoder_iters;
-        GenProgress pr = {s->name, i, c->N};
-        gp.progress = gen_progress;
-        gp.progress_user = &pr;
+        ReportProgress pr = {"generate-eval", s->name, i, c->N};
+        refrain_generate_params gp = report_song_params(c->b[i].form, c->b[i].style, (uint64_t)i + 1, steps, sampler,
+                                                        o->schedule, o->cfg, o->mem_guidance, o->vocoder_iters, &pr);
         refrain_song song;
         char err[1024];
         double t0 = now_seconds();

@@ -219,6 +219,19 @@ int eval_compare(EvalSet *s, const EvalReference *r, int boot, uint64_t seed);
 // The four Markdown cells " FD (a) | KAD (a) | FD (b) | KAD (b) |", each "v [lo, hi]" or "-".
 void eval_distance_cells(FILE *f, const EvalSet *s);
 
+// ---- a report's songs (sampler/eval.c; generate-eval and ablate) ------------------------------
+// generate's defaults (refrain_generate_default_params) with a song's form,
+// style and seed and the sampling settings every song of a report shares, and
+// progress on stderr through pr (which must outlive the call): "CMD: SET, song
+// i/n, section s/S, step k/K", then "CMD: SET, song i/n, decoder" and "vocoder".
+typedef struct {
+    const char *cmd, *set;   // "ablate", the condition; "generate-eval", the setting
+    int song, songs;         // song (from 0) of songs
+} ReportProgress;
+refrain_generate_params report_song_params(const char *form, int style, uint64_t seed, int steps, int sampler,
+                                           int schedule, float cfg, float mem_guidance, int vocoder_iters,
+                                           ReportProgress *pr);
+
 // ---- the generation report (sampler/eval.c) ------------------------------------------------
 // Fréchet distance and KAD of generated songs against the corpus's validation
 // songs over features (a) and (b), beside floors (training songs; validation
