@@ -111,6 +111,31 @@ int main(void) {
               "signal %d mid-write: exit %d, %d files left", sigs[k], WIFEXITED(st) ? WEXITSTATUS(st) : -1, n_files());
     }
     clear();
+
+    // 5. SIGKILL mid-write leaves its temporary (nothing can run); the next write of
+    // the same path removes it, and leaves a live process's and another file's alone
+    pid_t dead = fork();
+    if (dead == 0) {
+        AtomicFile af;
+        atomic_open(&af, at("c.rfc"));
+        fputs("partial", af.f);
+        fflush(af.f);
+        raise(SIGKILL);
+        _exit(0);
+    }
+    waitpid(dead, NULL, 0);
+    char live[512], other[512], dead_tmp[512];
+    snprintf(dead_tmp, sizeof dead_tmp, "%s.tmp.%ld.rfc", at("c.rfc"), (long)dead);
+    snprintf(live, sizeof live, "%s.tmp.%ld.rfc", at("c.rfc"), (long)getppid());   // a live writer
+    snprintf(other, sizeof other, "%s.tmp.%ld.rfc", at("d.rfc"), (long)dead);      // another path's
+    CHECK(exists(dead_tmp) && write_by_path(live, "x") == 0 && write_by_path(other, "x") == 0 && n_files() == 3,
+          "SIGKILL left its temporary %s", dead_tmp);
+    AtomicFile af;
+    CHECK(atomic_open(&af, at("c.rfc")) == 0 && fputs("whole", af.f) >= 0 && atomic_commit(&af) == 0, "rewrite (%s)",
+          err_msg());
+    CHECK(!exists(dead_tmp) && exists(live) && exists(other) && exists(at("c.rfc")) && n_files() == 3,
+          "the next write removed the dead process's temporary only (%d files)", n_files());
+    clear();
     rmdir(dir);
     return check_summary("test_util_outtx");
 }

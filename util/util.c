@@ -1,6 +1,7 @@
 // util.c — errors, checked wrappers, atomic files, progress. See util.h.
 #include "util/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -140,8 +141,40 @@ void tmp_cleanup_on_signals(void) {
     }
 }
 
+// A process killed outright (SIGKILL, a power cut, the OOM killer) cannot
+// remove its temporaries: <path>.tmp.<pid>.<ext> stays beside path. The next
+// write of the same path removes those whose process no longer exists (on this
+// machine: kill(pid, 0) says ESRCH), so a killed corpus build or training run,
+// started again, leaves nothing behind (tests/cli_kill.sh). A live writer's
+// temporary, even another user's (EPERM), stays; so does one whose pid a new
+// process took (rare; the next write after that one ends removes it).
+static void sweep_stale_tmps(const char *path) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash == dir) slash[1] = 0; else if (slash) *slash = 0; else snprintf(dir, sizeof dir, ".");
+    size_t nb = strlen(base);
+    const char *ext = path_ext(path);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *n = e->d_name;   // base ".tmp." digits "." ext
+        if (strncmp(n, base, nb) != 0 || strncmp(n + nb, ".tmp.", 5) != 0) continue;
+        char *end;
+        long pid = strtol(n + nb + 5, &end, 10);
+        if (end == n + nb + 5 || *end != '.' || strcmp(end + 1, ext) != 0 || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char stale[8200];
+        snprintf(stale, sizeof stale, "%s/%s", dir, n);
+        unlink(stale);
+    }
+    closedir(d);
+}
+
 int tmp_path_for(char *tmp, size_t cap, const char *path) {
     if (dir_exists_for(path)) return -1;
+    sweep_stale_tmps(path);
     // keep the real extension last: libsndfile and friends choose by it
     int n = snprintf(tmp, cap, "%s.tmp.%ld.%s", path, (long)getpid(), path_ext(path));
     if (n < 0 || (size_t)n >= cap) return err_set("output path too long: %s", path);
