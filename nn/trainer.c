@@ -4,7 +4,12 @@
 // Split out of train-ae's loop so every trainer logs, checkpoints, stops and
 // resumes the same way; train-ae's log, messages and checkpoints are
 // byte-for-byte what its own loop wrote.
+// Under mpirun (util/dist.h) every rank runs this loop and calls every hook
+// (the step and validation hooks sum over the ranks inside); rank 0 alone
+// holds the lock, writes the log, the progress and the checkpoints, and its
+// clock decides the time limit for all.
 #include "nn/trainer.h"
+#include "util/dist.h"
 #include "util/util.h"
 
 #include <fcntl.h>
@@ -73,11 +78,14 @@ static int lock_run(const char *name, const char *out) {
 static int trainer_loop(const TrainerOpts *o, const TrainerHooks *h, const long *step, long resume_step) {
     char tsv[4200];
     snprintf(tsv, sizeof tsv, "%s.tsv", o->out);
-    FILE *log = open_log(tsv, o->log_header ? o->log_header : "", resume_step);
+    int lead = dist_rank() == 0;   // rank 0 logs, shows progress and saves
+    FILE *log = lead ? open_log(tsv, o->log_header ? o->log_header : "", resume_step) : NULL;
     double tstart = now_seconds(), t0 = o->started > 0 ? o->started : tstart;
     double tlast_ckpt = tstart, tlast_prog = 0;
     long step0 = *step;
     int rc = 0, stopped = 0;
+    double red0, wait0;   // time summing over the ranks before the loop (set-up), not counted
+    dist_timing(&red0, &wait0, NULL);
     char row[TRAINER_ROW_CAP], prog[TRAINER_PROG_CAP], msg[TRAINER_MSG_CAP];
     while (*step < o->steps) {
         // the step
@@ -96,11 +104,11 @@ static int trainer_loop(const TrainerOpts *o, const TrainerHooks *h, const long 
             msg[0] = 0;
             if (h->validate(h->ctx, row, sizeof row, msg, sizeof msg)) { rc = -1; break; }
             progress_done();
-            if (!o->quiet) fprintf(stderr, "%s: step %ld: %s\n", o->name, *step, msg);
+            if (!o->quiet && lead) fprintf(stderr, "%s: step %ld: %s\n", o->name, *step, msg);
         }
         // log and progress
         if (log) { fprintf(log, "%ld\t%.2f\t%s\n", *step, el, row); fflush(log); }
-        if (now - tlast_prog > 1.0) {
+        if (lead && now - tlast_prog > 1.0) {
             char left[32];
             fmt_time(left, sizeof left, (o->steps - *step) / (sps > 0 ? sps : 1e-9));
             progress("%s: step %ld/%ld  %s  %.2f steps/s  %s left", o->name, *step, o->steps, prog, sps, left);
@@ -108,13 +116,18 @@ static int trainer_loop(const TrainerOpts *o, const TrainerHooks *h, const long 
         }
         // checkpoint and time limit
         int out_of_time = o->max_minutes > 0 && now - t0 > 60 * o->max_minutes;
-        if (now - tlast_ckpt > 60 * o->ckpt_minutes || *step == o->steps || out_of_time) {
+        if (o->max_minutes > 0 && dist_size() > 1) {   // rank 0's clock decides, for every rank
+            double flag = lead ? out_of_time : 0;
+            if (dist_allreduce_sum_double(&flag, 1)) { rc = -1; break; }
+            out_of_time = flag > 0;
+        }
+        if (lead && (now - tlast_ckpt > 60 * o->ckpt_minutes || *step == o->steps || out_of_time)) {
             if (h->save(h->ctx)) { rc = -1; break; }
             tlast_ckpt = now;
         }
         if (out_of_time) {
             progress_done();
-            fprintf(stderr, "%s: --max-minutes %.1f reached at step %ld; checkpoint %s (resume with --resume)\n",
+            if (lead) fprintf(stderr, "%s: --max-minutes %.1f reached at step %ld; checkpoint %s (resume with --resume)\n",
                     o->name, o->max_minutes, *step, o->out);
             stopped = 1;
             break;
@@ -122,14 +135,34 @@ static int trainer_loop(const TrainerOpts *o, const TrainerHooks *h, const long 
     }
     progress_done();
     if (log) fclose(log);
-    if (!rc)
+    if (rc && dist_size() > 1) {   // the other ranks may be waiting in a sum this rank will never join
+        fprintf(stderr, "refrain: %s: rank %d of %d: %s\n", o->name, dist_rank(), dist_size(), err_msg());
+        dist_abort(1);
+    }
+    double wall = now_seconds() - tstart;
+    if (!rc && lead && dist_size() > 1) {
+        double red, wait;
+        long calls;
+        dist_timing(&red, &wait, &calls);
+        red -= red0, wait -= wait0;
+        fprintf(stderr, "%s: %d ranks (%s): summing over the ranks took %.2f s of %.2f s (%.1f%%)", o->name,
+                dist_size(), dist_backend(), red, wall, 100 * red / (wall > 0 ? wall : 1));
+        if (wait > 0) fprintf(stderr, ", waiting for the slowest rank %.2f s (%.1f%%)", wait, 100 * wait / (wall > 0 ? wall : 1));
+        fprintf(stderr, "\n");
+    }
+    if (!rc && lead)
         fprintf(stderr, "%s: %s at step %ld after %.1f min; checkpoint %s\n", o->name, stopped ? "stopped" : "done",
-                *step, (now_seconds() - tstart) / 60, o->out);
+                *step, wall / 60, o->out);
     return rc;
 }
 
 int trainer_run(const TrainerOpts *o, const TrainerHooks *h, const long *step, long resume_step) {
-    int lock = lock_run(o->name, o->out);
+    int lock = dist_rank() == 0 ? lock_run(o->name, o->out) : -2;
+    if (dist_size() > 1) {   // every rank learns whether rank 0 may run
+        double refused = lock == -1;
+        if (dist_allreduce_sum_double(&refused, 1)) return -1;
+        if (refused > 0 && lock != -1) return err_set("%s: rank 0 could not start the run", o->name);
+    }
     if (lock == -1) return -1;
     int rc = trainer_loop(o, h, step, resume_step);
     if (lock >= 0) close(lock);

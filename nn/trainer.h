@@ -15,6 +15,13 @@
 // X steps/s  T left", util's progress(), silenced by g_quiet), a line per
 // validation ("<name>: step N: <msg>"), a line when the time limit stops the
 // run, and the closing "<name>: done|stopped at step N after M min; checkpoint <out>".
+//
+// Data-parallel runs (util/dist.h): every rank calls trainer_run and every
+// step and validation hook (those sum over the ranks inside); only rank 0
+// takes the lock, writes the log, prints and calls the save hook, and its
+// clock decides --max-minutes for all. A hook failing on one rank of several
+// prints "refrain: <name>: rank R of N: <error>" and ends every rank. With
+// several ranks the closing lines add the time spent summing over them.
 #ifndef REFRAIN_TRAINER_H
 #define REFRAIN_TRAINER_H
 
