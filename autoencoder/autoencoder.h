@@ -199,6 +199,7 @@ typedef struct {
     const char *init;          // NULL or a checkpoint to resume from (--resume: out)
     int resume;
     long steps;
+    long stop_at;              // stop with a checkpoint at this step, keeping the plan of `steps` (a phase); 0: at steps
     int batch, crop;
     float lr, lr_min, kl_weight;
     long warmup;

@@ -9,12 +9,19 @@
 // the model (seed and PCA, or a checkpoint), fix the validation crops, run the
 // shared loop (nn/trainer.h) with this file's step, validation and save hooks,
 // export the EMA weights.
+// Under mpirun (util/dist.h) each rank takes its share of every step's global
+// batch of --batch crops, crop g of a step drawing its song, start,
+// augmentation and noise from its own stream (the step's key, one draw of the
+// run's Rng, and g), and the gradients are summed, each rank's weighted by its
+// share of the crops, before the AdamW step every rank takes; validation is
+// split the same way and summed; rank 0 alone writes files and prints.
 // It owns no model wiring (autoencoder.c), no corpus reading (data/), no loop
 // timing, log or progress (nn/trainer.c) and no command-line parsing (cli/cmd_ae.c).
 #include "autoencoder/autoencoder.h"
 #include "audio/audio.h"
 #include "data/corpus.h"
 #include "nn/trainer.h"
+#include "util/dist.h"
 #include "util/util.h"
 
 #include <math.h>
@@ -83,30 +90,41 @@ static void random_gains(Rng *rng, const AeAugment *aug, float *g, int M) {
 // Why augment: without it the training loss kept falling while validation
 // flattened (mean training L1 3.8% above validation over the first 1,000
 // steps, 5.8% below over the last 1,000 of 8,000; assets/MODEL_CARD.md).
-void ae_sample_batch(const Ae *m, AeActs *a, const SongSet *s, Rng *rng, int B, int T, const AeAugment *aug) {
-    int M = m->cfg.n_mels;
-    float *x = NULL, *y = NULL, *g = NULL, *g2 = NULL;
-    if (aug && (aug->gain_db > 0 || aug->mix > 0 || aug->tilt_db > 0)) {
-        x = mallocCheck(sizeof(float) * T * M); y = mallocCheck(sizeof(float) * T * M);
-        g = mallocCheck(sizeof(float) * M); g2 = mallocCheck(sizeof(float) * M);
-    }
-    for (int b = 0; b < B; b++) {
-        int song;
-        long start;
+// Scratch of one augmented crop: x and y (T, M), g and g2 (M); all NULL without augmentation.
+typedef struct { float *x, *y, *g, *g2; } CropScratch;
+
+static void scratch_alloc(CropScratch *c, const AeAugment *aug, int T, int M) {
+    memset(c, 0, sizeof *c);
+    if (!aug || !(aug->gain_db > 0 || aug->mix > 0 || aug->tilt_db > 0)) return;
+    c->x = mallocCheck(sizeof(float) * T * M); c->y = mallocCheck(sizeof(float) * T * M);
+    c->g = mallocCheck(sizeof(float) * M); c->g2 = mallocCheck(sizeof(float) * M);
+}
+static void scratch_free(CropScratch *c) { free(c->x); free(c->y); free(c->g); free(c->g2); }
+
+// One crop (augmented when c has scratch) from rng into slot b of the batch.
+static void sample_crop(const Ae *m, AeActs *a, int b, const SongSet *s, Rng *rng, int T, const AeAugment *aug,
+                        CropScratch *c) {
+    int M = m->cfg.n_mels, song;
+    long start;
+    pick_crop(s, rng, T, &song, &start);
+    if (!c->x) { load_crop(m, a, b, s, song, start, T); return; }
+    copy_crop(c->x, s, song, start, T, M);
+    random_gains(rng, aug, c->g, M);
+    int mixed = aug->mix > 0 && rng_uniform(rng) < aug->mix;
+    if (mixed) {
         pick_crop(s, rng, T, &song, &start);
-        if (!x) { load_crop(m, a, b, s, song, start, T); continue; }
-        copy_crop(x, s, song, start, T, M);
-        random_gains(rng, aug, g, M);
-        int mixed = aug->mix > 0 && rng_uniform(rng) < aug->mix;
-        if (mixed) {
-            pick_crop(s, rng, T, &song, &start);
-            copy_crop(y, s, song, start, T, M);
-            random_gains(rng, aug, g2, M);
-        }
-        ae_augment_crop(x, mixed ? y : NULL, T, M, g, g2);
-        ae_load_input(m, a, b, x, T);
+        copy_crop(c->y, s, song, start, T, M);
+        random_gains(rng, aug, c->g2, M);
     }
-    free(x); free(y); free(g); free(g2);
+    ae_augment_crop(c->x, mixed ? c->y : NULL, T, M, c->g, c->g2);
+    ae_load_input(m, a, b, c->x, T);
+}
+
+void ae_sample_batch(const Ae *m, AeActs *a, const SongSet *s, Rng *rng, int B, int T, const AeAugment *aug) {
+    CropScratch c;
+    scratch_alloc(&c, aug, T, m->cfg.n_mels);
+    for (int b = 0; b < B; b++) sample_crop(m, a, b, s, rng, T, aug, &c);
+    scratch_free(&c);
 }
 
 int ae_measure_latent_stats(Ae *m, const ParamSet *p, const SongSet *s, int n, uint64_t seed) {
@@ -166,15 +184,18 @@ void ae_train_defaults(AeTrainOpts *o) {
 // Mean loss on fixed validation crops (no sampling noise), with weights p.
 static int validate(const Ae *m, const ParamSet *p, AeActs *a, const SongSet *v, const int *songs,
                     const long *starts, int n, int B, int T, AeLoss *out) {
-    double rec = 0, kl = 0;
-    for (int i = 0; i < n; i += B) {
-        int nb = n - i < B ? n - i : B;
+    double sum[2] = {0, 0};   // rec and kl, times crops
+    long lo, hi;              // this rank's share of the crops
+    dist_share(n, &lo, &hi);
+    for (int i = (int)lo; i < hi; i += B) {
+        int nb = hi - i < B ? (int)(hi - i) : B;
         for (int b = 0; b < nb; b++) load_crop(m, a, b, v, songs[i + b], starts[i + b], T);
         AeLoss L;
         if (ae_loss(m, p, a, NULL, nb, T, NULL, 0, &L)) return -1;
-        rec += L.rec * nb; kl += L.kl * nb;
+        sum[0] += L.rec * nb; sum[1] += L.kl * nb;
     }
-    out->rec = rec / n; out->kl = kl / n;
+    if (dist_allreduce_sum_double(sum, 2)) return -1;
+    out->rec = sum[0] / n; out->kl = sum[1] / n;
     out->loss = out->rec + m->cfg.kl_weight * out->kl;
     return 0;
 }
@@ -205,7 +226,7 @@ static int check_augmentation(const char *from, const AeTrainOpts *o, Hparams *h
     for (int i = 0; i < N_AUG; i++)
         if (hparams_get_float(&file, AE_AUG_KEYS[i], &have[i])) {
             err_clear();
-            fprintf(stderr, "train-ae: %s predates the augmentation record; continuing with --gain-db %g --mix %g "
+            if (!dist_rank()) fprintf(stderr, "train-ae: %s predates the augmentation record; continuing with --gain-db %g --mix %g "
                     "--tilt-db %g\n", from, (double)want[0], (double)want[1], (double)want[2]);
             return 0;
         }
@@ -227,7 +248,7 @@ static int load_songs(const AeTrainOpts *o, SongSet *tr, SongSet *va, double t0)
     for (int i = 0; i < tr->n; i++) frames += song_frames(tr, i);
     char lp[4200];
     snprintf(lp, sizeof lp, "%s.songs.tsv", o->out);
-    FILE *f = fopen(lp, "w");
+    FILE *f = dist_rank() == 0 ? fopen(lp, "w") : NULL;   // rank 0 writes
     if (f) {
         fprintf(f, "split\tsource\tframes\tsong\n");
         for (int k = 0; k < 2; k++) {
@@ -238,7 +259,7 @@ static int load_songs(const AeTrainOpts *o, SongSet *tr, SongSet *va, double t0)
         }
         fclose(f);
     }
-    fprintf(stderr, "train-ae: %d training songs (%.2f h, %ld frames), %d validation songs (%.2f h), loaded in %.1f s\n",
+    if (!dist_rank()) fprintf(stderr, "train-ae: %d training songs (%.2f h, %ld frames), %d validation songs (%.2f h), loaded in %.1f s\n",
             tr->n, tr->hours, frames, va->n, va->hours, now_seconds() - t0);
     return 0;
 }
@@ -253,7 +274,7 @@ static int init_pca(Ae *m, TrainState *st, const SongSet *tr) {
     int rc = ae_init_pca(m, &pca);
     pca_free(&pca);
     if (rc) return -1;
-    fprintf(stderr, "train-ae: linear paths start at the PCA of stacked 4-frame groups (%d of %d components, "
+    if (!dist_rank()) fprintf(stderr, "train-ae: linear paths start at the PCA of stacked 4-frame groups (%d of %d components, "
             "%.1f%% of the variance; %.1f s)\n", m->cfg.z, AE_DOWN * m->cfg.n_mels, 100 * kept / all, now_seconds() - tp);
     memcpy(st->ema, m->params.data, sizeof(float) * m->params.total);
     return 0;
@@ -265,11 +286,11 @@ static int resume(const AeTrainOpts *o, const char *from, Ae *m, TrainState *st,
     if (checkpoint_load(from, AE_KIND, hp, &m->params, st)) return -1;
     record_augmentation(o, hp);   // older checkpoints gain the record at their next save
     if (st->cfg.total_steps != o->steps) {   // training longer (or shorter) than planned
-        fprintf(stderr, "train-ae: plan changed from %ld to %ld steps (the run is no longer the uninterrupted one)\n",
+        if (!dist_rank()) fprintf(stderr, "train-ae: plan changed from %ld to %ld steps (the run is no longer the uninterrupted one)\n",
                 st->cfg.total_steps, o->steps);
         st->cfg.total_steps = o->steps;
     }
-    fprintf(stderr, "train-ae: resumed from %s at step %ld\n", from, st->step);
+    if (!dist_rank()) fprintf(stderr, "train-ae: resumed from %s at step %ld\n", from, st->step);
     return 0;
 }
 
@@ -292,7 +313,7 @@ static int start_model(const AeTrainOpts *o, const AeConfig *cfg, const SongSet 
     if (!from && cfg->linear) rc = init_pca(m, st, tr);
     if (!rc && from) rc = resume(o, from, m, st, hp);
     if (rc) { train_state_free(st); ae_free(m); return -1; }
-    fprintf(stderr, "train-ae: model %ld parameters, z %d, widths %d/%d/%d, res %d/%d; batch %d x %d frames "
+    if (!dist_rank()) fprintf(stderr, "train-ae: model %ld parameters, z %d, widths %d/%d/%d, res %d/%d; batch %d x %d frames "
             "(gain +-%g dB, mix %g, tilt +-%g dB); %ld steps; %.2f GFLOP per step; %d threads\n",
             ae_param_count(m), cfg->z, cfg->ch[0], cfg->ch[1], cfg->ch[2], cfg->enc_res, cfg->dec_res,
             o->batch, o->crop, (double)o->aug.gain_db, (double)o->aug.mix, (double)o->aug.tilt_db, o->steps,
@@ -326,19 +347,43 @@ typedef struct {
     long vstart[AE_VAL_CROPS];
     AeLoss L;                  // the last step's loss
     double ema_loss;           // smoothed training loss (-1 before the first step)
+    CropScratch scratch;       // one augmented crop
 } AeRun;
 
+// Sums this rank's gradient and loss with the other ranks': every crop counts
+// the same in the global batch's mean, so each rank's by its share of them.
+static int sum_over_ranks(AeRun *r, int nb, AeLoss *L) {
+    double B = r->o->batch, sum[3] = {L->loss * nb, L->rec * nb, L->kl * nb};
+    if (dist_allreduce_sum_double(sum, 3)) return -1;
+    float share = (float)(nb / B);
+    long P = r->m->params.total;
+    for (long i = 0; i < P; i++) r->grad[i] *= share;
+    if (dist_allreduce_sum_float(r->grad, P)) return -1;
+    L->loss = sum[0] / B; L->rec = sum[1] / B; L->kl = sum[2] / B;
+    return 0;
+}
+
 // A batch of augmented crops and fresh noise, loss and gradient, one AdamW step.
+// Crop g of the step's global batch draws everything from its own stream.
 static int hook_step(void *ctx, char *row, size_t row_cap, char *prog, size_t prog_cap) {
     AeRun *r = ctx;
     const AeTrainOpts *o = r->o;
     Ae *m = r->m;
     TrainState *st = r->st;
-    ae_sample_batch(m, &r->a, r->tr, &st->rng, o->batch, o->crop, &o->aug);
-    rng_fill_normal(&st->rng, r->a.eps, (long)o->batch * m->cfg.z * (o->crop / AE_DOWN), 1.0f);
+    uint64_t key = rng_u64(&st->rng);   // the step's key: one draw on every rank, whatever their number
+    long lo, hi, nz = (long)m->cfg.z * (o->crop / AE_DOWN);
+    dist_share(o->batch, &lo, &hi);     // this rank's crops
+    int nb = (int)(hi - lo);
+    for (long g = lo; g < hi; g++) {
+        Rng ex;
+        rng_seed(&ex, dist_example_seed(key, g));
+        sample_crop(m, &r->a, (int)(g - lo), r->tr, &ex, o->crop, &o->aug, &r->scratch);
+        rng_fill_normal(&ex, r->a.eps + (g - lo) * nz, nz, 1.0f);   // (Z, Tl) of crop g
+    }
     memset(r->grad, 0, sizeof(float) * m->params.total);
     AeLoss L;
-    if (ae_loss(m, &m->params, &r->a, r->a.eps, o->batch, o->crop, r->grad, 0, &L)) return -1;
+    if (ae_loss(m, &m->params, &r->a, r->a.eps, nb, o->crop, r->grad, 0, &L)) return -1;
+    if (dist_size() > 1 && sum_over_ranks(r, nb, &L)) return -1;
     double gn = 0;
     float lr = lr_schedule(&st->cfg, st->step);
     if (optim_step(&m->params, r->grad, st, (float)L.loss, &gn))
@@ -357,7 +402,7 @@ static int hook_validate(void *ctx, char *row, size_t row_cap, char *msg, size_t
     ParamSet pe = r->m->params;
     pe.data = r->st->ema;
     AeLoss V;
-    if (validate(r->m, &pe, &r->a, r->va, r->vsong, r->vstart, r->nval, r->o->batch, r->o->crop, &V)) return -1;
+    if (validate(r->m, &pe, &r->a, r->va, r->vsong, r->vstart, r->nval, r->a.B, r->o->crop, &V)) return -1;
     trainer_cat(row, row_cap, "\t%.5f\t%.4f", V.rec, V.kl);
     snprintf(msg, msg_cap, "train loss %.4f (rec %.4f, kl %.3f), validation rec %.4f (= %.3f log-mel MAE, EMA weights), "
              "kl %.3f", r->ema_loss, r->L.rec, r->L.kl, V.rec, V.rec / r->m->cfg.in_scale, V.kl);
@@ -385,6 +430,10 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
     AeConfig cfg = *cfg_in;
     cfg.kl_weight = o->kl_weight;
     if (o->crop % AE_DOWN) return err_set("train-ae: crop %d must be a multiple of %d", o->crop, AE_DOWN);
+    if (dist_init()) return -1;
+    int ranks = dist_size(), lead = dist_rank() == 0, Bl = (o->batch + ranks - 1) / ranks;   // Bl: crops per rank at most
+    if (o->batch < ranks)
+        return err_set("train-ae: --batch %d is smaller than the %d ranks (each rank needs a crop)", o->batch, ranks);
     double t0 = now_seconds();
     SongSet tr, va;
     if (load_songs(o, &tr, &va, t0)) return -1;
@@ -392,18 +441,29 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
     TrainState st;
     Hparams hp;
     if (start_model(o, &cfg, &tr, &m, &st, &hp)) { songset_free(&tr); songset_free(&va); return -1; }
+    // every rank starts from rank 0's weights (the same seed and data make the same ones; this makes sure)
+    if (dist_bcast_float(m.params.data, m.params.total) || dist_bcast_float(st.ema, m.params.total)) {
+        train_state_free(&st); ae_free(&m); songset_free(&tr); songset_free(&va);
+        return -1;
+    }
+    if (lead && ranks > 1)
+        fprintf(stderr, "train-ae: %d ranks (%s), each takes %d%s of a step's %d crops\n", ranks, dist_backend(),
+                o->batch / ranks, o->batch % ranks ? " or one more" : "", o->batch);
     AeRun r = {.o = o, .m = &m, .st = &st, .hp = &hp, .tr = &tr, .va = &va, .ema_loss = -1};
     r.nval = validation_crops(&va, o->crop, r.vsong, r.vstart);
-    ae_acts_alloc(&r.a, &m, o->batch, o->crop, 1);
+    ae_acts_alloc(&r.a, &m, Bl, o->crop, 1);
+    scratch_alloc(&r.scratch, &o->aug, o->crop, m.cfg.n_mels);
     r.grad = optim_arena_alloc(&m.params);
 
     TrainerOpts to = {.name = "train-ae", .out = o->out, .log_header = "loss\trec\tkl\tlr\tgnorm\tval_rec\tval_kl",
-                      .steps = o->steps, .val_every = o->val_every, .ckpt_minutes = o->ckpt_minutes,
+                      .steps = o->stop_at > 0 && o->stop_at < o->steps ? o->stop_at : o->steps,   // --stop-at: a phase
+                      .val_every = o->val_every, .ckpt_minutes = o->ckpt_minutes,
                       .max_minutes = o->max_minutes, .started = t0, .quiet = g_quiet};
     TrainerHooks hooks = {&r, hook_step, hook_validate, hook_save};
     int rc = trainer_run(&to, &hooks, &st.step, from_checkpoint(o) ? st.step : -1);
-    if (!rc && o->export_path) rc = export_ema(o, &m, &st, &tr);
+    if (!rc && o->export_path && lead) rc = export_ema(o, &m, &st, &tr);
 
+    scratch_free(&r.scratch);
     free(r.grad);
     ae_acts_free(&r.a);
     train_state_free(&st);

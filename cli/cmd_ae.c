@@ -23,10 +23,12 @@
 static const char *t_data, *t_out, *t_export = NULL, *t_init = NULL;
 static int t_steps, t_batch, t_crop, t_warmup, t_val, t_resume = 0, t_seed, t_z, t_ch0, t_ch1, t_ch2, t_eres, t_dres,
                                               t_stats;
+static int t_stop = 0;   // --stop-at
 static double t_lr, t_lrmin, t_kl, t_ckpt, t_maxmin = 0, t_gain, t_mix, t_tilt;
 static const Opt TRAIN_OPTS[] = {
     {"data", 0, OPT_STRING, &t_data, 0, 0, NULL, "DIR", "corpus folder (index.rfi, or the shards built so far)", 0},
     {"steps", 0, OPT_INT, &t_steps, 1, 100000000, NULL, "N", "optimizer steps (the cosine schedule ends here)", 0},
+    {"stop-at", 0, OPT_INT, &t_stop, 0, 100000000, NULL, "N", "stop with a checkpoint at step N, keeping the --steps plan (a phase); 0 = run to --steps", 0},
     {"out", 'o', OPT_STRING, &t_out, 0, 0, NULL, "CKPT", "training checkpoint, written every --ckpt-minutes and at the end", 0},
     {"resume", 0, OPT_FLAG, &t_resume, 0, 0, NULL, NULL, "continue from --out exactly where it stopped", 0},
     {"init", 0, OPT_STRING, &t_init, 0, 0, NULL, "CKPT", "continue from this checkpoint instead of --out", 0},
@@ -73,7 +75,7 @@ static int run_train(int argc, char **argv) {
     if (t_export && check_output(t_export, "rfc")) return fail();
     if (dir_exists_for(t_out)) return fail();
     o.data = t_data; o.out = t_out; o.export_path = t_export; o.init = t_init; o.resume = t_resume;
-    o.steps = t_steps; o.batch = t_batch; o.crop = t_crop; o.lr = (float)t_lr; o.lr_min = (float)t_lrmin;
+    o.steps = t_steps; o.stop_at = t_stop; o.batch = t_batch; o.crop = t_crop; o.lr = (float)t_lr; o.lr_min = (float)t_lrmin;
     o.warmup = t_warmup; o.kl_weight = (float)t_kl; o.val_every = t_val; o.ckpt_minutes = t_ckpt;
     o.max_minutes = t_maxmin; o.seed = (uint64_t)t_seed; o.stats_crops = t_stats;
     o.aug.gain_db = (float)t_gain; o.aug.mix = (float)t_mix; o.aug.tilt_db = (float)t_tilt;

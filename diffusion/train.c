@@ -4,10 +4,16 @@
 // fixed examples with fixed noise (with and without memory, so the log shows
 // whether the memory is being used), checkpoints that resume bit-exactly, and
 // the export of the EMA weights. The loop itself is nn/trainer's.
+// Under mpirun (util/dist.h) each rank takes its share of every step's global
+// batch of --batch examples, example g of a step drawing from its own stream
+// (the step's key, one draw of the run's Rng, and g), and the gradients are
+// summed, each rank's weighted by its share of the batch's loss frames, before
+// the AdamW step every rank takes; validation is split the same way and summed.
 // It owns no network wiring (denoiser.c) and no command-line parsing.
 #include "diffusion/diffusion.h"
 #include "data/corpus.h"
 #include "nn/trainer.h"
+#include "util/dist.h"
 #include "util/util.h"
 
 #include <math.h>
@@ -89,8 +95,10 @@ static int validate_loss(Run *r, int no_mem, double *all, double *rep) {
     pe.data = r->st->ema;
     double s = 0, sr = 0;
     int n = 0, nr = 0;
-    for (int i = 0; i < r->nval; i += r->b.B) {
-        int nb = r->nval - i < r->b.B ? r->nval - i : r->b.B;
+    long lo, hi;   // this rank's share of the examples
+    dist_share(r->nval, &lo, &hi);
+    for (int i = (int)lo; i < hi; i += r->b.B) {
+        int nb = hi - i < r->b.B ? (int)(hi - i) : r->b.B;
         r->b.nb = nb;
         for (int k = 0; k < nb; k++) {
             ExampleSpec e = r->val[i + k].e;
@@ -107,8 +115,10 @@ static int validate_loss(Run *r, int no_mem, double *all, double *rep) {
         }
     }
     r->b.nb = r->b.B;
-    *all = n ? s / n : NAN;
-    *rep = nr ? sr / nr : NAN;
+    double sum[4] = {s, n, sr, nr};
+    if (dist_allreduce_sum_double(sum, 4)) return -1;
+    *all = sum[1] > 0 ? sum[0] / sum[1] : NAN;
+    *rep = sum[3] > 0 ? sum[2] / sum[3] : NAN;
     return 0;
 }
 
@@ -123,14 +133,37 @@ static int hook_validate(void *ctx, char *row, size_t rcap, char *msg, size_t mc
     return 0;
 }
 
+// Sums this rank's gradient and loss with the other ranks': the loss is a
+// mean over the global batch's loss frames (sum of w times Z), so each
+// rank's mean and gradient count in proportion to its own frames.
+static int sum_over_ranks(Run *r, double *loss) {
+    double wsum = 0;
+    for (long i = 0; i < (long)r->b.nb * r->b.nt; i++) wsum += r->b.w[i];
+    double sum[2] = {*loss * wsum, wsum};
+    if (dist_allreduce_sum_double(sum, 2)) return -1;
+    float share = (float)(wsum / sum[1]);
+    long P = r->m->params.total;
+    for (long i = 0; i < P; i++) r->grad[i] *= share;
+    if (dist_allreduce_sum_float(r->grad, P)) return -1;
+    *loss = sum[0] / sum[1];
+    return 0;
+}
+
 static int hook_step(void *ctx, char *row, size_t rcap, char *prog, size_t pcap) {
     Run *r = ctx;
-    r->b.nb = r->b.B;
-    for (int i = 0; i < r->b.B; i++)
-        if (denoiser_random_example(r->m, &r->b, i, &r->tr, r->cum, &r->o->drop, &r->st->rng)) return -1;
+    uint64_t key = rng_u64(&r->st->rng);   // the step's key: one draw on every rank, whatever their number
+    long lo, hi;                           // this rank's share of the global batch
+    dist_share(r->o->batch, &lo, &hi);
+    r->b.nb = (int)(hi - lo);
+    for (long g = lo; g < hi; g++) {
+        Rng ex;                            // example g's own stream
+        rng_seed(&ex, dist_example_seed(key, g));
+        if (denoiser_random_example(r->m, &r->b, (int)(g - lo), &r->tr, r->cum, &r->o->drop, &ex)) return -1;
+    }
     memset(r->grad, 0, sizeof(float) * r->m->params.total);
     double loss;
     if (denoiser_loss(r->m, &r->m->params, &r->a, &r->b, r->grad, &loss)) return -1;
+    if (dist_size() > 1 && sum_over_ranks(r, &loss)) return -1;
     float lr = lr_schedule(&r->st->cfg, r->st->step);
     double gn;
     if (optim_step(&r->m->params, r->grad, r->st, (float)loss, &gn))
@@ -201,14 +234,34 @@ static void run_free(Run *r) {
     free(r->va.songs);
 }
 
+// The latent corpus, built (or its cache refreshed) by rank 0 alone before the
+// other ranks read it; every rank learns whether it failed.
+static int load_latents(LatentCorpus *all, const DiffTrainOpts *o) {
+    int lead = dist_rank() == 0, rc = lead ? latent_corpus_load(all, o->data, o->ae, o->latents, !g_quiet) : 0;
+    double failed = rc != 0;
+    if (dist_allreduce_sum_double(&failed, 1)) { if (!rc) latent_corpus_free(all); return -1; }
+    if (failed > 0) {
+        if (!rc) latent_corpus_free(all);
+        return rc ? -1 : err_set("train-diffusion: rank 0 could not load the latent corpus");
+    }
+    if (lead || !latent_corpus_load(all, o->data, o->ae, o->latents, 0)) return 0;
+    fprintf(stderr, "refrain: train-diffusion: rank %d: %s\n", dist_rank(), err_msg());
+    dist_abort(1);   // rank 0 is about to wait for this one
+}
+
 int diff_train(const DiffTrainOpts *o, const DenoiserConfig *cfg) {
+    if (dist_init()) return -1;
+    if (o->batch < dist_size())
+        return err_set("train-diffusion: --batch %d is smaller than the %d ranks (each rank needs an example)",
+                       o->batch, dist_size());
     Run r;
     memset(&r, 0, sizeof r);
     r.o = o;
     r.ema_loss = -1;
     LatentCorpus all;
     double t0 = now_seconds();
-    if (latent_corpus_load(&all, o->data, o->ae, o->latents, !g_quiet)) return -1;
+    if (load_latents(&all, o)) return -1;
+    int lead = dist_rank() == 0;   // rank 0 alone prints
     if (all.z != cfg->z) {
         int z = all.z;
         latent_corpus_free(&all);
@@ -222,7 +275,7 @@ int diff_train(const DiffTrainOpts *o, const DenoiserConfig *cfg) {
     }
     r.cum = callocCheck(r.tr.n + 1, sizeof *r.cum);
     for (int i = 0; i < r.tr.n; i++) r.cum[i + 1] = r.cum[i] + r.tr.songs[i].T;
-    fprintf(stderr, "train-diffusion: %d training songs (%.2f h, %ld latent frames), %d validation songs (%.2f h); "
+    if (lead) fprintf(stderr, "train-diffusion: %d training songs (%.2f h, %ld latent frames), %d validation songs (%.2f h); "
             "latents ready in %.1f s\n", r.tr.n, r.tr.hours, r.cum[r.tr.n], r.va.n, r.va.hours, now_seconds() - t0);
 
     Denoiser m;
@@ -245,18 +298,23 @@ int diff_train(const DiffTrainOpts *o, const DenoiserConfig *cfg) {
     if (from) {
         if (checkpoint_load(from, DENOISER_KIND, &r.hp, &m.params, &st)) goto done;
         if (st.cfg.total_steps != o->steps) {
-            fprintf(stderr, "train-diffusion: plan changed from %ld to %ld steps\n", st.cfg.total_steps, o->steps);
+            if (lead) fprintf(stderr, "train-diffusion: plan changed from %ld to %ld steps\n", st.cfg.total_steps, o->steps);
             st.cfg.total_steps = o->steps;
         }
-        fprintf(stderr, "train-diffusion: resumed from %s at step %ld\n", from, st.step);
+        if (lead) fprintf(stderr, "train-diffusion: resumed from %s at step %ld\n", from, st.step);
     }
-    int T = denoiser_seq(cfg), S = cfg->mem_tokens;
-    denoiser_batch_alloc(&r.b, cfg, o->batch, T, S);
-    r.b.nb = o->batch; r.b.nt = T; r.b.ns = S;
-    denoiser_acts_alloc(&r.a, &m, o->batch, T, S, 1);
+    // every rank starts from rank 0's weights (the same seed makes the same ones; this makes sure)
+    if (dist_bcast_float(m.params.data, m.params.total) || dist_bcast_float(st.ema, m.params.total)) goto done;
+    int T = denoiser_seq(cfg), S = cfg->mem_tokens, Bl = (o->batch + dist_size() - 1) / dist_size();
+    denoiser_batch_alloc(&r.b, cfg, Bl, T, S);
+    r.b.nb = Bl; r.b.nt = T; r.b.ns = S;
+    denoiser_acts_alloc(&r.a, &m, Bl, T, S, 1);
     r.grad = optim_arena_alloc(&m.params);
     r.nval = val_examples(&r.val, &r.va);
-    fprintf(stderr, "train-diffusion: model %ld parameters (width %d, depth %d, heads %d, K %d by %s, %d memory tokens, "
+    if (lead && dist_size() > 1)
+        fprintf(stderr, "train-diffusion: %d ranks (%s), each takes %d%s of a step's %d examples\n", dist_size(),
+                dist_backend(), o->batch / dist_size(), o->batch % dist_size() ? " or one more" : "", o->batch);
+    if (lead) fprintf(stderr, "train-diffusion: model %ld parameters (width %d, depth %d, heads %d, K %d by %s, %d memory tokens, "
             "context %d + crop %d frames); batch %d; %ld steps; %.1f GFLOP per step; %d validation examples; "
             "%d threads\n", denoiser_param_count(&m), cfg->width, cfg->depth, cfg->heads, cfg->mem_k,
             cfg->mem_pool ? "attention pooling" : "fixed spans", S,
@@ -268,7 +326,7 @@ int diff_train(const DiffTrainOpts *o, const DenoiserConfig *cfg) {
     TrainerHooks hk = {&r, hook_step, hook_validate, hook_save};
     if (trainer_run(&to, &hk, &st.step, from ? st.step : -1)) goto done;
     rc = 0;
-    if (o->export_path) {
+    if (o->export_path && lead) {
         hparams_set_int(&r.hp, "trained_steps", st.step);   // which step of the plan the weights are
         hparams_set_int(&r.hp, "planned_steps", o->steps);
         if (checkpoint_save_ema(o->export_path, DENOISER_KIND, &r.hp, &m.params, &st)) rc = -1;
