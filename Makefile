@@ -50,6 +50,21 @@ endif
 # tests need no PyTorch; the tests and the corpus need mma and fluidsynth.
 DEPS_STAMP := $(BUILD)/.deps-build
 
+# Data-parallel training over MPI (util/dist.h says why a build option and not
+# dlopen): `make MPI=1` links ./refrain against Debian's OpenMPI (openmpi-bin and
+# libopenmpi-dev, installed when missing) for `mpirun -np N refrain train-diffusion`
+# and train-ae. The default build's util/dist.c is a serial stub: no MPI at build
+# or run time. $(BUILD)/refrain-mpi is the MPI binary beside the serial one;
+# `make test` builds it and runs tests/cli_mpi.sh when OpenMPI's headers are
+# here, or in CI (CI=true), where the test deps include OpenMPI.
+MPI_MODE   := $(if $(filter 1,$(MPI)),on,off)
+MPI_CFLAGS  = $(shell pkg-config --cflags ompi-c)
+MPI_LIBS    = $(shell pkg-config --libs ompi-c)
+MPI_OBJ    := $(BUILD)/obj/util/dist-mpi.o
+# (MPI_DEPS: the goal's own deps stamp when it is test or bench, so one apt-get runs at a time)
+MPI_DEPS   := $(BUILD)/.deps-$(or $(firstword $(filter test bench,$(MAKECMDGOALS))),mpi)
+TEST_MPI   := $(if $(or $(filter true,$(CI)),$(filter on,$(MPI_MODE)),$(shell pkg-config --exists ompi-c 2>/dev/null && echo y)),$(BUILD)/refrain-mpi)
+
 lib_srcs = $(wildcard $(1)/*.c)
 lib_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
 ALL_OBJS := $(foreach m,$(MODULES),$(call lib_objs,$(m)))
@@ -116,8 +131,18 @@ $(BUILD)/examples/generate: examples/generate.c refrain.h $(BUILD)/librefrain.so
 REFRAIN ?= refrain
 export REFRAIN
 export BUILD   # tests/cli_*.sh find the test programs (tiny models) under $(BUILD)/tests
-$(REFRAIN): $(CLI_OBJS) $(BUILD)/librefrain.a
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/librefrain.a $(LDLIBS)
+$(REFRAIN): $(CLI_OBJS) $(BUILD)/librefrain.a $(if $(filter on,$(MPI_MODE)),$(MPI_OBJ)) $(BUILD)/.mpi-$(MPI_MODE)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(if $(filter on,$(MPI_MODE)),$(MPI_OBJ)) $(BUILD)/librefrain.a $(LDLIBS) \
+	    $(if $(filter on,$(MPI_MODE)),$(MPI_LIBS))
+# MPI=1 and back relinks the binary (the stamp of the mode it was linked in).
+$(BUILD)/.mpi-$(MPI_MODE):
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/.mpi-on $(BUILD)/.mpi-off && touch $@
+# util/dist.c with MPI; linked before librefrain.a, its dist_* replace the serial stub's.
+$(MPI_OBJ): util/dist.c Makefile | $(MPI_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DREFRAIN_MPI $(MPI_CFLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/refrain-mpi: $(CLI_OBJS) $(MPI_OBJ) $(BUILD)/librefrain.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(MPI_OBJ) $(BUILD)/librefrain.a $(LDLIBS) $(MPI_LIBS)
 
 # Tests link only the modules their name says, so one module's breakage
 # does not stop another's tests: test_audio_* -> audio+util, test_nn_* -> nn+util.
@@ -151,10 +176,10 @@ fetch-music: | $(DEPS_STAMP) $(foreach g,test bench data,$(if $(filter $(g),$(MA
 data: $(BUILD)/.deps-data $(REFRAIN)
 	@bash scripts/make-data.sh
 
-test: $(BUILD)/.deps-test $(REFRAIN) $(TESTS) $(BUILD)/examples/generate fetch-music
+test: $(BUILD)/.deps-test $(REFRAIN) $(TESTS) $(BUILD)/examples/generate $(TEST_MPI) fetch-music
 	@bash tests/run.sh $(TESTS)
 
-bench: $(BUILD)/.deps-bench $(REFRAIN) $(BENCHES) fetch-music
+bench: $(BUILD)/.deps-bench $(REFRAIN) $(BENCHES) $(BUILD)/refrain-mpi fetch-music
 	@bash bench/run.sh
 
 demo: $(DEPS_STAMP) $(REFRAIN) fetch-music

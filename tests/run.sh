@@ -12,7 +12,7 @@ run_one() {
     local log; log=$(mktemp)
     local t0=$SECONDS
     if "$@" >"$log" 2>&1; then
-        pass=$((pass+1)); echo "PASS $name ($((SECONDS-t0))s)"
+        pass=$((pass+1)); echo "PASS $name ($((SECONDS-t0))s)"; grep -h '^skipped:' "$log" | sed 's/^/    /'   # a test that could not run says why
     else
         fail=$((fail+1)); failed+=("$name"); echo "FAIL $name ($((SECONDS-t0))s)"; sed 's/^/    /' "$log" | tail -40
     fi
