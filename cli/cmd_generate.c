@@ -13,10 +13,8 @@
 
 #include "refrain.h"
 #include "audio/audio.h"
-#include "autoencoder/autoencoder.h"
 #include "cli/cli.h"
 #include "conditioning/conditioning.h"
-#include "sampler/sampler.h"
 #include "util/util.h"
 
 static const char *g_form = NULL, *g_out = NULL, *g_png = NULL, *g_tl = NULL, *g_lat = NULL, *g_model = NULL,
@@ -59,13 +57,6 @@ static void show_progress(void *user, const char *stage, int section, int n, int
     else progress("generate: %s", stage);
 }
 
-static int write_timeline(FILE *f, const refrain_song *s) {
-    SongForm form = refrain_song_form(s);
-    int rc = timeline_write(f, &form);
-    song_form_free(&form);
-    return rc;
-}
-
 // Every output, or none (util.h OutTx): all written under temporary names,
 // renamed only when every one succeeded.
 static int write_outputs(const refrain_song *s) {
@@ -73,21 +64,20 @@ static int write_outputs(const refrain_song *s) {
     outtx_begin(&tx);
     const char *tmp;
     FILE *f;
-    if (!(tmp = outtx_add(&tx, g_out)) || audio_write(tmp, s->audio, s->n_samples, s->sample_rate, 0)) goto undo;
-    if (g_png) {
-        SongForm form = refrain_song_form(s);
-        int rc = !(tmp = outtx_add(&tx, g_png)) || spectrogram_png(tmp, s->logmel, s->n_frames, &form);
-        song_form_free(&form);
-        if (rc) goto undo;
-    }
+    char err[1024];
+    refrain_timeline t = refrain_song_timeline(s);
+    refrain_logmel mel = {s->logmel, s->n_frames, s->n_mels};
+    refrain_latents lat = {s->latents, s->n_latent, s->z, s->n_frames};
     // a stream's write error is left to outtx_commit, which names the file and the reason
-    if (g_tl && (!(f = outtx_fopen(&tx, g_tl)) || (write_timeline(f, s) && !ferror(f)))) goto undo;
-    if (g_lat && (!(tmp = outtx_add(&tx, g_lat)) || latents_write(tmp, s->latents, s->n_latent, s->z, s->n_frames)))
-        goto undo;
-    return outtx_commit(&tx);
-undo:
-    outtx_abort(&tx);
-    return -1;
+    if (!(tmp = outtx_add(&tx, g_out)) || audio_write(tmp, s->audio, s->n_samples, s->sample_rate, 0) ||
+        (g_png && (!(tmp = outtx_add(&tx, g_png)) || refrain_spectrogram_png(&mel, &t, tmp, err, sizeof err))) ||
+        (g_tl && (!(f = outtx_fopen(&tx, g_tl)) || (refrain_timeline_write(&t, f, err, sizeof err) && !ferror(f)))) ||
+        (g_lat && (!(tmp = outtx_add(&tx, g_lat)) || refrain_latents_write(&lat, tmp, err, sizeof err))) ||
+        outtx_commit(&tx)) {
+        outtx_abort(&tx);
+        return -1;
+    }
+    return 0;
 }
 
 // The refusals that need no file: one line, exit 2.
