@@ -5,7 +5,9 @@
 # PNG (files limited to 4 kB: the JSON fits, the PNG does not) and a JSON name
 # that cannot be renamed into place (a folder holds the name) each exit 1 with
 # one line naming the file, and leave neither output nor any temporary; before
-# the transaction the JSON stayed behind when the PNG failed. Then both written.
+# the transaction the JSON stayed behind when the PNG failed. Then both written,
+# and examples/analyze.c (built here: refrain.h and librefrain.so alone) writes
+# the same JSON and PNG.
 set -u
 source "$(dirname "$0")/lib_cli.sh"
 
@@ -49,5 +51,26 @@ fi
 grep -q '^form: [A-Z]* *([0-9]* sections\?, 12\.0 s)$' "$tmp/out" && ok "the table on stdout: $(head -1 "$tmp/out")" ||
     bad "stdout: $(head -2 "$tmp/out")"
 grep -q '"sections"' "$tmp/d.json" && ok "d.json is a timeline" || bad "d.json: $(head -c 200 "$tmp/d.json")"
+
+echo "examples/analyze.c, built here against the build tree's librefrain.so (refrain.h alone):"
+lib=${BUILD:-build}/librefrain.so
+case $lib in /*) ;; *) lib="$PWD/$lib" ;; esac
+if [ ! -e "$lib" ]; then
+    bad "no $lib (make lib)"
+elif cc -std=c11 -O2 -Wall -Wextra -Werror -I. -o "$tmp/analyze" examples/analyze.c -L"$(dirname "$lib")" -lrefrain \
+        -Wl,-rpath,"$(dirname "$lib")" 2>"$tmp/err"; then
+    if "$tmp/analyze" -j "$tmp/e.json" -p "$tmp/e.png" "$tmp/noise.wav" >"$tmp/out" 2>"$tmp/err" &&
+       cmp -s "$tmp/e.json" "$tmp/d.json" && cmp -s "$tmp/e.png" "$tmp/d.png"; then
+        ok "the example's timeline and picture are refrain analyze's, byte for byte: $(head -1 "$tmp/out")"
+    else
+        bad "the example: $(cat "$tmp/err"); JSON and PNG the same as refrain analyze's: $(cmp "$tmp/e.json" "$tmp/d.json" 2>&1; cmp "$tmp/e.png" "$tmp/d.png" 2>&1)"
+    fi
+    "$tmp/analyze" "$tmp/none.wav" >/dev/null 2>"$tmp/err"
+    rc=$?
+    [ $rc -eq 1 ] && grep -q "none.wav" "$tmp/err" && ok "the example on a missing file: exit 1: $(cat "$tmp/err")" ||
+        bad "the example on a missing file: exit $rc: $(cat "$tmp/err")"
+else
+    bad "examples/analyze.c does not build: $(cat "$tmp/err")"
+fi
 
 finish cli_analyze_output
