@@ -77,17 +77,7 @@ int refrain_song_load(refrain_song *s, const char *timeline, const char *latents
     s->bpm = f.bpm;
     s->n_sections = f.n;
     s->sections = callocCheck(f.n, sizeof *s->sections);
-    for (int i = 0; i < f.n; i++) {
-        refrain_section *r = &s->sections[i];
-        const SongSection *x = &f.sections[i];
-        snprintf(r->label, sizeof r->label, "%s", x->label);
-        r->occurrence = x->occurrence;
-        r->start = x->start; r->end = x->end; r->seed = x->seed;
-        r->loudness_lufs = x->desc.loudness_lufs;
-        r->brightness_hz = x->desc.brightness_hz;
-        r->onset_density = x->desc.onset_density;
-        r->rms_db = r->confidence = NAN;   // a generated song's sections have neither
-    }
+    for (int i = 0; i < f.n; i++) public_section(&s->sections[i], &f.sections[i]);
     song_form_free(&f);
     return 0;
 }

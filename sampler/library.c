@@ -24,8 +24,7 @@ static int fail_with(char *err, size_t cap, int code) {
 }
 
 // ---- timelines ---------------------------------------------------------------------------
-// The public section <-> the song type: the same fields, NAN where unknown.
-static void section_from(refrain_section *r, const SongSection *x) {
+void public_section(refrain_section *r, const SongSection *x) {
     snprintf(r->label, sizeof r->label, "%s", x->label);
     r->occurrence = x->occurrence;
     r->start = x->start; r->end = x->end; r->seed = x->seed;
@@ -39,7 +38,7 @@ static void section_from(refrain_section *r, const SongSection *x) {
 static void timeline_from(refrain_timeline *t, const SongForm *f) {
     t->n_sections = f->n;
     t->sections = callocCheck(f->n ? f->n : 1, sizeof *t->sections);
-    for (int i = 0; i < f->n; i++) section_from(&t->sections[i], &f->sections[i]);
+    for (int i = 0; i < f->n; i++) public_section(&t->sections[i], &f->sections[i]);
     t->bpm = f->bpm;
     t->duration = f->duration;
 }

@@ -20,6 +20,8 @@ int generate_check_params(const refrain_generate_params *p);
 int edit_generate_primed(refrain_model *m, const refrain_generate_params *p, refrain_song *out, char *err,
                          size_t err_cap);
 
+// The song type's section as the public one (library.c): every field, NAN where unknown.
+void public_section(refrain_section *r, const SongSection *x);
 // x (n) at rate Hz as model-rate samples (library.c): x itself (*owned 0) or a
 // resampled copy (*owned 1, the caller frees *y). 0, or -1 with err_set().
 int at_model_rate(const float *x, long n, int rate, float **y, long *ny, int *owned);
