@@ -33,6 +33,9 @@ CFLAGS  += -fPIC -fvisibility=hidden
 VERSION := $(shell sed -n 's/^\#define REFRAIN_VERSION "\(.*\)"/\1/p' refrain.h)
 SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
 SONAME  := librefrain.so.$(SOMAJOR)
+# make debug's sanitizers (in OPT) also link the shared library (its
+# --no-undefined needs their runtimes) and the example that uses it.
+SANITIZE = $(filter -fsanitize=% -fno-sanitize-recover=%,$(OPT))
 
 # Feature probes (llm.c style): OpenMP and -march=native when the compiler has them.
 ifeq ($(shell echo 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo yes),yes)
@@ -85,6 +88,7 @@ help:
 	@echo "make data       fetch Debian music, render MMA songs, build corpus shards + index"
 	@echo "make demo       a song generated from a form (out/song.wav, .png, .json), then a real excerpt through the vocoder"
 	@echo "make debug      build with ASan and UBSan into build-debug/ and run the tests"
+	@echo "make killtest   the corpus builder and both trainers killed (SIGKILL) 20 times each and resumed: same bits (1 min)"
 	@echo "make fuzz       libFuzzer on every file reader, 10 M executions each (about 2 h on one core); notebooks_exports/fuzz.md"
 	@echo "make model      retrain everything shipped: assets/ae.rfc (~3.2 h on 2 cores), then assets/denoiser.rfc (runs make data first)"
 	@echo "make model-denoiser  retrain only the denoiser assets/denoiser.rfc (resumable: MAX_MINUTES=N stops a phase)"
@@ -116,7 +120,7 @@ $(BUILD)/librefrain.a: $(ALL_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/librefrain.so.$(VERSION): $(ALL_OBJS)
-	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $@ $^ $(LDLIBS)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined $(SANITIZE) -o $@ $^ $(LDLIBS)
 	ln -sf librefrain.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/librefrain.so
 lib: $(BUILD)/librefrain.a $(BUILD)/librefrain.so.$(VERSION)
@@ -125,7 +129,7 @@ lib: $(BUILD)/librefrain.a $(BUILD)/librefrain.so.$(VERSION)
 # tests/cli_install.sh runs it, then builds it again against an installed copy.
 $(BUILD)/examples/generate: examples/generate.c refrain.h $(BUILD)/librefrain.so.$(VERSION)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -O2 -Wall -Wextra -I. -o $@ $< -L$(BUILD) -lrefrain -Wl,-rpath,'$$ORIGIN/..'
+	$(CC) -std=c11 -O2 -Wall -Wextra $(SANITIZE) -I. -o $@ $< -L$(BUILD) -lrefrain -Wl,-rpath,'$$ORIGIN/..'
 
 # The CLI binary; `make debug` builds its own copy under build-debug/.
 REFRAIN ?= refrain
@@ -179,6 +183,13 @@ data: $(BUILD)/.deps-data $(REFRAIN)
 test: $(BUILD)/.deps-test $(REFRAIN) $(TESTS) $(BUILD)/examples/generate $(TEST_MPI) fetch-music
 	@bash tests/run.sh $(TESTS)
 
+# The kill test (issue 17) in full: the corpus builder, train-ae and
+# train-diffusion each killed with SIGKILL at 20 random moments and restarted;
+# `make test` runs tests/cli_kill.sh with 5 kills each (about 20 s).
+.PHONY: killtest
+killtest: $(REFRAIN) $(BUILD)/tests/test_generate
+	@KILLS=20 bash tests/cli_kill.sh
+
 bench: $(BUILD)/.deps-bench $(REFRAIN) $(BENCHES) $(BUILD)/refrain-mpi fetch-music
 	@bash bench/run.sh
 
@@ -225,9 +236,10 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_BUILD)/librefrain.a
 $(FUZZ_BUILD)/make_seeds: fuzz/make_seeds.c fuzz/fuzz.h $(FUZZ_BUILD)/librefrain.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_BUILD)/librefrain.a $(FUZZ_LDLIBS)
 fuzz-build: $(FUZZ_TARGETS) $(FUZZ_BUILD)/make_seeds
+# test_fuzz_replay (make test) includes every harness and the seed maker
+$(BUILD)/tests/test_fuzz_replay: $(wildcard fuzz/*.c fuzz/*.h)
 fuzz: fuzz-build
 	@FUZZ_JOBS=$(FUZZ_JOBS) bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_RUNS)
-
 
 # make install PREFIX=/usr/local DESTDIR=: what a user of the command or of
 # refrain.h needs. INSTALLED lists every file (uninstall removes exactly these,

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# cli_kill.sh — the kill test (issue 17): the corpus builder (`refrain corpus`,
+# what `make data` runs), `train-ae` and `train-diffusion` killed with SIGKILL
+# at KILLS random moments each (default 5 in `make test`; `make killtest` runs
+# the full 20), each time started again (the trainers with --resume once their
+# checkpoint exists), on tiny configurations of a few seconds.
+# After every kill: the checkpoint, if there is one yet, loads (`refrain info`
+# reads every tensor and its checksum), and the next run is not refused (the
+# dead run's <out>.lock must not block it). At the end: the killed series'
+# checkpoint, exported model and log rows (all but the wall-clock column) are
+# byte for byte those of an uninterrupted run, the corpus index is the one an
+# uninterrupted build writes, and no temporary file is left behind.
+# A kill moment is uniform over the uninterrupted run's wall time; a run that
+# ends before its kill finishes its series (compared like the last one), and a
+# new series starts from nothing. KILL_SEED fixes the moments (default 17).
+set -u
+source "$(dirname "$0")/lib_cli.sh"
+KILLS=${KILLS:-5}
+RANDOM=${KILL_SEED:-17}
+BUILD=${BUILD:-build}
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+echo "kill test: $KILLS kills per command, seed ${KILL_SEED:-17}"
+
+# ---- inputs: 8 songs of 12 s from the tiny test models, a recording list ----
+mkdir -p "$tmp/models"
+"$BUILD/tests/test_generate" --write-models "$tmp/models" 2>"$tmp/err" || { bad "tiny models: $(cat "$tmp/err")"; finish cli_kill; exit; }
+for k in 1 2 3 4 5 6 7 8; do
+    "$REFRAIN" -q generate -f "intro:2 verse:3 chorus:3 verse:2 chorus:2" -o "$tmp/song$k.wav" --seed "$k" --steps 1 \
+        --vocoder-iters 2 --model "$tmp/models/denoiser.rfc" --ae "$tmp/models/ae.rfc" 2>"$tmp/err" ||
+        { bad "generating the songs: $(cat "$tmp/err")"; finish cli_kill; exit; }
+    printf 'recording\tkill\t%s/song%d.wav\n' "$tmp" "$k"
+done >"$tmp/list.tsv"
+
+ms() { date +%s%3N; }
+# random_delay MAX_MS: sets delay (seconds), uniform in [0, MAX_MS) ms (not in a subshell: RANDOM's sequence)
+random_delay() { local r=$(( (RANDOM * 32768 + RANDOM) % $1 )); delay=$(printf '%d.%03d' $((r / 1000)) $((r % 1000))); }
+# no_temporaries DIR WHAT
+no_temporaries() {
+    local left; left=$(ls "$1" | grep '\.tmp\.')
+    [ -z "$left" ] && ok "$2: no temporary file left" || bad "$2: temporary files left: $left"
+}
+
+# killed_series NAME OUT REF_MS RUN: runs RUN (a function that execs the
+# command, given "resume" or "fresh") KILLS times killed with SIGKILL at a
+# random moment, then once to the end; after each kill checks that OUT (if
+# there is one) loads and that the next run starts. Sets $series (completed series).
+killed_series() {
+    local name=$1 out=$2 ref_ms=$3 run=$4 kills=0 early=0 pid rc delay mode moments=""
+    series=0
+    while [ $kills -lt "$KILLS" ]; do
+        mode=fresh; [ -f "$out" ] && mode=resume
+        random_delay "$ref_ms"
+        $run $mode >"$tmp/$name.out" 2>"$tmp/$name.err" &
+        pid=$!
+        sleep "$delay"
+        kill -KILL $pid 2>/dev/null
+        { wait $pid; } 2>/dev/null   # not bash's "Killed" line
+        rc=$?
+        if [ $rc -eq 137 ]; then
+            kills=$((kills + 1)); moments+=" ${delay}s"
+            if [ -f "$out" ] && [ "$name" != corpus ] && ! "$REFRAIN" info "$out" >/dev/null 2>"$tmp/info.err"; then
+                bad "$name: after the kill at ${delay}s the checkpoint does not load: $(cat "$tmp/info.err")"
+                return 1
+            fi
+        elif [ $rc -eq 0 ]; then
+            early=$((early + 1)); series=$((series + 1))   # finished before its kill: a whole series
+            compare_$name "series $series (ended before the kill at ${delay}s)" || return 1
+            reset_$name
+        else
+            bad "$name: a run after $kills kills failed (exit $rc, $mode): $(tail -2 "$tmp/$name.err")"
+            return 1
+        fi
+    done
+    mode=fresh; [ -f "$out" ] && mode=resume
+    if ! ( $run $mode ) >"$tmp/$name.out" 2>"$tmp/$name.err"; then
+        bad "$name: the last run after $kills kills failed: $(tail -2 "$tmp/$name.err")"; return 1
+    fi
+    series=$((series + 1))
+    ok "$name: killed $kills times at$moments; every checkpoint loaded and every restart ran ($early runs ended before their kill)"
+    compare_$name "series $series"
+}
+
+# ---- the corpus builder -------------------------------------------------------------
+corpus_run() {   # fresh|resume: the builder is incremental, the same command either way
+    exec "$REFRAIN" -q corpus "$tmp/list.tsv" -o "$tmp/corpus" --cache "$tmp" --min-seconds 5 --valid-percent 30
+}
+t0=$(ms)
+"$REFRAIN" -q corpus "$tmp/list.tsv" -o "$tmp/corpus-ref" --cache "$tmp" --min-seconds 5 --valid-percent 30 >/dev/null 2>"$tmp/err" ||
+    { bad "uninterrupted corpus build: $(cat "$tmp/err")"; finish cli_kill; exit; }
+corpus_ms=$(( $(ms) - t0 ))
+compare_corpus() {
+    if cmp -s "$tmp/corpus/index.rfi" "$tmp/corpus-ref/index.rfi" && cmp -s "$tmp/corpus/index.tsv" "$tmp/corpus-ref/index.tsv" &&
+       diff -r "$tmp/corpus/shards" "$tmp/corpus-ref/shards" >/dev/null; then
+        ok "corpus, $1: index.rfi, index.tsv and every shard as the uninterrupted build's"
+    else bad "corpus, $1: the index or the shards differ from the uninterrupted build's"; return 1; fi
+}
+reset_corpus() { rm -rf "$tmp/corpus"; }
+killed_series corpus "$tmp/corpus/index.rfi" "$corpus_ms" corpus_run && no_temporaries "$tmp/corpus" corpus &&
+    no_temporaries "$tmp/corpus/shards" "corpus shards"
+
+# ---- train-ae -----------------------------------------------------------------------
+AE_ARGS=(--data "$tmp/corpus-ref" --steps 500 --batch 2 --crop 32 --z 32 --ch0 16 --ch1 16 --ch2 16 --enc-res 0
+         --dec-res 0 --val-every 50 --ckpt-minutes 0.01 --stats-crops 16 --threads 1)
+ae_run() {   # fresh|resume
+    local r=(); [ "$1" = resume ] && r=(--resume)
+    exec "$REFRAIN" -q train-ae "${AE_ARGS[@]}" --out "$tmp/ae/ae.rfc" --export "$tmp/ae/export.rfc" "${r[@]}"
+}
+mkdir -p "$tmp/ae-ref" "$tmp/ae"
+t0=$(ms)
+"$REFRAIN" -q train-ae "${AE_ARGS[@]}" --out "$tmp/ae-ref/ae.rfc" --export "$tmp/ae-ref/export.rfc" 2>"$tmp/err" ||
+    { bad "uninterrupted train-ae: $(tail -2 "$tmp/err")"; finish cli_kill; exit; }
+ae_ms=$(( $(ms) - t0 ))
+rows() { cut -f1,3- "$1"; }   # the log without its wall-clock column
+compare_trainer() {   # NAME DIR REF WHAT
+    if cmp -s "$2/$1.rfc" "$3/$1.rfc" && cmp -s "$2/export.rfc" "$3/export.rfc" &&
+       [ "$(rows "$2/$1.rfc.tsv")" = "$(rows "$3/$1.rfc.tsv")" ]; then
+        ok "$1, $4: checkpoint and exported model byte for byte, $(($(wc -l <"$2/$1.rfc.tsv") - 1)) log rows as the uninterrupted run's"
+    else
+        bad "$1, $4: differs from the uninterrupted run: checkpoint $(cmp -s "$2/$1.rfc" "$3/$1.rfc" && echo same || echo DIFFERS), export $(cmp -s "$2/export.rfc" "$3/export.rfc" && echo same || echo DIFFERS), log rows $([ "$(rows "$2/$1.rfc.tsv")" = "$(rows "$3/$1.rfc.tsv")" ] && echo same || echo DIFFER)"
+        return 1
+    fi
+}
+compare_ae() { compare_trainer ae "$tmp/ae" "$tmp/ae-ref" "$1"; }
+reset_ae() { rm -rf "$tmp/ae"; mkdir -p "$tmp/ae"; }
+echo "train-ae: uninterrupted run $ae_ms ms"
+killed_series ae "$tmp/ae/ae.rfc" "$ae_ms" ae_run && no_temporaries "$tmp/ae" train-ae
+
+# ---- train-diffusion ----------------------------------------------------------------
+# on the uninterrupted run's autoencoder; the killed series builds its own latent cache
+DEN_ARGS=(--data "$tmp/corpus-ref" --ae "$tmp/ae-ref/export.rfc" --steps 5000 --batch 2 --width 16 --depth 1 --heads 2
+          --mem-k 2 --crop 16 --context 4 --val-every 500 --ckpt-minutes 0.01 --threads 1)
+den_run() {   # fresh|resume
+    local r=(); [ "$1" = resume ] && r=(--resume)
+    exec "$REFRAIN" -q train-diffusion "${DEN_ARGS[@]}" --latents "$tmp/den/latents.rfl" --out "$tmp/den/den.rfc" \
+        --export "$tmp/den/export.rfc" "${r[@]}"
+}
+mkdir -p "$tmp/den-ref" "$tmp/den"
+t0=$(ms)
+"$REFRAIN" -q train-diffusion "${DEN_ARGS[@]}" --latents "$tmp/den-ref/latents.rfl" --out "$tmp/den-ref/den.rfc" \
+    --export "$tmp/den-ref/export.rfc" 2>"$tmp/err" || { bad "uninterrupted train-diffusion: $(tail -2 "$tmp/err")"; finish cli_kill; exit; }
+den_ms=$(( $(ms) - t0 ))
+compare_den() {
+    compare_trainer den "$tmp/den" "$tmp/den-ref" "$1" || return 1
+    cmp -s "$tmp/den/latents.rfl" "$tmp/den-ref/latents.rfl" && ok "den, $1: latent cache as the uninterrupted run's" ||
+        { bad "den, $1: the latent cache differs"; return 1; }
+}
+reset_den() { rm -rf "$tmp/den"; mkdir -p "$tmp/den"; }
+echo "train-diffusion: uninterrupted run $den_ms ms"
+killed_series den "$tmp/den/den.rfc" "$den_ms" den_run && no_temporaries "$tmp/den" train-diffusion
+
+finish cli_kill
