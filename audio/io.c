@@ -401,8 +401,11 @@ int audio_write(const char *path, const float *x, long n, int sr, int float32) {
         done += m;
     }
     free(buf);
+    // The system's reason when a write failed with one (EFBIG, EDQUOT, EROFS, ...):
+    // libsndfile's own text for it was "Unspecified internal error." or "No error
+    // defined for this error number" from its Vorbis writer under a full disk.
     char why[256];
-    snprintf(why, sizeof why, "%s", bad == ENOSPC ? "disk full" : sf_strerror(sf));
+    snprintf(why, sizeof why, "%s", bad == ENOSPC ? "disk full" : bad && bad != EIO ? strerror(bad) : sf_strerror(sf));
     errno = 0;
     if (sf_close(sf) != 0 && !bad) {
         bad = errno ? errno : EIO;

@@ -51,6 +51,7 @@ echo "samples that are NaN, infinite or absurd are refused where they enter (exi
 for k in nan inf big; do
     want="sample 1000 (channel 1, 0.045 s in) is"
     expect_fail 1 "$tmp/$k.wav: $want" - info "$tmp/$k.wav"
+    expect_fail 1 "$tmp/$k.wav: $want" "$tmp/a-$k.json" analyze "$tmp/$k.wav" -o "$tmp/a-$k.json"
     expect_fail 1 "$tmp/$k.wav: $want" "$tmp/c-$k.wav" convert "$tmp/$k.wav" -o "$tmp/c-$k.wav"
     expect_fail 1 "$tmp/$k.wav: $want" "$tmp/s-$k.png" spectrogram "$tmp/$k.wav" -o "$tmp/s-$k.png"
     expect_fail 1 "$tmp/$k.wav: $want" "$tmp/v-$k.wav" vocode "$tmp/$k.wav" -o "$tmp/v-$k.wav"
@@ -93,11 +94,19 @@ expect_fail 1 "too little audio to vocode: 1 spectrogram frame (0 ms); at least 
     -q vocode "$tmp/tiny.wav" -o "$tmp/t.wav"
 grep -q "vocode_logmel\|griffin_lim" "$tmp/stderr" && bad "the message names an internal function" || ok "no function named"
 
+echo "nothing to sort (UBSan's qsort(NULL, 0) in corpus_index; the MIDI marker reader's is tests/fuzz/midi/ubsan-no-markers.mid):"
+: >"$tmp/empty.tsv"
+if "$REFRAIN" -q corpus "$tmp/empty.tsv" -o "$tmp/corpus" >"$tmp/stdout" 2>"$tmp/err" && grep -q ": 0 songs" "$tmp/stdout" &&
+   [ -s "$tmp/corpus/index.rfi" ]; then ok "an empty source list builds an empty index"
+else bad "empty source list: $(cat "$tmp/err")"; fi
+rm -rf "$tmp/corpus"
+
 echo "a full disk (files limited to 4 kB; SIGXFSZ ignored, EFBIG stands for ENOSPC): exit 1, the file and the reason, nothing left:"
 full_disk() {   # KB FRAGMENT OUT ARGS...: like expect_fail 1 under ulimit -f KB
     local kb=$1 frag=$2 out=$3; shift 3
-    (trap '' XFSZ; ulimit -f "$kb"; exec "$REFRAIN" -q "$@") >"$tmp/stdout" 2>"$tmp/stderr"
-    local rc=$?
+    # stderr through a pipe (not limited), so KB may be 0
+    { (trap '' XFSZ; ulimit -f "$kb"; exec "$REFRAIN" -q "$@") 2>&1 >/dev/null; } | cat >"$tmp/stderr"
+    local rc=${PIPESTATUS[0]}
     if [ $rc -eq 1 ] && [ "$(wc -l <"$tmp/stderr")" = 1 ] && grep -qF -- "$frag" "$tmp/stderr" &&
        ! ls "$out"* >/dev/null 2>&1 && no_temps; then
         ok "refrain $* (limit $kb kB) -> 1: $(cat "$tmp/stderr")"
@@ -106,7 +115,14 @@ full_disk() {   # KB FRAGMENT OUT ARGS...: like expect_fail 1 under ulimit -f KB
     fi
 }
 full_disk 4 "cannot write $tmp/f1.png: File too large" "$tmp/f1.png" spectrogram "$tmp/tone.wav" -o "$tmp/f1.png"
-full_disk 4 "cannot write $tmp/f2.wav" "$tmp/f2.wav" convert "$tmp/tone.wav" -o "$tmp/f2.wav"
+full_disk 4 "cannot write $tmp/f2.wav: File too large" "$tmp/f2.wav" convert "$tmp/tone.wav" -o "$tmp/f2.wav"
+# the reason, not libsndfile's "Unspecified internal error." (its Vorbis writer) or "No error defined"
+full_disk 4 "cannot write $tmp/f5.ogg: File too large" "$tmp/f5.ogg" convert "$tmp/tone.wav" -o "$tmp/f5.ogg"
+full_disk 0 "cannot write $tmp/f5.ogg: File too large" "$tmp/f5.ogg" convert "$tmp/tone.wav" -o "$tmp/f5.ogg"
+full_disk 4 "cannot write $tmp/f6.flac: File too large" "$tmp/f6.flac" convert "$tmp/tone.wav" -o "$tmp/f6.flac"
+# a JSON that cannot be written names its path and the reason
+"$REFRAIN" form "A:1 B:1" --json >"$tmp/form.json"
+full_disk 0 "cannot write $tmp/f7.json: File too large" "$tmp/f7.json" structure "$tmp/tone.wav" -t "$tmp/form.json" --json "$tmp/f7.json"
 full_disk 1 "cannot write $tmp/f3.png: File too large" "$tmp/f3.png" analyze "$tmp/noise4.wav" --png "$tmp/f3.png"
 # Two outputs of one command, the limit between their sizes: the second (the
 # PNG, larger for noise than its OGG) fails, and the first is not left behind
