@@ -1,8 +1,8 @@
 // test_fuzz_replay.c — replays every input under tests/fuzz/NAME/ through the
 // libFuzzer harness fuzz/fuzz_NAME.c (included here under another name), so
-// an input that once crashed a reader stays a regression test: seeds (seed-*,
-// valid files from fuzz/make_seeds.c) and crashes (crash-*, oom-*, ...) that
-// were fixed. A crash fails the test by crashing it; `make debug` replays
+// an input that once crashed a reader stays a regression test (crash-*, oom-*,
+// ubsan-*, ... that were fixed), and the seeds fuzz/make_seeds.c writes (valid
+// files, made here in a scratch folder: they are not committed). A crash fails the test by crashing it; `make debug` replays
 // them under ASan and UBSan as the fuzzers ran. An oom-* input (libFuzzer's
 // out-of-memory: an allocation of what a header claimed) runs in a child under
 // a 1 GB address-space limit, outside ASan (whose shadow memory needs more), so
@@ -15,6 +15,9 @@
 #include <sys/wait.h>
 
 #include "tests/check.h"
+
+#define FUZZ_SEEDS_NO_MAIN
+#include "fuzz/make_seeds.c"
 
 #define LLVMFuzzerTestOneInput fuzz_audio
 #include "fuzz/fuzz_audio.c"
@@ -47,15 +50,15 @@ static const struct {
 } HARNESS[] = {{"audio", fuzz_audio}, {"checkpoint", fuzz_checkpoint}, {"form", fuzz_form},   {"index", fuzz_index},
                {"latents", fuzz_latents}, {"midi", fuzz_midi},        {"shard", fuzz_shard}, {"timeline", fuzz_timeline}};
 
-static int replay_dir(const char *name, int (*run)(const uint8_t *, size_t), int *seeds) {
-    char dir[512];
-    snprintf(dir, sizeof dir, "tests/fuzz/%s", name);
+static int replay_dir(const char *root, const char *name, int (*run)(const uint8_t *, size_t), int *seeds) {
+    char dir[1536];
+    snprintf(dir, sizeof dir, "%s/%s", root, name);
     DIR *d = opendir(dir);
-    if (!d) return -1;
+    if (!d) return 0;
     int n = 0;
     for (struct dirent *e; (e = readdir(d));) {
         if (e->d_name[0] == '.') continue;
-        char path[1024];
+        char path[2048];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         FILE *f = fopen(path, "rb");
         if (!f) continue;
@@ -86,11 +89,18 @@ static int replay_dir(const char *name, int (*run)(const uint8_t *, size_t), int
 }
 
 int main(void) {
+    char seeds_dir[] = "/tmp/refrain-fuzz-seeds-XXXXXX";
+    if (!CHECK(mkdtemp(seeds_dir) && fuzz_make_seeds(seeds_dir) == 0, "fuzz/make_seeds.c wrote the seeds (%s)", err_msg()))
+        return check_summary("test_fuzz_replay");
     for (size_t h = 0; h < sizeof HARNESS / sizeof HARNESS[0]; h++) {
         int seeds = 0;
-        int n = replay_dir(HARNESS[h].name, HARNESS[h].run, &seeds);
+        int n = replay_dir(seeds_dir, HARNESS[h].name, HARNESS[h].run, &seeds);
+        n += replay_dir("tests/fuzz", HARNESS[h].name, HARNESS[h].run, &seeds);
         CHECK(n > 0 && seeds > 0, "%s: %d inputs replayed (%d seeds, %d earlier crashes) without a crash", HARNESS[h].name,
               n, seeds, n - seeds);
     }
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", seeds_dir);
+    if (system(cmd) != 0) printf("  could not remove %s\n", seeds_dir);
     return check_summary("test_fuzz_replay");
 }
