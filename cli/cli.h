@@ -39,6 +39,9 @@ int check_output(const char *path, const char *exts);
     {"style", 0, OPT_CHOICE, &(v), 0, 0, "none,mma,module,recording", "STYLE", "which part of the corpus to sound like", 0}
 #define OPT_VOCODER_ITERS(v) {"vocoder-iters", 0, OPT_INT, &(v), 1, 1000, NULL, "N", "Griffin-Lim iterations", 0}
 
+// refrain_vocode_params.progress for the commands: "griffin-lim i/n" lines (util.h progress).
+void vocoder_progress(void *user, const char *stage, int section, int n, int step, int steps);
+
 // A report's figures go beside it: the folder of report ("." when it has
 // none), in buf (cap bytes). Returns buf.
 const char *report_folder(char *buf, size_t cap, const char *report);

@@ -109,15 +109,11 @@ static refrain_model *load_model(void) {
 // A refrain.h call's failure: its message becomes err_msg() for fail().
 static int failed(const char *err) { return err_set("%s", err); }
 
-static void vocoder_progress(void *user, const char *stage, int section, int n, int step, int steps) {
-    progress("griffin-lim %d/%d", step, steps);
-}
-
 // The audio and the --png, both or neither (util.h OutTx).
 static int write_audio(const refrain_logmel *mel) {
     refrain_vocode_params vp = refrain_vocode_default_params();
     vp.iters = v_iters;
-    vp.progress = vocoder_progress;
+    vp.progress = vocoder_progress;   // cli/common.c
     refrain_audio y = {0};
     char err[1024];
     if (refrain_vocode(&vp, mel, &y, err, sizeof err)) return failed(err);

@@ -28,10 +28,6 @@ static const Opt OPTS[] = {
 static const OptSpec SPEC = {"vocode", "IN", 1,
                              "round-trip IN through log-mel features and the Griffin-Lim vocoder", OPTS};
 
-static void vocoder_progress(void *user, const char *stage, int section, int n, int step, int steps) {
-    progress("griffin-lim %d/%d", step, steps);
-}
-
 static int run(int argc, char **argv) {
     refrain_vocode_params vp = refrain_vocode_default_params();   // the table's defaults (and --help's)
     iters = vp.iters;
@@ -50,7 +46,7 @@ static int run(int argc, char **argv) {
     vp.momentum = (float)momentum;
     vp.init = init;
     vp.seed = (uint64_t)seed;
-    vp.progress = vocoder_progress;
+    vp.progress = vocoder_progress;   // cli/common.c
 
     float *x = NULL;
     long n = 0;

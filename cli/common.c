@@ -56,3 +56,7 @@ const char *report_folder(char *buf, size_t cap, const char *report) {
     else snprintf(buf, cap, ".");
     return buf;
 }
+
+void vocoder_progress(void *user, const char *stage, int section, int n, int step, int steps) {
+    progress("griffin-lim %d/%d", step, steps);
+}
