@@ -1,4 +1,7 @@
-// refrain.h — refrain as a library: load the models once, generate songs.
+// refrain.h — refrain as a library: load the models once, generate songs and
+// re-roll their sections; encode audio to latents and decode them, vocode a
+// log-mel, analyze a recording's sections, read and write timelines
+// (examples/generate.c and examples/analyze.c are whole programs).
 // (In the style of whisper.h and stable-diffusion.h: an opaque model, params
 // structs with defaults functions, a progress callback instead of a global,
 // errors returned with a message.) Installed (make install): build with
