@@ -11,7 +11,7 @@
 #include "util/util.h"
 
 static const char *d_data, *d_ae, *d_lat, *d_out, *d_export = NULL, *d_init = NULL;
-static int d_stop = 0, d_steps, d_batch, d_warmup, d_val, d_resume = 0, d_seed, d_width, d_depth, d_heads, d_k, d_msec,
+static int d_half = 0, d_stop = 0, d_steps, d_batch, d_warmup, d_val, d_resume = 0, d_seed, d_width, d_depth, d_heads, d_k, d_msec,
            d_mframes, d_ctx, d_crop, d_pool;
 static double d_lr, d_lrmin, d_ckpt, d_maxmin = 0, d_pmem, d_plab, d_pctx;
 static const Opt OPTS[] = {
@@ -22,6 +22,7 @@ static const Opt OPTS[] = {
     {"resume", 0, OPT_FLAG, &d_resume, 0, 0, NULL, NULL, "continue from --out exactly where it stopped", 0},
     {"init", 0, OPT_STRING, &d_init, 0, 0, NULL, "CKPT", "continue from this checkpoint instead of --out", 0},
     {"export", 0, OPT_STRING, &d_export, 0, 0, NULL, "FILE", "at the end, write the EMA weights here (the model generate uses)", 0},
+    {"export-dtype", 0, OPT_CHOICE, &d_half, 0, 0, "f32,f16", "TYPE", "the exported weights' storage: f16 halves the file (each weight rounded to the nearest float16)", 0},
     {"steps", 0, OPT_INT, &d_steps, 1, 100000000, NULL, "N", "optimizer steps (the cosine schedule ends here)", 0},
     {"stop-at", 0, OPT_INT, &d_stop, 0, 100000000, NULL, "N", "stop with a checkpoint at step N, keeping the --steps plan (a phase); 0 = run to --steps", 0},
     {"batch", 0, OPT_INT, &d_batch, 1, 1024, NULL, "N", "examples per step", 0},
@@ -67,6 +68,7 @@ static int run(int argc, char **argv) {
     if (d_export && check_output(d_export, "rfc")) return fail();
     if (make_parents(d_out) || make_parents(d_lat) || dir_exists_for(d_out) || dir_exists_for(d_lat)) return fail();
     o.data = d_data; o.ae = d_ae; o.latents = d_lat; o.out = d_out; o.export_path = d_export; o.init = d_init;
+    o.export_dtype = d_half ? CKPT_F16 : CKPT_F32;
     o.resume = d_resume; o.steps = d_steps; o.stop_at = d_stop; o.batch = d_batch; o.lr = (float)d_lr; o.lr_min = (float)d_lrmin;
     o.warmup = d_warmup; o.val_every = d_val; o.ckpt_minutes = d_ckpt; o.max_minutes = d_maxmin;
     o.seed = (uint64_t)d_seed;

@@ -245,6 +245,7 @@ typedef struct {
     const char *latents;       // latent cache file
     const char *out;           // training checkpoint
     const char *export_path;   // EMA weights at the end (NULL: none)
+    int export_dtype;          // their storage: CKPT_F32 (0, the default) or CKPT_F16 (half the file)
     const char *init;          // continue from this checkpoint instead of out
     int resume;
     long steps;                // the plan: the cosine schedule ends here

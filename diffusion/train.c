@@ -329,8 +329,9 @@ int diff_train(const DiffTrainOpts *o, const DenoiserConfig *cfg) {
     if (o->export_path && lead) {
         hparams_set_int(&r.hp, "trained_steps", st.step);   // which step of the plan the weights are
         hparams_set_int(&r.hp, "planned_steps", o->steps);
-        if (checkpoint_save_ema(o->export_path, DENOISER_KIND, &r.hp, &m.params, &st)) rc = -1;
-        else fprintf(stderr, "train-diffusion: exported the EMA weights to %s\n", o->export_path);
+        if (checkpoint_save_ema_as(o->export_path, DENOISER_KIND, &r.hp, &m.params, &st, o->export_dtype)) rc = -1;
+        else fprintf(stderr, "train-diffusion: exported the EMA weights to %s (%s)\n", o->export_path,
+                     o->export_dtype == CKPT_F16 ? "float16" : "float32");
     }
 done:
     run_free(&r);

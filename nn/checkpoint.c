@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <float.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,8 +201,54 @@ static void w_floats(Writer *w, const float *x, long n) {
 
 static uint64_t align64(uint64_t x) { return (x + 63) & ~(uint64_t)63; }
 
-int checkpoint_save(const char *path, const char *kind, const Hparams *hp,
-                    const ParamSet *params, const TrainState *st) {
+// ---- float16 (IEEE binary16) ---------------------------------------------------------------------
+// Round to nearest, ties to even, as a hardware conversion does. |f| must be
+// below 65520 (checked before writing: larger values would become infinity).
+uint16_t ckpt_f32_to_f16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000, a = x & 0x7fffffff;
+    if (a >= 0x7f800000) return (uint16_t)(sign | 0x7c00 | (a > 0x7f800000 ? 0x200 : 0));   // inf, NaN
+    if (a >= 0x477ff000) return (uint16_t)(sign | 0x7c00);                                 // rounds past 65504
+    if (a < 0x38800000) {   // below 2^-14: a subnormal half, |f| / 2^-24 rounded (exact product, lrintf ties to even)
+        float v;
+        memcpy(&v, &a, 4);
+        return (uint16_t)(sign | (uint32_t)lrintf(v * 16777216.0f));   // 0x400 is the smallest normal: still right
+    }
+    uint32_t h = ((((a >> 23) - 127 + 15) << 10) | ((a & 0x7fffff) >> 13)), rest = a & 0x1fff;
+    if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) h++;   // a carry into the exponent is right too
+    return (uint16_t)(sign | h);
+}
+
+float ckpt_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 31, m = h & 0x3ff, bits;
+    if (e == 0) {   // zero or subnormal: m 2^-24
+        float v = ldexpf((float)m, -24);
+        return sign ? -v : v;
+    }
+    bits = e == 31 ? sign | 0x7f800000 | (m << 13) : sign | ((e - 15 + 127) << 23) | (m << 13);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+// float16 payload, little-endian (the host's order does not matter: put_u16 by bytes).
+static void w_halves(Writer *w, const float *x, long n) {
+    uint8_t buf[16384];
+    long per = (long)(sizeof buf / 2);
+    for (long i = 0; i < n; i += per) {
+        long k = n - i < per ? n - i : per;
+        for (long j = 0; j < k; j++) {
+            uint16_t h = ckpt_f32_to_f16(x[i + j]);
+            buf[2 * j] = (uint8_t)(h & 0xff);
+            buf[2 * j + 1] = (uint8_t)(h >> 8);
+        }
+        w_bytes(w, buf, (size_t)(2 * k));
+    }
+}
+
+static int save_as(const char *path, const char *kind, const Hparams *hp, const ParamSet *params,
+                   const TrainState *st, int dtype) {
     if (!kind || !kind[0] || strlen(kind) >= CKPT_KIND_MAX)
         return err_set("checkpoint kind '%s' must be 1 to %d characters", kind ? kind : "(null)", CKPT_KIND_MAX - 1);
     if (hp && hp->bad[0]) return err_set("cannot save checkpoint '%s': %s", path, hp->bad);
@@ -214,6 +261,17 @@ int checkpoint_save(const char *path, const char *kind, const Hparams *hp,
             return err_set("tensor name '%s' too long for a checkpoint (at most %d characters)",
                            params->specs[i].name, NAME_BYTES - 8);
 
+    if (dtype != CKPT_F32 && (dtype != CKPT_F16 || st))
+        return err_set("cannot save checkpoint '%s': dtype %d (float16 is for weights-only files)", path, dtype);
+    if (dtype == CKPT_F16)   // a weight float16 cannot hold would load as infinity
+        for (int i = 0; i < params->n; i++) {
+            const ParamSpec *sp = &params->specs[i];
+            long b = first_bad_value(params->data + sp->offset, (size_t)sp->size, 65504.0f);
+            if (b >= 0)
+                return err_set("cannot save '%s' as float16: tensor '%s' holds %g at index %ld, beyond float16's "
+                               "range (65504); save it as float32", path, sp->name, params->data[sp->offset + b], b);
+        }
+    const uint64_t esize = dtype == CKPT_F16 ? 2 : 4;
     int nkv = hp ? hp->n : 0;
     int with_ema = st && st->ema;
     int copies = st ? (with_ema ? 4 : 3) : 1;          // weights, m, v, ema
@@ -246,12 +304,12 @@ int checkpoint_save(const char *path, const char *kind, const Hparams *hp,
             const ParamSpec *s = &params->specs[i];
             uint8_t *e = head + HEADER_BYTES + (uint64_t)(c * params->n + i) * ENTRY_BYTES;
             snprintf((char *)e, NAME_BYTES, "%s%s", c ? STATE_PREFIX[c - 1] : "", s->name);
-            put_u32(e + 96, 0);
+            put_u32(e + 96, (uint32_t)dtype);
             put_u32(e + 100, (uint32_t)s->ndim);
             for (int d = 0; d < s->ndim; d++) put_u32(e + 104 + 4 * d, (uint32_t)s->shape[d]);
-            put_u64(e + 120, (uint64_t)s->size * 4);
+            put_u64(e + 120, (uint64_t)s->size * esize);
             put_u64(e + 128, off);
-            off = align64(off + (uint64_t)s->size * 4);
+            off = align64(off + (uint64_t)s->size * esize);
         }
     uint64_t file_bytes = off + 8;
 
@@ -277,7 +335,8 @@ int checkpoint_save(const char *path, const char *kind, const Hparams *hp,
         for (int i = 0; i < params->n; i++) {
             const ParamSpec *s = &params->specs[i];
             w_zeros(&w, get_u64(head + HEADER_BYTES + (uint64_t)(c * params->n + i) * ENTRY_BYTES + 128));
-            w_floats(&w, arena[c] + s->offset, s->size);
+            if (dtype == CKPT_F16) w_halves(&w, arena[c] + s->offset, s->size);
+            else w_floats(&w, arena[c] + s->offset, s->size);
         }
     w_zeros(&w, off);
     uint8_t sum[8];
@@ -296,14 +355,28 @@ int checkpoint_save(const char *path, const char *kind, const Hparams *hp,
     return 0;
 }
 
-int checkpoint_save_ema(const char *path, const char *kind, const Hparams *hp,
-                        const ParamSet *params, const TrainState *st) {
+int checkpoint_save(const char *path, const char *kind, const Hparams *hp,
+                    const ParamSet *params, const TrainState *st) {
+    return save_as(path, kind, hp, params, st, CKPT_F32);
+}
+
+int checkpoint_save_weights(const char *path, const char *kind, const Hparams *hp, const ParamSet *params, int dtype) {
+    return save_as(path, kind, hp, params, NULL, dtype);
+}
+
+int checkpoint_save_ema_as(const char *path, const char *kind, const Hparams *hp,
+                           const ParamSet *params, const TrainState *st, int dtype) {
     if (!st || !st->ema || st->total != params->total)
         return err_set("cannot save EMA weights to '%s': the training state has no EMA for this model "
                        "(EMA off, or made for another ParamSet)", path);
     ParamSet view = *params;           // same tensors and layout, the EMA arena as data
     view.data = st->ema;
-    return checkpoint_save(path, kind, hp, &view, NULL);
+    return save_as(path, kind, hp, &view, NULL, dtype);
+}
+
+int checkpoint_save_ema(const char *path, const char *kind, const Hparams *hp,
+                        const ParamSet *params, const TrainState *st) {
+    return checkpoint_save_ema_as(path, kind, hp, params, st, CKPT_F32);
 }
 
 // ---- reading and checking ---------------------------------------------------------------------
@@ -406,7 +479,9 @@ static int ckpt_open(Ckpt *c, const char *path, const char *kind) {
         uint32_t ndim = get_u32(e + 100);
         uint64_t elems = 1, nbytes = get_u64(e + 120), off = get_u64(e + 128);
         for (uint32_t d = 0; d < ndim && d < PARAM_MAX_DIMS; d++) elems *= get_u32(e + 104 + 4 * d);
-        if (e[NAME_BYTES - 1] != 0 || get_u32(e + 96) != 0 || ndim > PARAM_MAX_DIMS || nbytes != 4 * elems ||
+        uint32_t dt = get_u32(e + 96);
+        if (e[NAME_BYTES - 1] != 0 || (dt != CKPT_F32 && dt != CKPT_F16) || ndim > PARAM_MAX_DIMS ||
+            nbytes != (dt == CKPT_F16 ? 2 : 4) * elems ||
             off > c->size - 8 || nbytes > c->size - 8 - off) {
             err_set("checkpoint '%s' is malformed: tensor entry %u ('%.40s') has a bad type, shape or offset",
                     path, t, (const char *)e);
@@ -501,13 +576,25 @@ static int ckpt_check_tensor(const Ckpt *c, const char *prefix, const ParamSpec 
                        "it was saved from a different model configuration", c->path, name, want);
     int ndim = (int)get_u32(e + 100), shape[PARAM_MAX_DIMS] = {0};
     for (int d = 0; d < ndim; d++) shape[d] = (int)get_u32(e + 104 + 4 * d);
-    int same = ndim == s->ndim && get_u64(e + 120) == (uint64_t)s->size * 4;
+    const int half = get_u32(e + 96) == CKPT_F16;
+    int same = ndim == s->ndim && get_u64(e + 120) == (uint64_t)s->size * (half ? 2 : 4);
     for (int d = 0; same && d < ndim; d++) same = shape[d] == s->shape[d];
     if (!same)
         return err_set("tensor '%s' in checkpoint '%s' has shape %s (%llu bytes), the model expects %s (%ld bytes); "
                        "the checkpoint was saved with a different configuration", name, c->path,
                        shape_str(found, sizeof found, ndim, shape), (unsigned long long)get_u64(e + 120),
-                       want, s->size * 4);
+                       want, s->size * (half ? 2 : 4));
+    if (half) {   // float16: infinity and NaN are exponent 31 (nothing finite was written that way)
+        const uint8_t *src = c->buf + get_u64(e + 128);
+        for (long j = 0; j < s->size; j++) {
+            uint16_t h = (uint16_t)(src[2 * j] | src[2 * j + 1] << 8);
+            if (((h >> 10) & 31) == 31)
+                return err_set("tensor '%s' in checkpoint '%s' holds %s at index %ld: the run that saved it diverged; "
+                               "use an earlier checkpoint", name, c->path, h & 0x3ff ? "NaN" : "infinite", j);
+        }
+        *out = e;
+        return 0;
+    }
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     // The one finite check of numbers from a file (util.h): the checksum passed,
     // so a NaN or infinity was saved that way, by a run that diverged; loaded,
@@ -532,6 +619,10 @@ static int ckpt_check_tensor(const Ckpt *c, const char *prefix, const ParamSpec 
 
 static void ckpt_copy(const Ckpt *c, const uint8_t *e, float *dst, long n) {
     const uint8_t *src = c->buf + get_u64(e + 128);
+    if (get_u32(e + 96) == CKPT_F16) {
+        for (long j = 0; j < n; j++) dst[j] = ckpt_f16_to_f32((uint16_t)(src[2 * j] | src[2 * j + 1] << 8));
+        return;
+    }
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     memcpy(dst, src, (size_t)n * 4);
 #else

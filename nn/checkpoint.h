@@ -19,9 +19,11 @@
 //                 u32 0, 8-byte value; the model's hyperparameters, then the
 //                 training fields ("train.step", "train.rng0", ..., "train.lr", ...)
 //   ...     ...   zeros up to 4096
-//   4096    Nx136 tensor table: char name[96], u32 dtype (0 = float32), u32 ndim,
-//                 u32 shape[4] (unused dims 0), u64 byte size, u64 file offset
-//   ...           payload: each tensor's float32 data at a 64-byte aligned offset
+//   4096    Nx136 tensor table: char name[96], u32 dtype (0 = float32, 1 = float16),
+//                 u32 ndim, u32 shape[4] (unused dims 0), u64 byte size, u64 file offset
+//   ...           payload: each tensor's data at a 64-byte aligned offset (float16:
+//                 IEEE binary16, rounded to nearest even; weights-only files only,
+//                 converted to float32 on loading)
 //   end-8   8     u64 CRC-32 (zlib's crc32, zero-extended) of every byte before it
 //
 // Tensor names: the ParamSet's own names for the weights; with training
@@ -85,10 +87,23 @@ int checkpoint_save(const char *path, const char *kind, const Hparams *hp,
 int checkpoint_load(const char *path, const char *kind, const Hparams *hp,
                     ParamSet *params, TrainState *st);
 
+// Tensor storage types (the table's dtype field).
+enum { CKPT_F32 = 0, CKPT_F16 = 1 };
+
 // Writes st's EMA weights as the plain weights of a weights-only checkpoint
 // (what ships for sampling: smaller, and checkpoint_load reads it directly).
 int checkpoint_save_ema(const char *path, const char *kind, const Hparams *hp,
                         const ParamSet *params, const TrainState *st);
+// The same with a storage type: CKPT_F16 halves the file; each weight then
+// loads as the float16 nearest to it (relative error at most 2^-11, absolute
+// at most 2^-25 below 2^-14). A weight of magnitude above 65504 is refused.
+int checkpoint_save_ema_as(const char *path, const char *kind, const Hparams *hp,
+                           const ParamSet *params, const TrainState *st, int dtype);
+// A weights-only file of params' own weights in dtype (CKPT_F32 or CKPT_F16).
+int checkpoint_save_weights(const char *path, const char *kind, const Hparams *hp, const ParamSet *params, int dtype);
+// float16 conversions (round to nearest even; exposed for the tests).
+uint16_t ckpt_f32_to_f16(float f);
+float ckpt_f16_to_f32(uint16_t h);
 
 // Loads the EMA weights (saved with the training state) into params, for
 // sampling from a training checkpoint.

@@ -13,6 +13,8 @@
 #include "tests/tiny_models.h"
 #include "refrain.h"
 #include "autoencoder/autoencoder.h"
+#include "diffusion/diffusion.h"
+#include "nn/checkpoint.h"
 #include "sampler/sampler.h"
 #include "util/util.h"
 
@@ -156,6 +158,40 @@ static void test_shipped(void) {
     refrain_model_free(m);
 }
 
+// A float16 model file (checkpoint_save_weights, CKPT_F16) generates the song the
+// float32 one does up to the weights' rounding: each weight carries a relative
+// error of at most 2^-11 (4.9e-4); the bound allows the 2 blocks, 3 steps and
+// the guidance's extrapolation (cfg 2: the difference of two predictions,
+// doubled) to grow it twentyfold, 1e-2 of the latents' RMS.
+static void test_half_model(refrain_model *m) {
+    char path[300], err[512];
+    snprintf(path, sizeof path, "%s/den-f16.rfc", g_dir);
+    Denoiser d;
+    Hparams hp;
+    int rc = denoiser_load(&d, g_den);
+    if (!rc) { denoiser_config_to_hparams(&d.cfg, &hp); rc = checkpoint_save_weights(path, DENOISER_KIND, &hp, &d.params, CKPT_F16); }
+    if (!rc) denoiser_free(&d);
+    if (!CHECK(rc == 0, "the tiny denoiser saved in float16: %s", rc ? err_msg() : "ok")) return;
+    refrain_model_params mp = {path, g_ae};
+    refrain_model *h = refrain_model_load(&mp, err, sizeof err);
+    if (!CHECK(h != NULL, "the float16 file loads (%s)", h ? "ok" : err)) return;
+    refrain_generate_params p = params("verse:3 chorus:3 verse:3", 5);
+    refrain_song a, b;
+    rc = refrain_generate(m, &p, &a, err, sizeof err);
+    if (!rc && refrain_generate(h, &p, &b, err, sizeof err)) { rc = -1; refrain_song_free(&a); }
+    refrain_model_free(h);
+    if (!CHECK(rc == 0, "a song from each (%s)", rc ? err : "ok")) return;
+    double d2 = 0, n2 = 0;
+    for (long i = 0; i < a.n_latent * a.z; i++) {
+        d2 += pow(a.latents[i] - b.latents[i], 2);
+        n2 += pow(a.latents[i], 2);
+    }
+    double rel = sqrt(d2 / n2);
+    CHECK(a.n_latent == b.n_latent && rel > 0 && rel < 1e-2, "float16 weights: the song's latents within %.2g of the "
+          "float32 model's (relative RMS; 1e-2 allowed)", rel);
+    refrain_song_free(&a); refrain_song_free(&b);
+}
+
 int main(int argc, char **argv) {
     nn_set_threads(1);
     if (argc == 3 && !strcmp(argv[1], "--write-models")) {   // for tests/cli_generate.sh
@@ -178,6 +214,7 @@ int main(int argc, char **argv) {
         test_song(m);
         test_chunks(m);
         test_errors(m);
+        test_half_model(m);
         refrain_model_free(m);
     }
     test_shipped();

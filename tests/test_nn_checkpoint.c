@@ -11,6 +11,7 @@
 #include "util/util.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,107 @@ static void expect_refused(const char *what, const char *path, const char *kind,
     params_free(&q);
 }
 
+// ---- float16 storage -----------------------------------------------------------------------
+static uint16_t bits16(float f) { return ckpt_f32_to_f16(f); }
+
+static void test_half_convert(void) {
+    // exact values, the largest, ties to even (1 + 2^-11 is halfway between 1 and 1 + 2^-10)
+    struct { float f; uint16_t h; } want[] = {
+        {0.0f, 0x0000}, {-0.0f, 0x8000}, {1.0f, 0x3c00}, {-2.0f, 0xc000}, {0.5f, 0x3800}, {65504.0f, 0x7bff},
+        {0x1p-14f, 0x0400}, {0x1p-24f, 0x0001}, {0x1p-25f, 0x0000}, {0x3p-25f, 0x0002}, {0x1.8p-24f, 0x0002},
+        {1.0f + 0x1p-11f, 0x3c00}, {1.0f + 0x3p-11f, 0x3c02}, {1.0f + 0x1p-11f + 0x1p-20f, 0x3c01},
+        {0x1.ffcp-15f, 0x0400}, {2046.5f, 0x67fe}, {2047.5f, 0x6800}, {2048.5f, 0x6800}, {0.1f, 0x2e66}, {-3.14159265f, 0xc248},
+    };
+    int ok = 1;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (bits16(want[i].f) != want[i].h) {
+            ok = 0;
+            printf("    %a -> %04x, want %04x\n", (double)want[i].f, bits16(want[i].f), want[i].h);
+        }
+    CHECK(ok, "float16 rounding: %zu exact, tie and subnormal cases", sizeof want / sizeof want[0]);
+    // every finite half converts to float32 and back unchanged
+    long bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        if (((h >> 10) & 31) == 31) continue;
+        if (bits16(ckpt_f16_to_f32((uint16_t)h)) != h) bad++;
+    }
+    CHECK(bad == 0, "every finite float16 survives float32 and back (%ld do not)", bad);
+    CHECK(ckpt_f16_to_f32(0x3c00) == 1.0f && ckpt_f16_to_f32(0x0001) == 0x1p-24f && ckpt_f16_to_f32(0xfbff) == -65504.0f,
+          "float16 to float32: 1, 2^-24, -65504");
+    // the nearest: on random floats the error is at most half a float16 step, and no float16 neighbour is nearer
+    Rng r;
+    rng_seed(&r, 7);
+    double worst = 0;
+    long farther = 0;
+    for (int i = 0; i < 200000; i++) {
+        float x = rng_normal(&r) * (i % 3 == 0 ? 1e-3f : i % 3 == 1 ? 1.0f : 300.0f);
+        uint16_t h = bits16(x);
+        float y = ckpt_f16_to_f32(h);
+        double e = fabs((double)y - x), rel = fabs(x) >= 0x1p-14f ? e / fabs(x) : e / 0x1p-14;
+        if (rel > worst) worst = rel;
+        for (int d = -1; d <= 1; d += 2) {
+            uint16_t n2 = (uint16_t)(h + d);
+            if ((n2 & 0x7fff) < 0x7c00 && (n2 >> 15) == (h >> 15) && fabs((double)ckpt_f16_to_f32(n2) - x) < e) farther++;
+        }
+    }
+    CHECK(worst <= 0x1p-11 && farther == 0, "random floats: relative error at most 2^-11 (worst %.3g), never a nearer "
+          "float16 neighbour (%ld)", worst, farther);
+}
+
+// A weights-only file in float16: half the payload, each weight the nearest float16;
+// training state refused; a weight past 65504 refused; a damaged half (infinity) refused.
+static void test_half(const ParamSet *p, const Hparams *hp, const TrainState *st) {
+    test_half_convert();
+    char w32[512], w16[512];   // in_dir's buffers are reused
+    snprintf(w32, sizeof w32, "%s", in_dir("w32.rfc"));
+    snprintf(w16, sizeof w16, "%s", in_dir("w16.rfc"));
+    int rc = checkpoint_save_ema_as(w32, "dit", hp, p, st, CKPT_F32) || checkpoint_save_ema_as(w16, "dit", hp, p, st, CKPT_F16);
+    if (!CHECK(rc == 0, "EMA weights saved as float32 and float16: %s", rc ? err_msg() : "ok")) return;
+    long n32 = file_size(w32), n16 = file_size(w16);
+    CHECK(n16 < n32 && n32 - 4096 - p->n * 136 - 8 > 0 && (double)(n16 - 4096 - p->n * 136) / (n32 - 4096 - p->n * 136) < 0.52,
+          "the float16 file is about half the float32 one's payload: %ld against %ld bytes", n16, n32);
+    ParamSet q;
+    build_model(&q, 16, 0, 1);
+    rc = checkpoint_load(w16, "dit", hp, &q, NULL);
+    long exact = 0, off = 0, all = 0;
+    for (int t = 0; t < q.n && rc == 0; t++)
+        for (long i = q.specs[t].offset; i < q.specs[t].offset + q.specs[t].size; i++, all++) {
+            exact += q.data[i] == ckpt_f16_to_f32(bits16(st->ema[i]));
+            off += q.data[i] != st->ema[i];
+        }
+    CHECK(rc == 0 && exact == all && off > all / 2, "float16 file loads: every weight the float16 nearest the EMA "
+          "weight (%ld of %ld; %ld differ from float32)", exact, all, off);
+    rc = checkpoint_save_ema_as(w16, "dit", hp, p, st, 7);
+    CHECK(rc == -1 && strstr(err_msg(), "dtype 7"), "an unknown dtype refused: %s", err_msg());
+    rc = checkpoint_save_weights(in_dir("t16.rfc"), "dit", hp, p, CKPT_F16) == 0 ? 0 : -1;
+    CHECK(rc == 0 && checkpoint_load(in_dir("t16.rfc"), "dit", hp, &q, NULL) == 0 && q.data[0] == ckpt_f16_to_f32(bits16(p->data[0])),
+          "checkpoint_save_weights: a float16 file of the weights themselves");
+    remove(in_dir("t16.rfc"));
+    float keep = p->data[3];
+    p->data[3] = 70000.0f;
+    rc = checkpoint_save_weights(in_dir("big.rfc"), "dit", hp, p, CKPT_F16);
+    p->data[3] = keep;
+    CHECK(rc == -1 && strstr(err_msg(), "beyond float16's range") && access(in_dir("big.rfc"), F_OK) != 0,
+          "a weight of 70000 refused for float16, nothing written: %s", err_msg());
+    // an infinity written into the payload (with the checksum fixed) is refused on loading
+    long n;
+    unsigned char *b = slurp(w16, &n);
+    if (!CHECK(n > 4096 + 136 + 8, "the float16 file reads back (%ld bytes)", n)) { free(b); params_free(&q); return; }
+    uint64_t off0 = 0;
+    for (int k = 0; k < 8; k++) off0 |= (uint64_t)b[4096 + 128 + k] << (8 * k);   // first tensor's payload
+    b[off0] = 0x00; b[off0 + 1] = 0x7c;
+    uint32_t crc = crc32_naive(b, (size_t)n - 8);
+    for (int k = 0; k < 8; k++) b[n - 8 + k] = k < 4 ? (unsigned char)(crc >> (8 * k)) : 0;
+    FILE *f = fopen(w16, "wb");
+    fwrite(b, 1, (size_t)n, f);
+    fclose(f);
+    free(b);
+    rc = checkpoint_load(w16, "dit", hp, &q, NULL);
+    CHECK(rc == -1 && strstr(err_msg(), "infinite at index 0"), "a float16 infinity refused on loading: %s", err_msg());
+    params_free(&q);
+    remove(w32); remove(w16);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/refrain_test_ckpt_XXXXXX");
     if (!mkdtemp(dir)) { printf("cannot make a temp folder\n"); return 1; }
@@ -228,6 +330,7 @@ int main(void) {
         params_free(&q);
         remove(w);
     }
+    test_half(&p, &hp, &st);
 
     // ---- damaged and foreign files ----
     long n;
