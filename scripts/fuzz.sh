@@ -22,8 +22,10 @@
 # from the seeds): audio loader 2,035 executions/s (2,900 once fuzz/coverage-ignore.txt
 # took the decimator's loop out of the coverage instrumentation), checkpoint
 # 11,500, form 20,900, shard 27,700, timeline 33,300, MIDI 34,200, index 44,900,
-# latents 55,100. Rates fall as the corpus grows longer inputs; 10 million each
-# is then about 2 h on one core, the audio loader about half of it. SECONDS
+# latents 55,100. Rates fall as the corpus grows longer inputs (the latent
+# reader, capped at 64 kB then, averaged 7,600/s over 10 million under a load
+# average of 8 to 10): hence the caps below. 10 million each is then 2 h or
+# more on one core, the audio loader about half of it. SECONDS
 # (FUZZ_SECONDS, default 7200) caps each harness; FUZZ_SECONDS=20 is a smoke run.
 set -u
 report_only=0
@@ -44,10 +46,14 @@ for n in "${names[@]}"; do case " $order " in *" $n "*) ;; *) order="$order $n" 
 logs="$BUILD/fuzz-logs"
 mkdir -p "$logs"
 
-# -max_len: the audio loader's cost grows with the samples it decodes and
-# resamples, not with anything in its headers; 16 kB holds every header and
-# chunk layout libsndfile parses and thousands of samples after them.
-maxlen() { case $1 in audio) echo 16384 ;; *) echo 65536 ;; esac; }
+# -max_len: each reader's cost grows with the bytes after its headers (samples,
+# floats, CRCs over the whole file) while its parsing ends in the first few
+# kB; a 64 kB cap took the latent reader from 55,000 to 7,600 executions/s as
+# the corpus grew to it. libFuzzer's default 4 kB, 8 kB for the checkpoint and
+# shard readers (their seeds are 4.5 and 2 kB and a few tensors or sections
+# more must fit) and 16 kB for the audio loader (every header and chunk layout
+# libsndfile parses, and thousands of samples after them).
+maxlen() { case $1 in audio) echo 16384 ;; checkpoint|shard) echo 8192 ;; *) echo 4096 ;; esac; }
 
 keep_crashes() {   # NAME: copies BUILD/crashes/NAME/* (not slow-unit-*: under the timeout) to tests/fuzz/NAME/crash-<sha1>; prints the count
     local c k=0
@@ -66,7 +72,7 @@ run_one() {   # NAME
     keep_crashes "$n" >/dev/null   # an earlier run's, before this run's are counted
     rm -f "$crashes"/* "$logs/$n.rc" "$logs/$n.end"
     date +%s >"$logs/$n.start"
-    echo "$RUNS $SECONDS_EACH $(maxlen "$n")" >"$logs/$n.args"
+    echo "$RUNS $SECONDS_EACH $(maxlen "$n") $(git rev-parse --short HEAD 2>/dev/null)" >"$logs/$n.args"
     "$bin" -runs="$RUNS" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len="$(maxlen "$n")" \
         -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus" "$BUILD/seeds/$n" "tests/fuzz/$n" >"$logs/$n.log" 2>&1
     echo $? >"$logs/$n.rc"
@@ -101,17 +107,17 @@ declare -A what=([form]="form string (form_parse)" [timeline]="timeline JSON (ti
     echo "Written by \`make fuzz\` (scripts/fuzz.sh) from the campaign begun $(camp started) at commit"
     echo "$(camp commit): each libFuzzer harness in \`fuzz/\` (clang $(camp clang), ASan + UBSan + LeakSanitizer,"
     echo "-timeout=10 s, -rss_limit_mb=2048) ran to its executions or its time cap, $(camp jobs) at a time, at nice 19 on a"
-    echo "2-core machine whose other core was training (so the rates are lower bounds). Seeds: \`fuzz/make_seeds.c\`"
-    echo "and \`tests/fuzz/NAME/\`. The issue asks for at least 10 million executions each with no crash, hang or"
-    echo "sanitizer report."
+    echo "2-core machine shared with training runs and other builds and tests (load average $(cut -d' ' -f1-3 /proc/loadavg) when"
+    echo "this was written), so the rates are lower bounds. Seeds: \`fuzz/make_seeds.c\` and \`tests/fuzz/NAME/\`. The issue"
+    echo "asks for at least 10 million executions each with no crash, hang or sanitizer report."
     echo
-    echo "| harness | reads | executions | exec/s | wall time | coverage (edges) | features | corpus | max_len | crashes | verdict |"
-    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    echo "| harness | reads | executions | exec/s | wall time | coverage (edges) | features | corpus | max_len | commit | crashes | verdict |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |"
 } >"$OUT.tmp"
 total_crashes=0 unfinished=0
 for n in $order; do
     log="$logs/$n.log"
-    [ -f "$log" ] || { echo "| $n | ${what[$n]:-$n} | not run | | | | | | | | |" >>"$OUT.tmp"; unfinished=1; continue; }
+    [ -f "$log" ] || { echo "| $n | ${what[$n]:-$n} | not run | | | | | | | | | |" >>"$OUT.tmp"; unfinished=1; continue; }
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     last=$(grep -E '^#[0-9]+' "$log" | tail -1)
@@ -125,6 +131,7 @@ for n in $order; do
     wall=$(( t1 - t0 ))
     wall_s=$(printf '%d:%02d:%02d' $((wall / 3600)) $((wall / 60 % 60)) $((wall % 60)))
     ml=$(awk '{print $3}' "$logs/$n.args" 2>/dev/null)
+    at=$(awk '{print $4}' "$logs/$n.args" 2>/dev/null)
     ncrash=$(keep_crashes "$n")
     total_crashes=$((total_crashes + ncrash))
     rc=$(cat "$logs/$n.rc" 2>/dev/null || echo running)
@@ -132,9 +139,9 @@ for n in $order; do
     if [ "$rc" = running ]; then verdict="still running"; unfinished=1
     elif [ "$ncrash" -gt 0 ] || [ "$rc" != 0 ]; then verdict="**FAILED** (exit $rc; see $log)"
     elif [ "${execs:-0}" -lt 10000000 ]; then verdict="clean, but under 10 M executions"; fi
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" "${what[$n]:-$n}" \
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" "${what[$n]:-$n}" \
         "$(printf "%'d" "${execs:-0}" 2>/dev/null || echo "$execs")" "${rate:-?}" "$wall_s" "${cov:-?}" "${ft:-?}" \
-        "${corp:-?}" "${ml:-?}" "$ncrash" "$verdict" >>"$OUT.tmp"
+        "${corp:-?}" "${ml:-?}" "${at:-?}" "$ncrash" "$verdict" >>"$OUT.tmp"
 done
 {
     echo
@@ -147,10 +154,12 @@ done
         echo "No crash, leak, hang or sanitizer report."
     fi
     echo
-    echo "The audio loader's inputs are capped at 16 kB (\`-max_len\`): its cost grows with the samples it decodes"
-    echo "and resamples, and 16 kB holds every header and chunk layout libsndfile parses. \`fuzz/coverage-ignore.txt\`"
-    echo "leaves the 2:1 decimator's inner loop out of the coverage instrumentation (not out of ASan and UBSan): its"
-    echo "per-tap bounds test took 58% of the harness's time and depends only on the input's length."
+    echo "Inputs are capped (\`-max_len\`, per harness in the table) at libFuzzer's default 4 kB, 8 kB for the checkpoint and shard readers and"
+    echo "16 kB for the audio loader: each reader's cost grows with the bytes after its headers (samples, floats, a CRC"
+    echo "over the whole file) while its parsing ends in the first few kB (the latent reader fell from 55,000 to 7,600"
+    echo "executions/s as its corpus grew to a 64 kB cap). \`fuzz/coverage-ignore.txt\` leaves the 2:1 decimator's"
+    echo "inner loop out of the coverage instrumentation (not out of ASan and UBSan): its per-tap bounds test took 58% of"
+    echo "the audio harness's time and depends only on the input's length."
     echo
     echo "Reproduce: \`nice -n 19 make fuzz FUZZ_SECONDS=$SECONDS_EACH FUZZ_RUNS=$RUNS\` (FUZZ_JOBS=2 for both cores);"
     echo "the report alone from the logs: \`bash scripts/fuzz.sh --report $BUILD\`; one input: \`$BUILD/fuzz_NAME FILE\`."
