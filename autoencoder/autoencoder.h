@@ -40,6 +40,7 @@
 
 #include "data/corpus.h"
 #include "nn/nn.h"
+#include "util/util.h"
 
 #define AE_KIND "autoencoder"
 #define AE_DOWN 4              // time downsampling factor
@@ -250,5 +251,29 @@ int pca_fit(PcaBaseline *b, const SongSet *train, int Z, int stacked, int every)
 void pca_reconstruct(const PcaBaseline *b, const float *logmel, long T, float *out);
 void pca_free(PcaBaseline *b);
 // (Its eigenvectors come from jacobi_eigen, util/stats.h.)
+
+// ---- the evaluation report (autoencoder/eval.c) --------------------------------------------
+// `refrain ae-eval`: on the corpus's validation split, log-mel MAE and SNR of
+// the reconstruction against the PCA baseline of the same size (above), per
+// source and per run of mel bands, spectrograms of one song per source, the
+// training curve (o->log) and the time to encode and decode a 3-minute song.
+typedef struct {
+    const char *model;       // autoencoder model file (default assets/ae.rfc)
+    const char *data;        // corpus folder (default .cache/corpus)
+    const char *figs;        // folder for the PNGs (default ".")
+    const char *log;         // training log (train-ae's CKPT.tsv) to plot; NULL: none
+    const char *note;        // a line under the title; NULL: none
+    int max_train_songs;     // fit the baseline on at most this many training songs (0 = all)
+    int bench_reps;          // repetitions of the 3-minute benchmark, the best reported (default 3)
+} AeEvalOpts;
+typedef struct {
+    double ae_mae, pca_mae;  // over every validation frame and band
+    double gain;             // 1 - ae_mae / pca_mae
+    double bench_s;          // encode + decode of the 3-minute song, best wall seconds
+} AeEvalResult;
+void ae_eval_defaults(AeEvalOpts *o);
+// Writes the Markdown report as `report` and the figures into o->figs, each
+// through tx (outtx_add / outtx_fopen; the caller commits or aborts).
+int ae_eval(OutTx *tx, const char *report, const AeEvalOpts *o, AeEvalResult *r);
 
 #endif
