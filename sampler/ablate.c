@@ -222,15 +222,6 @@ static int load_stored(refrain_song *s, char paths[4][PATH_MAX]) {
     return 0;
 }
 
-typedef struct { const char *cond; int song, songs; } GenProgress;
-static void gen_progress(void *user, const char *stage, int section, int n, int step, int steps) {
-    const GenProgress *g = user;
-    if (!strcmp(stage, "denoiser"))
-        progress("ablate: %s, song %d/%d, section %d/%d, step %d/%d", g->cond, g->song + 1, g->songs, section + 1, n,
-                 step, steps);
-    else progress("ablate: %s, song %d/%d, %s", g->cond, g->song + 1, g->songs, stage);
-}
-
 // Song i of condition c: reused from the store when its settings match and its
 // files load, else generated (with the memory of song `from_seed` of the memory
 // condition when c is the control) and stored. *s is read back from the files
@@ -279,23 +270,13 @@ static int get_song(Store *st, const Cond *c, int i, refrain_song *s, double *se
         song_paths(fp, md->dir, st->memory_key, from_seed);
         if (load_stored(&from, fp)) return err_set("ablate: the memory condition's song %s: %s", fp[2], err_msg());
     }
-    refrain_generate_params gp = refrain_generate_default_params();
-    gp.form = o->form;
+    ReportProgress pr = {"ablate", c->name, i, o->songs};
+    refrain_generate_params gp = report_song_params(o->form, o->style, seed, o->steps, o->sampler, o->schedule, o->cfg,
+                                                    c->mg, o->vocoder_iters, &pr);
     gp.bpm = o->bpm;
-    gp.style = o->style;
-    gp.seed = seed;
-    gp.steps = o->steps;
-    gp.sampler = o->sampler;
-    gp.schedule = o->schedule;
-    gp.cfg = o->cfg;
-    gp.memory_guidance = c->mg;
     gp.no_memory = nomem;
     gp.repeat_strength = c->rs;
     gp.memory_from = other ? &from : NULL;
-    gp.vocoder_iters = o->vocoder_iters;
-    GenProgress pr = {c->name, i, o->songs};
-    gp.progress = gen_progress;
-    gp.progress_user = &pr;
     refrain_song g;
     char err[1024];
     double t0 = now_seconds();
