@@ -97,7 +97,8 @@ typedef struct {
                                // x_t = (1 - X) x0 + X e, then the ODE from X to 0 on the schedule's times
                                // below X (fewer steps); an earlier occurrence shorter than the new one is
                                // tiled (frame f takes its frame f mod length), a longer one cropped to its
-                               // first frames. 1 = from pure noise (the default: plain generation, bit for bit).
+                               // first frames. 1 = from pure noise (plain generation); default 0.6
+                               // (notebooks_exports/ablation.md: repeats as alike as real songs').
                                // The occurrence is in the song the section remembers: memory_from's when given;
                                // with no_memory there is none and every section starts from pure noise
     float seam_strength;       // refrain_reroll: the seam after a re-rolled section is re-noised to this t

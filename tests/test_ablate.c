@@ -181,6 +181,9 @@ static void test_report(void) {
     snprintf(rep2, sizeof rep2, "%s/again.md", g_dir);
     AblateOpts o;
     ablate_defaults(&o);
+    CHECK(o.repeat_strength == refrain_generate_default_params().repeat_strength,
+          "ablate's repeat strength defaults to generate's (%g)", o.repeat_strength);
+    o.repeat_strength = 1;   // plain generation: the songs below from pure noise
     o.form = "verse:1.5 chorus:1.5 verse:1.5 chorus:1.5";
     o.songs = 2;
     o.model = g_den; o.ae = g_ae; o.data = g_data; o.work = work; o.figs = figs;

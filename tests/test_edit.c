@@ -136,12 +136,22 @@ static void test_repeat(refrain_model *m) {
     refrain_generate_params p = params("chorus:3 verse:3 chorus:6", 21);
     refrain_song a, b;
     char err[512];
+    CHECK(p.repeat_strength == 0.6f, "generate's default repeat strength is 0.6 (%g)", p.repeat_strength);
+    p.repeat_strength = 1.0f;
     int rc = refrain_generate(m, &p, &a, err, sizeof err);
-    if (!CHECK(rc == 0, "plain generation (%s)", rc ? err : "ok")) return;
+    if (!CHECK(rc == 0, "plain generation, repeat strength 1 (%s)", rc ? err : "ok")) return;
+    refrain_generate_params pn = p;   // repeat strength 1 and no memory: nothing of the first chorus either way
+    pn.no_memory = 1;
+    refrain_song c1, c2;
+    rc = refrain_generate(m, &pn, &c1, err, sizeof err);
+    pn.repeat_strength = 0.6f;
+    if (!rc) rc = refrain_generate(m, &pn, &c2, err, sizeof err);
+    CHECK(rc == 0 && same_frames(&c1, &c2, 0, c1.n_latent), "without memory repeat strength 1 and 0.6 are the same song");
+    if (!rc) { refrain_song_free(&c1); refrain_song_free(&c2); }
     p.repeat_strength = 1.0f;
     rc = refrain_generate(m, &p, &b, err, sizeof err);
     CHECK(rc == 0 && same_frames(&a, &b, 0, a.n_latent) && !memcmp(a.audio, b.audio, sizeof(float) * a.n_samples),
-          "repeat strength 1 is plain generation, bit for bit");
+          "repeat strength 1 is plain generation, bit for bit (the same call twice)");
     if (!rc) refrain_song_free(&b);
     double d1 = repeat_distance(&a, 2, 0), prev = d1;
     long s2 = frame_of(a.sections[2].start);
