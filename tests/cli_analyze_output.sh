@@ -57,7 +57,7 @@ lib=${BUILD:-build}/librefrain.so
 case $lib in /*) ;; *) lib="$PWD/$lib" ;; esac
 if [ ! -e "$lib" ]; then
     bad "no $lib (make lib)"
-elif cc -std=c11 -O2 -Wall -Wextra -Werror -I. -o "$tmp/analyze" examples/analyze.c -L"$(dirname "$lib")" -lrefrain \
+elif cc -std=c11 -O2 -Wall -Wextra -Werror ${SANITIZE:-} -I. -o "$tmp/analyze" examples/analyze.c -L"$(dirname "$lib")" -lrefrain \
         -Wl,-rpath,"$(dirname "$lib")" 2>"$tmp/err"; then
     if "$tmp/analyze" -j "$tmp/e.json" -p "$tmp/e.png" "$tmp/noise.wav" >"$tmp/out" 2>"$tmp/err" &&
        cmp -s "$tmp/e.json" "$tmp/d.json" && cmp -s "$tmp/e.png" "$tmp/d.png"; then
