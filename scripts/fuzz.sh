@@ -104,8 +104,8 @@ declare -A what=([form]="form string (form_parse)" [timeline]="timeline JSON (ti
 {
     echo "# Fuzzing"
     echo
-    echo "Written by \`make fuzz\` (scripts/fuzz.sh) from the campaign begun $(camp started) at commit"
-    echo "$(camp commit): each libFuzzer harness in \`fuzz/\` (clang $(camp clang), ASan + UBSan + LeakSanitizer,"
+    echo "Written by \`make fuzz\` (scripts/fuzz.sh) from its logs (the last run begun $(camp started) at commit"
+    echo "$(camp commit); each harness's commit is in the table): each libFuzzer harness in \`fuzz/\` (clang $(camp clang), ASan + UBSan + LeakSanitizer,"
     echo "-timeout=10 s, -rss_limit_mb=2048) ran to its executions or its time cap, $(camp jobs) at a time, at nice 19 on a"
     echo "2-core machine shared with training runs and other builds and tests (load average $(cut -d' ' -f1-3 /proc/loadavg) when"
     echo "this was written), so the rates are lower bounds. Seeds: \`fuzz/make_seeds.c\` and \`tests/fuzz/NAME/\`. The issue"
