@@ -90,7 +90,7 @@ help:
 	@echo "make data       fetch Debian music, render MMA songs, build corpus shards + index"
 	@echo "make demo       a song generated from a form (out/song.wav, .png, .json), then a real excerpt through the vocoder"
 	@echo "make debug      build with ASan and UBSan into build-debug/ and run the tests"
-	@echo "make killtest   the corpus builder and both trainers killed (SIGKILL) 20 times each and resumed: same bits (1 min)"
+	@echo "make killtest   make data's render and corpus build, both trainers killed (SIGKILL) 20 times each and resumed: same bits (1-3 min)"
 	@echo "make fuzz       libFuzzer on every file reader, 10 M executions each (about 2 h on one core); notebooks_exports/fuzz.md"
 	@echo "make model      retrain everything shipped: assets/ae.rfc (~3.2 h on 2 cores), then assets/denoiser.rfc (runs make data first)"
 	@echo "make model-denoiser  retrain only the denoiser assets/denoiser.rfc (resumable: MAX_MINUTES=N stops a phase)"
@@ -185,9 +185,10 @@ data: $(BUILD)/.deps-data $(REFRAIN)
 test: $(BUILD)/.deps-test $(REFRAIN) $(TESTS) $(BUILD)/examples/generate $(TEST_MPI) fetch-music
 	@bash tests/run.sh $(TESTS)
 
-# The kill test (issue 17) in full: the corpus builder, train-ae and
-# train-diffusion each killed with SIGKILL at 20 random moments and restarted;
-# `make test` runs tests/cli_kill.sh with 5 kills each (about 20 s).
+# The kill test (issue 17) in full: make data's MMA render and corpus builder,
+# train-ae and train-diffusion each killed with SIGKILL at 20 random moments and
+# restarted;
+# `make test` runs tests/cli_kill.sh with 5 kills each (about 30 s).
 .PHONY: killtest
 killtest: $(REFRAIN) $(BUILD)/tests/test_generate
 	@KILLS=20 bash tests/cli_kill.sh

@@ -13,6 +13,19 @@ SF2=${REFRAIN_SF2:-/usr/share/sounds/sf2/FluidR3_GM.sf2}
 [ -f "$wav" ] && [ "$wav" -nt "$src" ] && exit 0
 [ -f "$fail" ] && [ "$fail" -nt "$src" ] && { echo "refrain: data: skipped before: $src (see $fail)" >&2; exit 0; }
 tmpm=$mid.tmp.$$.mid tmpw=$wav.tmp.$$.wav
+# A render killed outright (SIGKILL, a power cut) leaves its temporaries, the
+# WAV one megabytes long: remove those of this song whose process is gone
+# (tests/cli_kill.sh's reasoning, util.c's tmp_path_for does the same), and
+# our own on an interrupt.
+for t in "$mid".tmp.*.mid "$wav".tmp.*.wav; do
+    [ -e "$t" ] || continue
+    p=${t%.*}; p=${p##*.tmp.}
+    case $p in ''|*[!0-9]*) continue ;; esac
+    [ -d "/proc/$p" ] || rm -f "$t"   # not kill -0: another user's live render answers EPERM
+done
+trap 'rm -f "$tmpm" "$tmpw"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 if ! mma -f "$tmpm" "$src" >"$fail.log" 2>&1 || [ ! -s "$tmpm" ]; then
     echo "refrain: data: mma failed on $src: $(grep -m1 -i error "$fail.log")" >&2
     mv "$fail.log" "$fail"; rm -f "$tmpm"; exit 0

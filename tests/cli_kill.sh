@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# cli_kill.sh — the kill test (issue 17): the corpus builder (`refrain corpus`,
-# what `make data` runs), `train-ae` and `train-diffusion` killed with SIGKILL
+# cli_kill.sh — the kill test (issue 17): `make data`'s MMA render step
+# (data/render-mma.sh, its whole process group) and corpus builder (`refrain
+# corpus`), `train-ae` and `train-diffusion` killed with SIGKILL
 # at KILLS random moments each (default 5 in `make test`; `make killtest` runs
 # the full 20), each time started again (the trainers with --resume once their
 # checkpoint exists), on tiny configurations of a few seconds.
@@ -40,12 +41,13 @@ no_temporaries() {
     [ -z "$left" ] && ok "$2: no temporary file left" || bad "$2: temporary files left: $left"
 }
 
-# killed_series NAME OUT REF_MS RUN: runs RUN (a function that execs the
+# killed_series NAME OUT REF_MS RUN [group]: runs RUN (a function that execs the
 # command, given "resume" or "fresh") KILLS times killed with SIGKILL at a
 # random moment, then once to the end; after each kill checks that OUT (if
-# there is one) loads and that the next run starts. Sets $series (completed series).
+# there is one) loads and that the next run starts. "group": RUN starts its own
+# process group (setsid), killed whole, children too. Sets $series (completed series).
 killed_series() {
-    local name=$1 out=$2 ref_ms=$3 run=$4 kills=0 early=0 locks=0 pid rc delay mode moments=""
+    local name=$1 out=$2 ref_ms=$3 run=$4 group=${5:-} kills=0 early=0 locks=0 pid rc delay mode moments=""
     series=0
     while [ $kills -lt "$KILLS" ]; do
         mode=fresh; [ -f "$out" ] && mode=resume
@@ -53,13 +55,13 @@ killed_series() {
         $run $mode >"$tmp/$name.out" 2>"$tmp/$name.err" &
         pid=$!
         sleep "$delay"
-        kill -KILL $pid 2>/dev/null
+        if [ -n "$group" ]; then kill -KILL -- -$pid 2>/dev/null; else kill -KILL $pid 2>/dev/null; fi
         { wait $pid; } 2>/dev/null   # not bash's "Killed" line
         rc=$?
         if [ $rc -eq 137 ]; then
             kills=$((kills + 1)); moments+=" ${delay}s"
             [ -e "$out.lock" ] && locks=$((locks + 1))   # the dead run's lock file, which the restart must not mind
-            if [ -f "$out" ] && [ "$name" != corpus ] && ! "$REFRAIN" info "$out" >/dev/null 2>"$tmp/info.err"; then
+            if [ -f "$out" ] && [ -z "$group" ] && [ "$name" != corpus ] && ! "$REFRAIN" info "$out" >/dev/null 2>"$tmp/info.err"; then
                 bad "$name: after the kill at ${delay}s the checkpoint does not load: $(cat "$tmp/info.err")"
                 return 1
             fi
@@ -77,10 +79,32 @@ killed_series() {
         bad "$name: the last run after $kills kills failed: $(tail -2 "$tmp/$name.err")"; return 1
     fi
     series=$((series + 1))
-    local lk=""; [ "$name" != corpus ] && lk=", $locks times past the dead run's $(basename "$out").lock"
+    local lk=""; case $name in ae|den) lk=", $locks times past the dead run's $(basename "$out").lock" ;; esac
     ok "$name: killed $kills times at$moments; every checkpoint loaded and every restart ran$lk ($early runs ended before their kill)"
     compare_$name "series $series"
 }
+
+# ---- make data's render step (data/render-mma.sh: mma, then fluidsynth) ---------------
+# killed as a whole process group (mma and fluidsynth with it), as when the
+# machine or the OOM killer stops `make data`
+mkdir -p "$tmp/mma/src" "$tmp/mma/mid" "$tmp/mma/wav" "$tmp/mma-ref"
+"$REFRAIN" -q mmagen "$tmp/mma/src/s1.mma" --seed 5 --form "intro verse chorus" --tempo 160 >/dev/null 2>"$tmp/err" ||
+    bad "mmagen: $(cat "$tmp/err")"
+t0=$(ms)
+bash data/render-mma.sh "$tmp/mma/src/s1.mma" 2>"$tmp/err" && [ -s "$tmp/mma/wav/s1.wav" ] ||
+    bad "uninterrupted render: $(cat "$tmp/err")"
+render_ms=$(( $(ms) - t0 ))
+mv "$tmp/mma/wav/s1.wav" "$tmp/mma/mid/s1.mid" "$tmp/mma-ref/"
+render_run() { exec setsid bash data/render-mma.sh "$tmp/mma/src/s1.mma"; }
+compare_render() {
+    if cmp -s "$tmp/mma/wav/s1.wav" "$tmp/mma-ref/s1.wav" && cmp -s "$tmp/mma/mid/s1.mid" "$tmp/mma-ref/s1.mid" &&
+       [ -z "$(ls "$tmp/mma/wav" "$tmp/mma/mid" | grep -v '^s1\.wav$\|^s1\.mid$\|:$\|^$')" ]; then
+        ok "render, $1: WAV and MIDI as the uninterrupted render's, nothing else beside them (no temporary, no .failed)"
+    else bad "render, $1: $(ls "$tmp/mma/wav" "$tmp/mma/mid" | tr '\n' ' '); WAV $(cmp -s "$tmp/mma/wav/s1.wav" "$tmp/mma-ref/s1.wav" && echo same || echo DIFFERS)"; return 1; fi
+}
+reset_render() { rm -f "$tmp/mma/wav/"* "$tmp/mma/mid/"*; }
+echo "render: uninterrupted $render_ms ms"
+killed_series render "$tmp/mma/wav/s1.wav" "$render_ms" render_run group
 
 # ---- the corpus builder -------------------------------------------------------------
 corpus_run() {   # fresh|resume: the builder is incremental, the same command either way
