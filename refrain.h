@@ -284,6 +284,9 @@ typedef struct {
     int fixed_scale;           // 1: keep min_section and kernel at any length (default 0: a longer song
                                // scales both in proportion to its length)
     double threshold;          // segment similarity at which two segments share a label, 0..1 (default 0.5)
+    int patterns;              // 1: the pattern level instead of sections: a boundary at every repetition of
+                               // the song's dominant period (a tracker module's patterns), labels per pattern;
+                               // min_section, kernel and threshold then do not apply (default 0)
 } refrain_analyze_params;
 refrain_analyze_params refrain_analyze_default_params(void);
 typedef struct refrain_analysis refrain_analysis;   // the sections and the self-similarity matrix

@@ -23,7 +23,7 @@ static int json = 0;
 static const char *png = NULL, *outp = NULL, *ref = NULL;
 static double start = 0, duration = 0;
 static double min_section, kernel, threshold;   // refrain_analyze_default_params() in run()
-static int subsong = 0, fixed_scale = 0;
+static int subsong = 0, fixed_scale = 0, level = 0;
 static const Opt OPTS[] = {
     {"json", 0, OPT_FLAG, &json, 0, 0, NULL, NULL, "print the sections as a JSON timeline instead of a table", 0},
     {"output", 'o', OPT_STRING, &outp, 0, 0, NULL, "FILE", "also write the JSON timeline to FILE", 0},
@@ -38,6 +38,9 @@ static const Opt OPTS[] = {
     {"kernel", 0, OPT_FLOAT, &kernel, 1, 60, NULL, "SEC", "half-width of the checkerboard novelty kernel", 0},
     {"fixed-scale", 0, OPT_FLAG, &fixed_scale, 0, 0, NULL, NULL,
      "keep --min-section and --kernel as given at any song length", 0},
+    {"level", 0, OPT_CHOICE, &level, 0, 0, "sections,patterns", "LEVEL",
+     "patterns: a boundary at every repetition of the song's dominant period (a tracker module's "
+     "patterns), each pattern labelled; --min-section, --kernel and --threshold are for sections", 0},
     {"threshold", 0, OPT_FLOAT, &threshold, 0, 1, NULL, "X",
      "segment similarity at which two segments share a label; it moves boundaries too: neighbours "
      "that share a label merge into one section, and a merged run is cut again where it repeats", 0},
@@ -63,6 +66,7 @@ static int run(int argc, char **argv) {
     p.kernel = kernel;
     p.threshold = threshold;
     p.fixed_scale = fixed_scale;
+    p.patterns = level == 1;
     float *x = NULL;
     long n = 0;
     refrain_analysis *a = NULL;

@@ -11,6 +11,7 @@
 #include "audio/audio.h"
 #include "util/util.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -93,25 +94,68 @@ int analysis_ref_read(AnalysisRef *r, const char *path, int subsong, double star
     return rc;
 }
 
+// An oracle at the analyzer's granularity: each found boundary moved to the
+// nearest reference boundary, each resulting segment labelled with the
+// reference label that covers most of it. It keeps the analyzer's number of
+// sections and makes them as right as that number allows, so its scores say
+// what granularity alone costs: a section-level form against a pattern-level
+// reference (a module's order list) loses boundary recall and pairwise
+// precision however well it finds its sections. rb (nr): interior reference
+// boundaries.
+static void oracle_prf(double *f3, double *pf, const AnalysisRef *r, const double *rb, int nr, const double *eb,
+                       int ne, double dur) {
+    double *os = mallocCheck(sizeof(double) * (ne + 1)), *ob = mallocCheck(sizeof(double) * (ne + 1));
+    int *ol = mallocCheck(sizeof(int) * (ne + 1)), no = 1, nob = 0;
+    double *cover = callocCheck(r->n + 1, sizeof(double));
+    os[0] = 0;
+    for (int k = 0; k < ne && nr > 0; k++) {
+        int bj = 0;
+        for (int j = 1; j < nr; j++) if (fabs(rb[j] - eb[k]) < fabs(rb[bj] - eb[k])) bj = j;
+        if (rb[bj] > os[no - 1]) os[no++] = rb[bj];
+    }
+    for (int k = 0; k < no; k++) {
+        double a0 = os[k], a1 = k + 1 < no ? os[k + 1] : dur;
+        memset(cover, 0, sizeof(double) * (r->n + 1));
+        for (int j = 0; j < r->n; j++) {   // labels are 0 .. r->n - 1
+            double s0 = r->start[j], s1 = j + 1 < r->n ? r->start[j + 1] : dur;
+            double o = (s1 < a1 ? s1 : a1) - (s0 > a0 ? s0 : a0);
+            if (o > 0) cover[r->label[j]] += o;
+        }
+        ol[k] = 0;
+        for (int c = 1; c < r->n; c++) if (cover[c] > cover[ol[k]]) ol[k] = c;
+        if (k) ob[nob++] = os[k];
+    }
+    double p, rr, pp, pr;
+    boundary_prf(&p, &rr, f3, rb, nr, ob, nob, 3.0);
+    pairwise_prf(&pp, &pr, pf, r->start, r->label, r->n, os, ol, no, dur, 0.1);
+    free(os); free(ob); free(ol); free(cover);
+}
+
 void analysis_score_print(FILE *f, const AnalysisRef *r, const SongForm *a) {
-    enum { M = ANALYSIS_REF_MAX };
-    double rb[M], eb[M], es[M];
-    int el[M], nr = 0, ne = 0;
+    int n = a->n > 0 ? a->n : 1;
+    double *rb = mallocCheck(sizeof(double) * (r->n + 1)), *eb = mallocCheck(sizeof(double) * n);
+    double *es = mallocCheck(sizeof(double) * n);
+    int *el = mallocCheck(sizeof(int) * n), nr = 0, ne = 0;
     for (int i = 1; i < r->n; i++) if (r->start[i] > 0 && r->start[i] < a->duration) rb[nr++] = r->start[i];
-    for (int i = 0; i < a->n && i < M; i++) {
+    for (int i = 0; i < a->n; i++) {
         es[i] = a->sections[i].start;
-        el[i] = a->sections[i].label[0] - 'A';   // the analyzer's labels are single letters
+        el[i] = analysis_label_index(a->sections[i].label);   // "A" .. "Z", "AA" ..
+        if (el[i] < 0) el[i] = 0;
         if (i > 0) eb[ne++] = a->sections[i].start;
     }
-    double p5, r5, f5, p3, r3, f3, pp, pr, pf;
+    double p5, r5, f5, p3, r3, f3, pp, pr, pf, cf3, cpf;
     boundary_prf(&p5, &r5, &f5, rb, nr, eb, ne, 0.5);
     boundary_prf(&p3, &r3, &f3, rb, nr, eb, ne, 3.0);
-    pairwise_prf(&pp, &pr, &pf, r->start, r->label, r->n, es, el, a->n < M ? a->n : M, a->duration, 0.1);
+    pairwise_prf(&pp, &pr, &pf, r->start, r->label, r->n, es, el, a->n, a->duration, 0.1);
+    oracle_prf(&cf3, &cpf, r, rb, nr, eb, ne, a->duration);
     // one tab-separated line, easy for scripts to pick out
     fprintf(f, "score\tF@0.5s %.3f\tP %.3f\tR %.3f\tF@3s %.3f\tP %.3f\tR %.3f\tpairwise %.3f\tP %.3f\tR %.3f\tref ",
             f5, p5, r5, f3, p3, r3, pf, pp, pr);
     for (int i = 0; i < r->n; i++) fputc('a' + r->label[i] % 26, f);
     fprintf(f, "\test ");
-    for (int i = 0; i < a->n; i++) fputs(a->sections[i].label, f);
-    fprintf(f, "\n");
+    int multi = 0;   // labels past "Z" are two letters: then '.' between labels
+    for (int i = 0; i < a->n; i++) multi |= strlen(a->sections[i].label) > 1;
+    for (int i = 0; i < a->n; i++) fprintf(f, "%s%s", multi && i ? "." : "", a->sections[i].label);
+    fprintf(f, "\toracle-F@3s %.3f\toracle-pairwise %.3f\n", cf3, cpf);
+    free(rb); free(eb); free(es); free(el);
 }

@@ -242,7 +242,7 @@ struct refrain_analysis {
 refrain_analyze_params refrain_analyze_default_params(void) {
     AnalyzeOpts o;
     analyze_defaults(&o);
-    refrain_analyze_params p = {o.min_section_s, o.kernel_s, 0, o.label_threshold};
+    refrain_analyze_params p = {o.min_section_s, o.kernel_s, 0, o.label_threshold, 0};
     return p;
 }
 
@@ -262,6 +262,7 @@ refrain_analysis *refrain_analyze(const float *x, long n, int rate, const refrai
     o.kernel_s = p->kernel;
     o.label_threshold = (float)p->threshold;
     if (p->fixed_scale) o.scale_power = 0;
+    if (p->patterns) o.level = ANALYZE_PATTERNS;
     float *y;
     long ny;
     int owned;

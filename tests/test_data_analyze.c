@@ -313,6 +313,78 @@ static void test_errors(void) {
     free(x);
 }
 
+// The pattern level on a song made like a tracker module: patterns of 6.4 s
+// (64 rows at 125 bpm, speed 5), each a loop of four 1.6 s chords in its own
+// key and timbre, played in the order A B C C D A B E (51.2 s, a back-to-back
+// repeat among them). The period must come out as 6.4 s (within 2 %), every
+// order entry as one section (boundaries within 0.5 s, none extra, the "C C"
+// seam too) and the labels as the order list's (pairwise F 1).
+static void test_patterns(void) {
+    const char *order = "ABCCDABE";
+    const double len = 6.4;
+    static const int root[5] = {48, 53, 45, 50, 55};        // C, F, A, D, G
+    static const int H[5] = {8, 2, 5, 3, 10};
+    static const double tilt[5] = {1.0, 2.0, 1.5, 0.8, 1.2}, beat[5] = {0.4, 0.8, 0.2, 0.4, 0.2};
+    static const int prog[4][3] = {{0, 4, 7}, {5, 9, 12}, {7, 11, 14}, {-3, 0, 4}};   // I IV V vi
+    int ns = (int)strlen(order);
+    long n = (long)(ns * len * SR);
+    float *x = callocCheck(n, sizeof(float));
+    for (int i = 0; i < ns; i++) {
+        int k = order[i] - 'A';
+        for (int c = 0; c < 4; c++) {
+            int notes[3];
+            for (int q = 0; q < 3; q++) notes[q] = root[k] + prog[c][q];
+            double t0 = i * len + c * len / 4;
+            add_chord(x, t0, t0 + len / 4, notes, 3, beat[k], 0.3, H[k], tilt[k], 0.5f);
+        }
+    }
+    AnalyzeOpts o;
+    analyze_defaults(&o);
+    o.level = ANALYZE_PATTERNS;
+    Analysis a;
+    int rc = analyze_audio(&a, x, n, &o);
+    CHECK(rc == 0, "pattern level on a 51 s song: %s", rc ? err_msg() : "ok");
+    if (rc) { free(x); return; }
+    analysis_print(stdout, &a);
+    CHECK(fabs(a.period_s - len) < 0.02 * len, "period %.3f s, want %.1f s", a.period_s, len);
+    double ref[16], est[64], rs[16], es[64], p, r, f, pp, pr, pf;
+    int rl[16], el[64], ne = 0;
+    for (int i = 0; i < ns; i++) { rs[i] = i * len; rl[i] = order[i] - 'A'; if (i) ref[i - 1] = i * len; }
+    for (int i = 0; i < a.form.n && i < 64; i++) {
+        es[i] = a.form.sections[i].start;
+        el[i] = analysis_label_index(a.form.sections[i].label);
+        if (i) est[ne++] = es[i];
+    }
+    boundary_prf(&p, &r, &f, ref, ns - 1, est, ne, 0.5);
+    CHECK(f == 1.0, "pattern boundaries within 0.5 s: P %.2f R %.2f (%d found for %d)", p, r, ne, ns - 1);
+    // labels: the found label at each order entry's middle pairs up as the order list does
+    char lab[16];
+    for (int i = 0; i < ns; i++) {
+        double mid = (i + 0.5) * len;
+        lab[i] = '?';
+        for (int k = 0; k < a.form.n; k++)
+            if (a.form.sections[k].start <= mid && mid < a.form.sections[k].end) lab[i] = a.form.sections[k].label[0];
+    }
+    int pairs_ok = 1;
+    for (int i = 0; i < ns; i++)
+        for (int j = i + 1; j < ns; j++) pairs_ok &= (order[i] == order[j]) == (lab[i] == lab[j]);
+    CHECK(pairs_ok, "pattern labels: true %s, found %.8s", order, lab);
+    // the boundaries sit within a frame or so (0.19 s) of the truth: pairwise F near 1
+    pairwise_prf(&pp, &pr, &pf, rs, rl, ns, es, el, a.form.n < 64 ? a.form.n : 64, ns * len, 0.1);
+    CHECK(pf > 0.95, "pattern labels: pairwise F %.3f (P %.3f R %.3f)", pf, pp, pr);
+    analysis_free(&a);
+    free(x);
+}
+
+static void test_label_names(void) {
+    char b[8];
+    int ok = 1;
+    for (int k = 0; k < 26 * 27; k++) { analysis_label_name(b, sizeof b, k); ok &= analysis_label_index(b) == k; }
+    analysis_label_name(b, sizeof b, 26);
+    CHECK(ok && strcmp(b, "AA") == 0, "labels past Z: 26 -> %s, names and indices agree", b);
+    CHECK(analysis_label_index("verse") == -1 && analysis_label_index("") == -1, "names not the analyzer's: -1");
+}
+
 int main(void) {
     test_measures();
     test_stft_walk();
@@ -321,5 +393,7 @@ int main(void) {
     test_song("ABACB", 1);
     test_song("ABBCB", 0);   // back-to-back repeats stay two sections
     test_long_song();
+    test_label_names();
+    test_patterns();
     return check_summary("test_data_analyze");
 }
