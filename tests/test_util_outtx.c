@@ -94,6 +94,9 @@ int main(void) {
     for (int k = 0; k < 2; k++) {
         pid_t pid = fork();
         if (pid == 0) {
+            // a shell's background job inherits SIGINT ignored (and the cleanup keeps an ignored
+            // signal ignored, as a program started with '&' should): the default, as at a terminal
+            signal(sigs[k], SIG_DFL);
             tmp_cleanup_on_signals();
             OutTx t;
             outtx_begin(&t);
