@@ -72,7 +72,8 @@ run_one() {   # NAME
     keep_crashes "$n" >/dev/null   # an earlier run's, before this run's are counted
     rm -f "$crashes"/* "$logs/$n.rc" "$logs/$n.end"
     date +%s >"$logs/$n.start"
-    echo "$RUNS $SECONDS_EACH $(maxlen "$n") $(git rev-parse --short HEAD 2>/dev/null)" >"$logs/$n.args"
+    # the commit the harnesses were built at (the campaign's start), not HEAD now
+    echo "$RUNS $SECONDS_EACH $(maxlen "$n") $(sed -n 's/^commit \([0-9a-f]*\).*/\1/p' "$logs/campaign")" >"$logs/$n.args"
     "$bin" -runs="$RUNS" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len="$(maxlen "$n")" \
         -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus" "$BUILD/seeds/$n" "tests/fuzz/$n" >"$logs/$n.log" 2>&1
     echo $? >"$logs/$n.rc"
