@@ -154,6 +154,12 @@ done
     else
         echo "No crash, leak, hang or sanitizer report."
     fi
+    kept=$(ls tests/fuzz/*/crash-* tests/fuzz/*/timeout-* tests/fuzz/*/oom-* tests/fuzz/*/ubsan-* 2>/dev/null)
+    if [ -n "$kept" ]; then
+        echo
+        echo "Inputs kept from earlier runs (what each was is in the commit that added it, \`git log -- FILE\`), replayed by"
+        echo "\`tests/test_fuzz_replay\` in \`make test\`: $(echo $kept | sed 's/\([^ ]*\)/`\1`/g; s/ /, /g')."
+    fi
     echo
     echo "Inputs are capped (\`-max_len\`, per harness in the table) at libFuzzer's default 4 kB, 8 kB for the checkpoint and shard readers and"
     echo "16 kB for the audio loader: each reader's cost grows with the bytes after its headers (samples, floats, a CRC"
