@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +84,7 @@ static int trainer_loop(const TrainerOpts *o, const TrainerHooks *h, const long 
     double tstart = now_seconds(), t0 = o->started > 0 ? o->started : tstart;
     double tlast_ckpt = tstart, tlast_prog = 0;
     long step0 = *step;
-    int rc = 0, stopped = 0;
+    int rc = 0, stopped = 0, sig = 0;   // sig: the SIGINT or SIGTERM that stopped the run
     double red0, wait0;   // time summing over the ranks before the loop (set-up), not counted
     dist_timing(&red0, &wait0, NULL);
     char row[TRAINER_ROW_CAP], prog[TRAINER_PROG_CAP], msg[TRAINER_MSG_CAP];
@@ -114,17 +115,20 @@ static int trainer_loop(const TrainerOpts *o, const TrainerHooks *h, const long 
             progress("%s: step %ld/%ld  %s  %.2f steps/s  %s left", o->name, *step, o->steps, prog, sps, left);
             tlast_prog = now;
         }
-        // checkpoint and time limit
+        // checkpoint, time limit and signals
         int out_of_time = o->max_minutes > 0 && now - t0 > 60 * o->max_minutes;
-        if (o->max_minutes > 0 && dist_size() > 1) {   // rank 0's clock decides, for every rank
-            double flag = lead ? out_of_time : 0;
-            if (dist_allreduce_sum_double(&flag, 1)) { rc = -1; break; }
-            out_of_time = flag > 0;
+        sig = stop_signal();
+        if (dist_size() > 1) {   // rank 0's clock decides, and a signal to any rank stops every rank
+            double flag[3] = {lead ? out_of_time : 0, sig == SIGINT, sig == SIGTERM};
+            if (dist_allreduce_sum_double(flag, 3)) { rc = -1; break; }
+            out_of_time = flag[0] > 0;
+            sig = flag[2] > 0 ? SIGTERM : flag[1] > 0 ? SIGINT : 0;
         }
-        if (lead && (now - tlast_ckpt > 60 * o->ckpt_minutes || *step == o->steps || out_of_time)) {
+        if (lead && (now - tlast_ckpt > 60 * o->ckpt_minutes || *step == o->steps || out_of_time || sig)) {
             if (h->save(h->ctx)) { rc = -1; break; }
             tlast_ckpt = now;
         }
+        if (sig) break;
         if (out_of_time) {
             progress_done();
             if (lead) fprintf(stderr, "%s: --max-minutes %.1f reached at step %ld; checkpoint %s (resume with --resume)\n",
@@ -135,6 +139,8 @@ static int trainer_loop(const TrainerOpts *o, const TrainerHooks *h, const long 
     }
     progress_done();
     if (log) fclose(log);
+    // a signal during the last step's validation or save: that checkpoint is the run's end, so report it as stopped
+    if (!rc && !sig && dist_size() == 1) sig = stop_signal();
     if (rc && dist_size() > 1) {   // the other ranks may be waiting in a sum this rank will never join
         fprintf(stderr, "refrain: %s: rank %d of %d: %s\n", o->name, dist_rank(), dist_size(), err_msg());
         dist_abort(1);
@@ -151,8 +157,11 @@ static int trainer_loop(const TrainerOpts *o, const TrainerHooks *h, const long 
         fprintf(stderr, "\n");
     }
     if (!rc && lead)
-        fprintf(stderr, "%s: %s at step %ld after %.1f min; checkpoint %s\n", o->name, stopped ? "stopped" : "done",
+        fprintf(stderr, "%s: %s at step %ld after %.1f min; checkpoint %s\n", o->name, stopped || sig ? "stopped" : "done",
                 *step, wall / 60, o->out);
+    if (!rc && sig)
+        rc = err_set("%s: stopped by %s after step %ld of %ld; checkpoint %s saved (resume with --resume)", o->name,
+                     sig == SIGINT ? "SIGINT" : "SIGTERM", *step, o->steps, o->out);
     return rc;
 }
 
@@ -164,7 +173,9 @@ int trainer_run(const TrainerOpts *o, const TrainerHooks *h, const long *step, l
         if (refused > 0 && lock != -1) return err_set("%s: rank 0 could not start the run", o->name);
     }
     if (lock == -1) return -1;
+    stop_signals_defer(1);   // SIGINT / SIGTERM: finish the step, save, return
     int rc = trainer_loop(o, h, step, resume_step);
+    stop_signals_defer(0);
     if (lock >= 0) close(lock);
     return rc;
 }

@@ -14,6 +14,10 @@
 # A kill moment is uniform over the uninterrupted run's wall time; a run that
 # ends before its kill finishes its series (compared like the last one), and a
 # new series starts from nothing. KILL_SEED fixes the moments (default 17).
+# Then each trainer gets SIGTERM, or SIGINT, mid-run (and train-diffusion two
+# SIGTERMs at once): it finishes the step, saves past its last checkpoint and
+# exits 143 / 130, and the run resumed from there ends byte for byte as the
+# uninterrupted one.
 set -u
 source "$(dirname "$0")/lib_cli.sh"
 KILLS=${KILLS:-5}
@@ -173,5 +177,55 @@ compare_den() {
 reset_den() { rm -rf "$tmp/den"; mkdir -p "$tmp/den"; }
 echo "train-diffusion: uninterrupted run $den_ms ms"
 killed_series den "$tmp/den/den.rfc" "$den_ms" den_run && no_temporaries "$tmp/den" train-diffusion
+
+# ---- SIGTERM and SIGINT: the trainers finish the step, save, exit 143 / 130 ---------
+# A phase (--stop-at P) leaves a checkpoint at step P; the run resumed from it
+# with no periodic checkpoint (--ckpt-minutes 1440) gets the signal once its log
+# passes step A. Its checkpoint must then be at the log's last step (past P),
+# nothing exported, no temporary left, and the run resumed to the end byte for
+# byte the uninterrupted one. "TERM TERM": a second SIGTERM right after the
+# first (during the step or the save) still ends the run at once, exit 143,
+# with a checkpoint that loads (P's or the saved one) and nothing corrupted.
+ckpt_step() { "$REFRAIN" info "$1" 2>/dev/null | sed -n 's/^training  step \([0-9]*\) of.*/\1/p'; }
+last_step() { local s; s=$(tail -n 1 "$1" 2>/dev/null | cut -f1); case $s in ''|*[!0-9]*) echo 0 ;; *) echo "$s" ;; esac; }
+# signal_stop NAME (ae|den) SIGNALS WANT_RC P A ARGS...
+signal_stop() {
+    local name=$1 sigs=$2 want=$3 phase=$4 at=$5 d="$tmp/$1-sig" pid rc step t0 s; shift 5
+    rm -rf "$d"; mkdir -p "$d"
+    local cmd=train-ae extra=(); [ "$name" = den ] && { cmd=train-diffusion; extra=(--latents "$tmp/den-ref/latents.rfl"); }   # the uninterrupted run's cache, read
+    "$REFRAIN" -q $cmd "$@" "${extra[@]}" --out "$d/$name.rfc" --stop-at "$phase" 2>"$tmp/err" ||
+        { bad "$name, $sigs: the phase to step $phase failed: $(tail -2 "$tmp/err")"; return 1; }
+    # '&' in a script starts the job with SIGINT ignored (POSIX): env gives it the default back
+    env --default-signal=INT,TERM "$REFRAIN" -q $cmd "$@" "${extra[@]}" --out "$d/$name.rfc" --export "$d/export.rfc" \
+        --resume --ckpt-minutes 1440 2>"$tmp/sig.err" &
+    pid=$!
+    t0=$SECONDS
+    while kill -0 $pid 2>/dev/null && [ "$(last_step "$d/$name.rfc.tsv")" -lt "$at" ] && [ $((SECONDS - t0)) -lt 120 ]; do sleep 0.02; done
+    for s in $sigs; do kill -$s $pid 2>/dev/null; done
+    wait $pid; rc=$?
+    step=$(ckpt_step "$d/$name.rfc")
+    local what="$name, SIG${sigs// /+SIG} after step $at (phase $phase)"
+    if [ $rc -ne "$want" ]; then bad "$what: exit $rc, want $want: $(tail -2 "$tmp/sig.err")"; return 1; fi
+    if [ -z "$step" ]; then bad "$what: the checkpoint does not load"; return 1; fi
+    if [ "$sigs" = "TERM TERM" ]; then
+        [ "$step" -ge "$phase" ] && ok "$what: exit $rc, the checkpoint loads at step $step" ||
+            { bad "$what: checkpoint at step $step, before the phase's $phase"; return 1; }
+    elif [ "$step" -gt "$phase" ] && [ "$step" -eq "$(last_step "$d/$name.rfc.tsv")" ] &&
+         grep -q "stopped by SIG$sigs after step $step of .*(resume with --resume)" "$tmp/sig.err" && [ ! -e "$d/export.rfc" ]; then
+        ok "$what: exit $rc, checkpoint at step $step (the log's last row), nothing exported: $(grep '^refrain:' "$tmp/sig.err")"
+    else
+        bad "$what: checkpoint at step $step, log's last step $(last_step "$d/$name.rfc.tsv"), export $([ -e "$d/export.rfc" ] && echo written || echo none): $(tail -2 "$tmp/sig.err")"
+        return 1
+    fi
+    no_temporaries "$d" "$what"
+    "$REFRAIN" -q $cmd "$@" "${extra[@]}" --out "$d/$name.rfc" --export "$d/export.rfc" --resume 2>"$tmp/err" ||
+        { bad "$what: the resumed run failed: $(tail -2 "$tmp/err")"; return 1; }
+    compare_trainer "$name" "$d" "$tmp/$name-ref" "SIG${sigs// /+SIG}, resumed"
+}
+signal_stop ae TERM 143 50 100 "${AE_ARGS[@]}"
+signal_stop ae INT 130 50 100 "${AE_ARGS[@]}"
+signal_stop den TERM 143 1000 1500 "${DEN_ARGS[@]}"
+signal_stop den INT 130 1000 1500 "${DEN_ARGS[@]}"
+signal_stop den "TERM TERM" 143 1000 1500 "${DEN_ARGS[@]}"
 
 finish cli_kill

@@ -4,13 +4,17 @@
 // columns on validation steps only), checkpoints on its timer, at the last
 // step and at the time limit, stops at max_minutes (counted from `started`,
 // or from its own start), cuts a resumed run's log rows past resume_step, and
-// stops without saving when a hook fails. Its stderr lines are checked too.
+// stops without saving when a hook fails, and on SIGINT / SIGTERM finishes the
+// step, saves and returns the stop (a second signal ends the process at once,
+// 128 + the signal). Its stderr lines are checked too.
 #include "nn/trainer.h"
 #include "tests/check.h"
 #include "util/util.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +27,9 @@ typedef struct {
     long stall_at;             // the step hook does not advance on this step (0: never)
     int save_fails;            // the save hook fails
     int sleep_us;              // per step
+    long signal_at;            // the step hook raises `sig` in this step (0: never)
+    int sig;
+    int save_signal;           // the save hook raises `sig` (a second signal while saving)
     int saves, vals;
     long saved_at[MAXN], val_at[MAXN];
 } Fake;
@@ -31,6 +38,7 @@ static int fake_step(void *ctx, char *row, size_t row_cap, char *prog, size_t pr
     Fake *f = ctx;
     if (f->sleep_us) usleep(f->sleep_us);
     if (f->fail_at && f->step + 1 == f->fail_at) return err_set("fake: loss is NaN at step %ld", f->fail_at);
+    if (f->signal_at && f->step + 1 == f->signal_at) raise(f->sig);   // arrives mid-step
     if (!(f->stall_at && f->step + 1 == f->stall_at)) f->step++;
     snprintf(row, row_cap, "%d\t%ld", f->tag, 10 * f->step);
     snprintf(prog, prog_cap, "count %ld", f->step);
@@ -48,6 +56,7 @@ static int fake_validate(void *ctx, char *row, size_t row_cap, char *msg, size_t
 static int fake_save(void *ctx) {
     Fake *f = ctx;
     if (f->saves < MAXN) f->saved_at[f->saves++] = f->step;
+    if (f->save_signal) raise(f->sig);
     return f->save_fails ? err_set("fake: cannot write the checkpoint") : 0;
 }
 
@@ -234,6 +243,58 @@ static void test_lock(void) {
     CHECK(rc == 0 && k.step == 4, "with the lock released the run goes ahead");
 }
 
+// SIGINT / SIGTERM mid-step: the step ends, is logged and saved, and the run
+// returns -1 with "stopped by SIG... after step N" (stop_signal() says which,
+// for the CLI's 130 / 143); the handlers are put back and the next run goes on.
+// A second signal (here during the save) ends the process at once with 128 +
+// it; an ignored SIGINT stays ignored.
+static void test_signals(void) {
+    TrainerOpts o = opts(10);
+    const int sigs[2] = {SIGTERM, SIGINT};
+    signal(SIGINT, SIG_DFL);   // a test started with '&' without job control inherits SIGINT ignored
+    signal(SIGTERM, SIG_DFL);
+    for (int i = 0; i < 2; i++) {
+        Fake f = {.signal_at = 4, .sig = sigs[i]};
+        int rc = run(&o, &f, 1, -1);
+        Row r[MAXN];
+        int n = read_log(r, MAXN);
+        const char *name = sigs[i] == SIGTERM ? "SIGTERM" : "SIGINT";
+        char want[64];
+        snprintf(want, sizeof want, "stopped by %s after step 4 of 10", name);
+        CHECK(rc != 0 && strstr(err_msg(), want) && strstr(err_msg(), "resume with --resume") && f.step == 4 &&
+              f.saves == 1 && f.saved_at[0] == 4 && n == 4 && r[3].step == 4 && stop_signal() == sigs[i],
+              "%s in step 4: the step finishes, is logged (%d rows) and saved (%d saves, at %ld); %s", name, n,
+              f.saves, f.saves ? f.saved_at[0] : -1L, err_msg());
+        CHECK(err_has("fake: stopped at step 4 after"), "%s: the closing line says stopped", name);
+        struct sigaction now;
+        sigaction(sigs[i], NULL, &now);
+        CHECK(now.sa_handler == SIG_DFL, "%s: the handler before the run is put back", name);
+    }
+    Fake g = {0};
+    int rc = run(&o, &g, 0, -1);
+    CHECK(rc == 0 && g.step == 10 && stop_signal() == 0, "the next run is not stopped by the last one's signal");
+
+    signal(SIGINT, SIG_IGN);   // as in a job started with '&'
+    Fake h = {.signal_at = 2, .sig = SIGINT};
+    rc = run(&o, &h, 0, -1);
+    CHECK(rc == 0 && h.step == 10, "an ignored SIGINT stays ignored: the run goes to its end (%ld steps)", h.step);
+    signal(SIGINT, SIG_DFL);
+
+    for (int i = 0; i < 2; i++) {   // a second signal during the step's save: the process ends at once
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            Fake k = {.signal_at = 2, .sig = sigs[i], .save_signal = 1};
+            run(&o, &k, 0, -1);
+            _exit(0);   // not reached
+        }
+        int st = 0;
+        waitpid(pid, &st, 0);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 128 + sigs[i], "a second %s while saving ends the process with %d "
+              "(status %d)", sigs[i] == SIGTERM ? "SIGTERM" : "SIGINT", 128 + sigs[i], WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    }
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "/tmp/refrain-test-trainer-XXXXXX");
     if (!mkdtemp(g_dir)) { perror("mkdtemp"); return 1; }
@@ -245,6 +306,7 @@ int main(void) {
     test_checkpoints_and_limits();
     test_failures();
     test_lock();
+    test_signals();
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
     if (system(cmd) != 0) printf("  could not remove %s\n", g_dir);

@@ -123,23 +123,51 @@ static void remove_tmp(const char *tmp) {
     tmp_forget(tmp);
 }
 
-static void on_signal(int sig) {   // async-signal-safe: unlink and _exit only
+// A deferred stop (stop_signals_defer): the first SIGINT or SIGTERM is only
+// recorded in g_stop, for the loop to finish its step and save; any other, or
+// a second one, acts at once.
+static volatile sig_atomic_t g_defer = 0, g_stop = 0;
+
+static void on_signal(int sig) {   // async-signal-safe: a flag, or unlink and _exit only
+    if (g_defer && !g_stop && (sig == SIGINT || sig == SIGTERM)) { g_stop = sig; return; }
     for (int i = 0; i < TMP_REG_MAX; i++)
         if (g_reg_live[i]) unlink(g_reg[i]);
     _exit(128 + sig);
 }
 
+// Installs on_signal for sig unless it is ignored (nohup, or SIGINT in a job
+// started with '&' without job control: it stays ignored). SA_RESTART: a
+// deferred signal returns into the program, whose writes must not fail with EINTR.
+static void catch_signal(int sig, struct sigaction *old) {
+    struct sigaction sa, prev;
+    if (sigaction(sig, NULL, &prev) == 0 && prev.sa_handler == SIG_IGN) { if (old) *old = prev; return; }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, old);
+}
+
 void tmp_cleanup_on_signals(void) {
     const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-        struct sigaction old, sa;
-        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;   // nohup: stay ignored
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(sigs[i], &sa, NULL);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) catch_signal(sigs[i], NULL);
+}
+
+static struct sigaction g_stop_old[2];   // SIGINT's and SIGTERM's handlers before stop_signals_defer(1)
+
+void stop_signals_defer(int on) {
+    const int sigs[2] = {SIGINT, SIGTERM};
+    if (on && !g_defer) {
+        g_stop = 0;
+        for (int i = 0; i < 2; i++) catch_signal(sigs[i], &g_stop_old[i]);
+        g_defer = 1;
+    } else if (!on && g_defer) {
+        g_defer = 0;
+        for (int i = 0; i < 2; i++) sigaction(sigs[i], &g_stop_old[i], NULL);
     }
 }
+
+int stop_signal(void) { return g_stop; }
 
 // A process killed outright (SIGKILL, a power cut, the OOM killer) cannot
 // remove its temporaries: <path>.tmp.<pid>.<ext> stays beside path. The next
