@@ -5,10 +5,12 @@
 // checkpoints written atomically every few minutes that resume exactly
 // (nn/checkpoint.h), and the export of the EMA weights with the latent
 // statistics measured over the training split.
-// ae_train is a sequence of named steps: load the songs (data/songs.c), start
-// the model (seed and PCA, or a checkpoint), fix the validation crops, run the
-// shared loop (nn/trainer.h) with this file's step, validation and save hooks,
-// export the EMA weights.
+// ae_train is a sequence of named steps: start the model (seed, or a
+// checkpoint: every refusal of the options or the checkpoint comes here, before
+// anything is read or written), load the songs (data/songs.c), start the linear
+// paths at their PCA, fix the validation crops, run the shared loop
+// (nn/trainer.h) with this file's step, validation and save hooks (the song
+// list is written once the run holds its lock), export the EMA weights.
 // Under mpirun (util/dist.h) each rank takes its share of every step's global
 // batch of --batch crops, crop g of a step drawing its song, start,
 // augmentation and noise from its own stream (the step's key, one draw of the
@@ -239,26 +241,12 @@ static int check_augmentation(const char *from, const AeTrainOpts *o, Hparams *h
 }
 
 // ---- one run: the steps ae_train takes, and the hooks the harness calls -------------------
-// The songs of both splits, and the list of exactly which songs this run sees
-// (<out>.songs.tsv: the corpus may still be growing).
+// The songs of both splits.
 static int load_songs(const AeTrainOpts *o, SongSet *tr, SongSet *va, double t0) {
     if (songset_load(tr, o->data, SPLIT_TRAIN, 0, 1)) return -1;
     if (songset_load(va, o->data, SPLIT_VALID, 0, 1)) { songset_free(tr); return -1; }
     long frames = 0;
     for (int i = 0; i < tr->n; i++) frames += song_frames(tr, i);
-    char lp[4200];
-    snprintf(lp, sizeof lp, "%s.songs.tsv", o->out);
-    FILE *f = dist_rank() == 0 ? fopen(lp, "w") : NULL;   // rank 0 writes
-    if (f) {
-        fprintf(f, "split\tsource\tframes\tsong\n");
-        for (int k = 0; k < 2; k++) {
-            const SongSet *s = k ? va : tr;
-            for (int i = 0; i < s->n; i++)
-                fprintf(f, "%s\t%s\t%ld\t%s\n", k ? "valid" : "train", corpus_source_name(s->songs[i].meta.source),
-                        song_frames(s, i), s->songs[i].meta.song);
-        }
-        fclose(f);
-    }
     if (!dist_rank()) fprintf(stderr, "train-ae: %d training songs (%.2f h, %ld frames), %d validation songs (%.2f h), loaded in %.1f s\n",
             tr->n, tr->hours, frames, va->n, va->hours, now_seconds() - t0);
     return 0;
@@ -295,8 +283,9 @@ static int resume(const AeTrainOpts *o, const char *from, Ae *m, TrainState *st,
 }
 
 // The model, its optimizer state and its checkpoint hyperparameters, started
-// from the seed (and the PCA) or from a checkpoint. On failure nothing is left allocated.
-static int start_model(const AeTrainOpts *o, const AeConfig *cfg, const SongSet *tr, Ae *m, TrainState *st, Hparams *hp) {
+// from the seed or from a checkpoint (a fresh model's linear paths then start
+// at the PCA of the songs: init_pca). On failure nothing is left allocated.
+static int start_model(const AeTrainOpts *o, const AeConfig *cfg, Ae *m, TrainState *st, Hparams *hp) {
     if (ae_create(m, cfg)) return -1;
     const char *from = from_checkpoint(o);
     ae_config_to_hparams(cfg, hp);
@@ -309,16 +298,16 @@ static int start_model(const AeTrainOpts *o, const AeConfig *cfg, const SongSet 
     rng_seed(&init, o->seed);
     ae_init(m, &init);
     train_state_init(st, &m->params, &oc, o->seed ^ 0x5eedULL);
-    int rc = 0;
-    if (!from && cfg->linear) rc = init_pca(m, st, tr);
-    if (!rc && from) rc = resume(o, from, m, st, hp);
-    if (rc) { train_state_free(st); ae_free(m); return -1; }
+    if (from && resume(o, from, m, st, hp)) { train_state_free(st); ae_free(m); return -1; }
+    return 0;
+}
+
+static void print_model(const AeTrainOpts *o, const AeConfig *cfg, const Ae *m) {
     if (!dist_rank()) fprintf(stderr, "train-ae: model %ld parameters, z %d, widths %d/%d/%d, res %d/%d; batch %d x %d frames "
             "(gain +-%g dB, mix %g, tilt +-%g dB); %ld steps; %.2f GFLOP per step; %d threads\n",
             ae_param_count(m), cfg->z, cfg->ch[0], cfg->ch[1], cfg->ch[2], cfg->enc_res, cfg->dec_res,
             o->batch, o->crop, (double)o->aug.gain_db, (double)o->aug.mix, (double)o->aug.tilt_db, o->steps,
             3e-9 * (double)ae_flops_forward(m, o->crop) * o->batch, nn_threads());
-    return 0;
 }
 
 // Fixed validation crops: up to 4 per song, evenly spaced, at most AE_VAL_CROPS.
@@ -414,6 +403,24 @@ static int hook_save(void *ctx) {
     return checkpoint_save(r->o->out, AE_KIND, r->hp, &r->m->params, r->st);
 }
 
+// Once the run holds its lock: the list of exactly which songs this run sees
+// (<out>.songs.tsv: the corpus may still be growing). Not fatal when it cannot be written.
+static void hook_begin(void *ctx) {
+    AeRun *r = ctx;
+    char lp[4200];
+    snprintf(lp, sizeof lp, "%s.songs.tsv", r->o->out);
+    AtomicFile af;
+    if (atomic_open(&af, lp)) { err_clear(); return; }
+    fprintf(af.f, "split\tsource\tframes\tsong\n");
+    for (int k = 0; k < 2; k++) {
+        const SongSet *s = k ? r->va : r->tr;
+        for (int i = 0; i < s->n; i++)
+            fprintf(af.f, "%s\t%s\t%ld\t%s\n", k ? "valid" : "train", corpus_source_name(s->songs[i].meta.source),
+                    song_frames(s, i), s->songs[i].meta.song);
+    }
+    if (atomic_commit(&af)) err_clear();
+}
+
 // The EMA weights, with latent statistics over the training split, as a weights-only model.
 static int export_ema(const AeTrainOpts *o, Ae *m, const TrainState *st, const SongSet *tr) {
     memcpy(m->params.data, st->ema, sizeof(float) * m->params.total);
@@ -435,12 +442,17 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
     if (o->batch < ranks)
         return err_set("train-ae: --batch %d is smaller than the %d ranks (each rank needs a crop)", o->batch, ranks);
     double t0 = now_seconds();
-    SongSet tr, va;
-    if (load_songs(o, &tr, &va, t0)) return -1;
     Ae m;
     TrainState st;
     Hparams hp;
-    if (start_model(o, &cfg, &tr, &m, &st, &hp)) { songset_free(&tr); songset_free(&va); return -1; }
+    if (start_model(o, &cfg, &m, &st, &hp)) return -1;
+    SongSet tr, va;
+    if (load_songs(o, &tr, &va, t0)) { train_state_free(&st); ae_free(&m); return -1; }
+    if (!from_checkpoint(o) && cfg.linear && init_pca(&m, &st, &tr)) {
+        train_state_free(&st); ae_free(&m); songset_free(&tr); songset_free(&va);
+        return -1;
+    }
+    print_model(o, &cfg, &m);
     // every rank starts from rank 0's weights (the same seed and data make the same ones; this makes sure)
     if (dist_bcast_float(m.params.data, m.params.total) || dist_bcast_float(st.ema, m.params.total)) {
         train_state_free(&st); ae_free(&m); songset_free(&tr); songset_free(&va);
@@ -459,7 +471,7 @@ int ae_train(const AeTrainOpts *o, const AeConfig *cfg_in) {
                       .steps = o->stop_at > 0 && o->stop_at < o->steps ? o->stop_at : o->steps,   // --stop-at: a phase
                       .val_every = o->val_every, .ckpt_minutes = o->ckpt_minutes,
                       .max_minutes = o->max_minutes, .started = t0, .quiet = g_quiet};
-    TrainerHooks hooks = {&r, hook_step, hook_validate, hook_save};
+    TrainerHooks hooks = {&r, hook_step, hook_validate, hook_save, hook_begin};
     int rc = trainer_run(&to, &hooks, &st.step, from_checkpoint(o) ? st.step : -1);
     if (!rc && o->export_path && lead) rc = export_ema(o, &m, &st, &tr);
 

@@ -323,7 +323,7 @@ int diff_train(const DiffTrainOpts *o, const DenoiserConfig *cfg) {
     TrainerOpts to = {"train-diffusion", o->out, "loss\tlr\tgnorm\tval_loss\tval_nomem\tval_rep\tval_rep_nomem",
                       o->stop_at > 0 && o->stop_at < o->steps ? o->stop_at : o->steps, o->val_every,
                       o->ckpt_minutes, o->max_minutes, t0, g_quiet};
-    TrainerHooks hk = {&r, hook_step, hook_validate, hook_save};
+    TrainerHooks hk = {&r, hook_step, hook_validate, hook_save, NULL};
     if (trainer_run(&to, &hk, &st.step, from ? st.step : -1)) goto done;
     rc = 0;
     if (o->export_path && lead) {

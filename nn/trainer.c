@@ -80,6 +80,7 @@ static int trainer_loop(const TrainerOpts *o, const TrainerHooks *h, const long 
     char tsv[4200];
     snprintf(tsv, sizeof tsv, "%s.tsv", o->out);
     int lead = dist_rank() == 0;   // rank 0 logs, shows progress and saves
+    if (lead && h->begin) h->begin(h->ctx);
     FILE *log = lead ? open_log(tsv, o->log_header ? o->log_header : "", resume_step) : NULL;
     double tstart = now_seconds(), t0 = o->started > 0 ? o->started : tstart;
     double tlast_ckpt = tstart, tlast_prog = 0;

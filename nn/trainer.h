@@ -61,6 +61,10 @@ typedef struct {
     int (*validate)(void *ctx, char *row, size_t row_cap, char *msg, size_t msg_cap);
     // Writes the training checkpoint to opts.out. Returns 0, or -1 with err_set() (the run stops).
     int (*save)(void *ctx);
+    // Called once on rank 0 when the run holds its lock, before the log and the first step: the
+    // run's own files beside the checkpoint (train-ae's song list), which a refused run (another
+    // holds the lock) must leave alone. NULL: none.
+    void (*begin)(void *ctx);
 } TrainerHooks;
 
 // Capacity of the row, prog and msg buffers the hooks are given (bytes, with the NUL).

@@ -31,6 +31,8 @@ typedef struct {
     int sig;
     int save_signal;           // the save hook raises `sig` (a second signal while saving)
     int saves, vals;
+    int begins;                // begin hook calls
+    long begin_step;           // the step when it was called
     long saved_at[MAXN], val_at[MAXN];
 } Fake;
 
@@ -60,6 +62,12 @@ static int fake_save(void *ctx) {
     return f->save_fails ? err_set("fake: cannot write the checkpoint") : 0;
 }
 
+static void fake_begin(void *ctx) {
+    Fake *f = ctx;
+    f->begins++;
+    f->begin_step = f->step;
+}
+
 static char g_dir[64], g_out[128], g_log[160], g_err[160];
 
 static TrainerOpts opts(long steps) {
@@ -70,7 +78,7 @@ static TrainerOpts opts(long steps) {
 
 // trainer_run with stderr captured into g_err.
 static int run(const TrainerOpts *o, Fake *f, int validate, long resume_step) {
-    TrainerHooks h = {f, fake_step, validate ? fake_validate : NULL, fake_save};
+    TrainerHooks h = {f, fake_step, validate ? fake_validate : NULL, fake_save, fake_begin};
     fflush(stderr);
     int saved = dup(2), fd = open(g_err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 2);
@@ -235,12 +243,13 @@ static void test_lock(void) {
     Row after[MAXN];
     int na = read_log(after, MAXN);
     CHECK(rc != 0 && strstr(err_msg(), "another run is training") && strstr(err_msg(), path) && g.step == 0 &&
-          g.saves == 0 && na == nb && nb == 4, "a second run is refused (%s), no step, the log untouched (%d rows)",
-          err_msg(), na);
+          g.saves == 0 && g.begins == 0 && na == nb && nb == 4, "a second run is refused (%s), no step, no begin hook, "
+          "the log untouched (%d rows)", err_msg(), na);
     close(fd);
     Fake k = {.tag = 3};
     rc = run(&o, &k, 0, -1);
-    CHECK(rc == 0 && k.step == 4, "with the lock released the run goes ahead");
+    CHECK(rc == 0 && k.step == 4 && k.begins == 1 && k.begin_step == 0, "with the lock released the run goes ahead, "
+          "the begin hook called once before the first step (%d calls)", k.begins);
 }
 
 // SIGINT / SIGTERM mid-step: the step ends, is logged and saved, and the run
