@@ -88,6 +88,9 @@ typedef struct {
                                // this song's sections 0 .. i - 1 (its labels and latents; a song made earlier,
                                // e.g. by refrain_generate or refrain_song_load) instead of its own. Passing the
                                // song this call makes with memory_from NULL reproduces it bit for bit. Not with prime
+    const refrain_song *const *memory_from_each;   // the control "other songs' memory" (NULL: none): one entry
+                               // per section of the form; section i remembers memory_from_each[i]'s sections
+                               // 0 .. i - 1 as above (a NULL entry: its own). Not with memory_from or prime
     int vocoder_iters;         // Griffin-Lim iterations
     refrain_progress_fn progress;
     void *progress_user;

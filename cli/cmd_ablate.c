@@ -1,6 +1,7 @@
 // cmd_ablate.c — `refrain ablate --form "..." --songs N -o ablation.md`: what the
 // section memory buys and costs (sampler/ablate.c, ablate_run): the same songs
-// with memory, without, with another song's memory, at each memory guidance of
+// with memory, without, with another song's memory and with other songs' (one per
+// section; the two controls), at each memory guidance of
 // a sweep, at each repeat strength of a sweep and with each extra model, measured for structure, quality and cost,
 // with the figures beside the report. --model may be given several times: the
 // first is the model measured, the others add their memory condition (their K).
@@ -44,8 +45,8 @@ static const Opt OPTS[] = {
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0},
 };
 static const OptSpec SPEC = {"ablate", "", 0,
-                             "what the section memory buys: the same songs with memory, without, with another song's, "
-                             "at several guidances and models (Markdown report)",
+                             "what the section memory buys: the same songs with memory, without, with another song's and other songs' "
+                             "(one per section), at several guidances and models (Markdown report)",
                              OPTS};
 
 // "0,1,2.5" into v (at most cap, each a `what` in lo..hi); "none" is empty. Returns

@@ -6,13 +6,19 @@
 //   other memory  section i remembers song (i + 1) mod N of the memory condition
 //                 (its sections 0 .. i - 1: refrain_generate's memory_from), the
 //                 control: the memory's content, not its presence, should help;
+//   other songs   section k of song i remembers its sections 0 .. k - 1 of another
+//                 song of the memory condition for each k (refrain_generate's
+//                 memory_from_each; others_song), the second control: one other song
+//                 brings its own repeats along (its choruses are alike, so the choruses
+//                 that start from them are alike too), a different one for each section
+//                 brings the content of other songs without their repeats;
 //   guidance g    the memory condition at each memory guidance of the sweep (the
 //                 setting given aliases the memory condition: the same songs);
 //   model K       the memory condition with each extra denoiser (another memory size);
 //   repeat X      the memory condition with each repeat strength of a second sweep (a
 //                 repeat starts from its label's earlier occurrence re-noised to t = X;
-//                 every other condition uses the one given, the control's repeats start
-//                 from the other song's sections, and without memory from pure noise).
+//                 every other condition uses the one given, the controls' repeats start
+//                 from the other songs' sections, and without memory from pure noise).
 // Every song is measured from its rendered audio (data/structure.h: the
 // same-label minus different-label section similarity gap, its AUC, MusDr's
 // structureness), against real songs with exact labels (structure_corpus on the
@@ -148,7 +154,9 @@ StructureInterval ablate_ratio(const double *a, int na, const double *b, int nb,
 }
 
 // ---- conditions ------------------------------------------------------------------------------------
-enum { C_MEMORY = 0, C_NONE, C_OTHER, C_SWEEP, C_MODEL, C_REPEAT };
+// C_MEMORY, C_NONE and C_OTHER are conditions 0, 1, 2; C_OTHERS is the last (added later: the
+// others keep their indices, so their bootstrap draws and figures stay as they were)
+enum { C_MEMORY = 0, C_NONE, C_OTHER, C_SWEEP, C_MODEL, C_REPEAT, C_OTHERS };
 
 typedef struct {
     const char *path;
@@ -185,6 +193,7 @@ typedef struct {
     const char *ae;
     char base[4096];             // the settings every song shares
     const char *memory_key;      // the memory condition's songs' key (the control's memories)
+    int n_sections;              // the form's sections
 } Store;
 
 static void song_paths(char paths[4][PATH_MAX], const char *dir, const char *key, uint64_t seed) {
@@ -222,22 +231,62 @@ static int load_stored(refrain_song *s, char paths[4][PATH_MAX]) {
     return 0;
 }
 
+// The memory condition's song that section k of song i remembers in the control
+// "other songs' memory": song (i + k) mod N, skipping song i itself, so each section
+// of a song remembers a different song (k >= 1; section 0 remembers nothing).
+static int others_song(int i, int k, int N) { return (i + 1 + (k - 1) % (N - 1)) % N; }
+
+// The stored songs whose sections condition c's song i remembers: none (its own
+// or none), song i + 1 for C_OTHER, one per section for C_OTHERS. from[k] is the
+// song section k remembers (NULL: its own); n the form's sections.
+typedef struct { refrain_song *songs; int n; const refrain_song **from; } Memories;
+static void memories_free(Memories *m) {
+    for (int k = 0; k < m->n && m->songs; k++) refrain_song_free(&m->songs[k]);
+    free(m->songs); free(m->from);
+    memset(m, 0, sizeof *m);
+}
+static int memories_load(Memories *mm, const Store *st, const Cond *c, int i, int n) {
+    const AblateOpts *o = st->o;
+    memset(mm, 0, sizeof *mm);
+    if (c->kind != C_OTHER && c->kind != C_OTHERS) return 0;
+    mm->n = n;
+    mm->songs = callocCheck(n, sizeof *mm->songs);
+    mm->from = callocCheck(n, sizeof *mm->from);
+    for (int k = c->kind == C_OTHER ? 0 : 1; k < n; k++) {
+        int j = c->kind == C_OTHER ? (i + 1) % o->songs : others_song(i, k, o->songs);
+        char fp[4][PATH_MAX];
+        song_paths(fp, st->models[c->model].dir, st->memory_key, o->seed + (uint64_t)j);
+        if (load_stored(&mm->songs[k], fp)) {
+            memories_free(mm);
+            return err_set("ablate: the memory condition's song %s: %s", fp[2], err_msg());
+        }
+        mm->from[k] = &mm->songs[k];
+        if (c->kind == C_OTHER) break;   // one song for every section
+    }
+    return 0;
+}
+
 // Song i of condition c: reused from the store when its settings match and its
-// files load, else generated (with the memory of song `from_seed` of the memory
-// condition when c is the control) and stored. *s is read back from the files
-// either way; sec and tok say what it cost when it was made.
+// files load, else generated (with the memory of the memory condition's songs when
+// c is a control) and stored. *s is read back from the files either way; sec and
+// tok say what it cost when it was made.
 static int get_song(Store *st, const Cond *c, int i, refrain_song *s, double *sec, double *tok) {
     const AblateOpts *o = st->o;
     const Model *md = &st->models[c->model];
     uint64_t seed = o->seed + (uint64_t)i, from_seed = o->seed + (uint64_t)((i + 1) % o->songs);
     int other = c->kind == C_OTHER, nomem = c->kind == C_NONE;
-    char paths[4][PATH_MAX], settings[8192];
+    char paths[4][PATH_MAX], settings[8192], rs[64] = "", from[4096] = "-0";   // "-0": as songs stored before the control had it
     song_paths(paths, md->dir, c->key, seed);
-    char rs[64] = "";   // said only when not 1 (a song stored before the knob existed is the same song)
+    // said only when not 1 (a song stored before the knob existed is the same song)
     if (c->rs != 1.0f) snprintf(rs, sizeof rs, "repeat_strength %.9g\n", c->rs);
-    snprintf(settings, sizeof settings, "%skey %s\nseed %llu\nno_memory %d\nmemory_guidance %.9g\nmemory_from %s%llu\n%s---\n",
-             st->base, c->key, (unsigned long long)seed, nomem, c->mg, other ? "memory-seed" : "-",
-             other ? (unsigned long long)from_seed : 0ull, rs);
+    if (other) snprintf(from, sizeof from, "memory-seed%llu", (unsigned long long)from_seed);
+    if (c->kind == C_OTHERS) {
+        int n = snprintf(from, sizeof from, "per-section-seeds");
+        for (int k = 1; k < st->n_sections && n < (int)sizeof from - 24; k++)
+            n += snprintf(from + n, sizeof from - n, " %llu", (unsigned long long)(o->seed + (uint64_t)others_song(i, k, o->songs)));
+    }
+    snprintf(settings, sizeof settings, "%skey %s\nseed %llu\nno_memory %d\nmemory_guidance %.9g\nmemory_from %s\n%s---\n",
+             st->base, c->key, (unsigned long long)seed, nomem, c->mg, from, rs);
     char *have = slurp(paths[3]);
     if (have && !strncmp(have, settings, strlen(settings))) {
         long tokens = -1;
@@ -263,26 +312,22 @@ static int get_song(Store *st, const Cond *c, int i, refrain_song *s, double *se
         if (!st->m) return err_set("%s", err);
         st->m_index = c->model;
     }
-    refrain_song from;
-    memset(&from, 0, sizeof from);
-    if (other) {
-        char fp[4][PATH_MAX];
-        song_paths(fp, md->dir, st->memory_key, from_seed);
-        if (load_stored(&from, fp)) return err_set("ablate: the memory condition's song %s: %s", fp[2], err_msg());
-    }
+    Memories mm;
+    if (memories_load(&mm, st, c, i, st->n_sections)) return -1;
     ReportProgress pr = {"ablate", c->name, i, o->songs};
     refrain_generate_params gp = report_song_params(o->form, o->style, seed, o->steps, o->sampler, o->schedule, o->cfg,
                                                     c->mg, o->vocoder_iters, &pr);
     gp.bpm = o->bpm;
     gp.no_memory = nomem;
     gp.repeat_strength = c->rs;
-    gp.memory_from = other ? &from : NULL;
+    gp.memory_from = other ? mm.from[0] : NULL;
+    gp.memory_from_each = c->kind == C_OTHERS ? mm.from : NULL;
     refrain_song g;
     char err[1024];
     double t0 = now_seconds();
     int rc = refrain_generate(st->m, &gp, &g, err, sizeof err);
     double wall = now_seconds() - t0;
-    refrain_song_free(&from);
+    memories_free(&mm);
     if (rc) return err_set("ablate: %s, song %d (seed %llu): %s", c->name, i + 1, (unsigned long long)seed, err);
     // store it: every file or none
     OutTx tx;
@@ -424,9 +469,14 @@ static int pooled_pairs(double **out, const StructureResult *r, int n, int same)
     return k;
 }
 
+static const Cond *cond_of_kind(const Cond *cs, int nc, int kind) {
+    for (int c = 0; c < nc; c++) if (cs[c].kind == kind) return &cs[c];
+    return NULL;
+}
+
 // The figures beside the report: the SSM of song 1 with and without memory, and
 // the distributions of same- and different-label pair similarities.
-static void figures(FILE *f, const AblateOpts *o, Cond *cs, const StructureResult *ref, int nref) {
+static void figures(FILE *f, const AblateOpts *o, Cond *cs, int nc, const StructureResult *ref, int nref) {
     if (!o->figs) return;
     char p1[PATH_MAX], p2[PATH_MAX], p3[PATH_MAX];
     snprintf(p1, sizeof p1, "%s/ablation-ssm-memory.png", o->figs);
@@ -441,18 +491,19 @@ static void figures(FILE *f, const AblateOpts *o, Cond *cs, const StructureResul
                    "boundaries, with memory (left) and without (right):\n\n![with memory](ablation-ssm-memory.png) "
                    "![without memory](ablation-ssm-none.png)\n\n",
                 (unsigned long long)o->seed);
-    PlotSeries ps[8];
-    double *v[8], *x[8];
+    PlotSeries ps[10];
+    double *v[10], *x[10];
     int np = 0;
-    const char *names[4] = {"memory", "no memory", "other song's memory", "real songs"};
-    for (int c = 0; c < 4; c++)
+    const char *names[5] = {"memory", "no memory", "other song's memory", "other songs' memory", "real songs"};
+    const Cond *oths = cond_of_kind(cs, nc, C_OTHERS);
+    for (int c = 0; c < 5; c++)
         for (int same = 1; same >= 0; same--) {
-            const StructureResult *r = c < 3 ? cs[c].res : ref;
-            int n = c < 3 ? o->songs : nref;
+            const StructureResult *r = c < 3 ? cs[c].res : c == 3 ? oths->res : ref;
+            int n = c < 4 ? o->songs : nref;
             int k = pooled_pairs(&v[np], r, n, same);
             x[np] = mallocCheck(sizeof(double) * (k + 1));
             for (int i = 0; i < k; i++) x[np][i] = k > 1 ? (double)i / (k - 1) : 0.5;
-            static char nm[8][64];
+            static char nm[10][64];
             snprintf(nm[np], sizeof nm[np], "%s: %s label", names[c], same ? "same" : "different");
             ps[np] = (PlotSeries){nm[np], x[np], v[np], k};
             np++;
@@ -472,15 +523,15 @@ static void figures(FILE *f, const AblateOpts *o, Cond *cs, const StructureResul
 // The target lines of issue 14 (the combined gap), the paired differences, the
 // sentence, the tables.
 typedef struct {
-    StructureInterval mem_real, none_mem, other_none, mem_none;
-    double real_gap, mem_gap, none_gap, other_gap;
+    StructureInterval mem_real, none_mem, other_none, others_none, mem_none;
 } Targets;
 
 static void write_report(FILE *f, const AblateOpts *o, const Model *models, int nmodels, const char *ae, uint64_t ah,
                          Cond *cs, int nc, const StructureSummary *refsum, const StructureResult *ref, int nref,
                          const EvalSet *qref, const EvalReference *qr, const AblateCounts *counts, double wall) {
     const int N = o->songs;
-    const Cond *mem = &cs[C_MEMORY], *none = &cs[C_NONE], *oth = &cs[C_OTHER];
+    const Cond *mem = &cs[C_MEMORY], *none = &cs[C_NONE], *oth = &cs[C_OTHER], *oths = cond_of_kind(cs, nc, C_OTHERS);
+    int io = (int)(oths - cs);
     double *rgap = mallocCheck(sizeof(double) * (nref + 1));
     for (int i = 0; i < nref; i++) rgap[i] = ref[i].gap[SIM_COMBINED];
     Targets t;
@@ -489,6 +540,7 @@ static void write_report(FILE *f, const AblateOpts *o, const Model *models, int 
     // the same draws as the paired-differences table's rows (seed + 31 + the condition's index, 3 per measure)
     t.other_none = ablate_paired_difference(oth->gap, none->gap, N, o->boot, o->seed + 31 + 3 * C_OTHER);
     t.mem_none = ablate_paired_difference(mem->gap, none->gap, N, o->boot, o->seed + 31 + 3 * C_MEMORY);
+    t.others_none = ablate_paired_difference(oths->gap, none->gap, N, o->boot, o->seed + 31 + 3 * io);
     free(rgap);
     fprintf(f, "# Ablation: what the section memory buys\n\nWritten by `refrain ablate`.");
     if (o->note) fprintf(f, " %s", o->note);
@@ -513,12 +565,14 @@ static void write_report(FILE *f, const AblateOpts *o, const Model *models, int 
             ae, counts->generated, counts->reused, models[0].dir, wall);
 
     // the sentence, from the numbers
-    char gm[96], gn[96], go[96], dm[96], dot[96], rr[96], gr[96];
+    char gm[96], gn[96], go[96], dm[96], dot[96], rr[96], gr[96], gos[96], dos[96];
     iv_text(gm, sizeof gm, mem->sum.gap[SIM_COMBINED], "%.3f");
     iv_text(gn, sizeof gn, none->sum.gap[SIM_COMBINED], "%.3f");
     iv_text(go, sizeof go, oth->sum.gap[SIM_COMBINED], "%.3f");
     iv_text(dm, sizeof dm, t.mem_none, "%+.3f");
     iv_text(dot, sizeof dot, t.other_none, "%+.3f");
+    iv_text(gos, sizeof gos, oths->sum.gap[SIM_COMBINED], "%.3f");
+    iv_text(dos, sizeof dos, t.others_none, "%+.3f");
     iv_text(rr, sizeof rr, t.mem_real, "%.2f");
     iv_text(gr, sizeof gr, refsum->gap[SIM_COMBINED], "%.3f");
     double sm = mean_of(mem->sec, N), sn = mean_of(none->sec, N), tk = mean_of(mem->tok, N);
@@ -526,13 +580,16 @@ static void write_report(FILE *f, const AblateOpts *o, const Model *models, int 
     fprintf(f, "## In one paragraph\n\nWith memory, same-label sections of the generated songs are more alike than "
                "different-label ones by a gap of %s (combined chroma and timbre similarity), against %s without memory: "
                "the memory %s the gap by %s, paired over the %d songs (same seeds)%s. That is %s of real songs' gap (%s, "
-               "%d validation MMA songs and modules). Another song's memory gives %s (%s against none)%s. It costs %.1f "
+               "%d validation MMA songs and modules). Another song's memory gives %s (%s against none)%s. With each "
+               "section remembering a different other song, the gap is %s (%s against none)%s. It costs %.1f "
                "memory tokens per section on average and %.1f s per song against %.1f s without memory (%+.0f%%).\n\n",
             gm, gn, !isnan(t.mem_none.mean) && t.mem_none.mean < 0 ? "lowers" : "raises", dm, t.mem_none.n,
             isnan(t.mem_none.lo) ? "" : sig ? ", an interval that excludes 0" : ", an interval that includes 0: these songs do not show an effect",
             rr, gr, nref, go, dot,
             isnan(t.other_none.mean) ? "" : t.other_none.mean <= 0 ? ", no better than none, as a control should be"
                                                                     : ", better than none: the memory's help is not (only) its content",
+            gos, dos,
+            isnan(t.others_none.mean) ? "" : t.others_none.mean <= 0 ? ", no better than none" : ", better than none",
             tk, sm, sn, sn > 0 ? 100 * (sm - sn) / sn : NAN);
 
     fprintf(f, "## The targets (issue 14)\n\nThe same-label minus different-label gap of the combined similarity. "
@@ -545,8 +602,11 @@ static void write_report(FILE *f, const AblateOpts *o, const Model *models, int 
     iv_text(b, sizeof b, t.none_mem, "%.3f");
     fprintf(f, "| no-memory gap / with-memory gap | %s | <= 0.50 | %s |\n", b, verdict(t.none_mem, 0.5, 0));
     iv_text(b, sizeof b, t.other_none, "%+.3f");
-    fprintf(f, "| other song's memory gap - no-memory gap | %s | <= 0 (no better than none) | %s |\n\n", b,
+    fprintf(f, "| other song's memory gap - no-memory gap | %s | <= 0 (no better than none) | %s |\n", b,
             verdict(t.other_none, 0, 0));
+    iv_text(b, sizeof b, t.others_none, "%+.3f");
+    fprintf(f, "| other songs' memory (one per section) gap - no-memory gap | %s | <= 0 (no better than none) | %s |\n\n",
+            b, verdict(t.others_none, 0, 0));
 
     fprintf(f, "## Structure\n\nMeasured from each song's rendered audio against its timeline (data/structure.h, "
                "`refrain structure`): chroma and timbre section similarity at the best lag within +-2 s, the gap "
@@ -591,9 +651,11 @@ static void write_report(FILE *f, const AblateOpts *o, const Model *models, int 
         eval_distance_cells(f, &x->q);
         fprintf(f, " %.1f | %.1f |\n", mean_of(x->sec, N), mean_of(x->tok, N));
     }
-    figures(f, o, cs, ref, nref);
+    figures(f, o, cs, nc, ref, nref);
     fprintf(f, "\n## The songs\n\nForm `%s` at %g BPM, style %s; song i (from 1) has seed %llu + i - 1; the other "
-               "song's memory of song i is song i + 1 of the memory condition (song 1's for the last). %s, %d steps, "
+               "song's memory of song i is song i + 1 of the memory condition (song 1's for the last); in the other "
+               "songs' memory, section k (from 0) of song i remembers song i + 1 + ((k - 1) mod (N - 1)) (mod N) of the "
+               "memory condition: a different song for each section, never song i. %s, %d steps, "
                "schedule %s, cfg %g, memory guidance %g, repeat strength %g (without memory: 1), %d Griffin-Lim iterations.\n",
             o->form, o->bpm, style_name[o->style & 3], (unsigned long long)o->seed, sampler_name(o->sampler), o->steps,
             schedule_name(o->schedule), o->cfg, o->mem_guidance, o->repeat_strength, o->vocoder_iters);
@@ -670,6 +732,15 @@ int ablate_run(FILE *f, const AblateOpts *o, AblateCounts *counts) {
              "vocoder_iters %d\nautoencoder %016llx\n",
              o->form, o->bpm, o->style, o->steps, sampler_name(o->sampler), schedule_name(o->schedule), o->cfg,
              o->vocoder_iters, (unsigned long long)st.ae_hash);
+    {   // the form's sections (the per-section control's memories); a bad form fails here
+        FormOpts fo;
+        form_opts_default(&fo);
+        fo.bpm = o->bpm > 0 ? o->bpm : 120;
+        SongForm form;
+        if (form_parse(&form, o->form, &fo)) goto done;
+        st.n_sections = form.n;
+        song_form_free(&form);
+    }
     // the references first: a missing corpus fails before any song is made
     StructureOpts so;
     structure_defaults(&so);
@@ -685,7 +756,7 @@ int ablate_run(FILE *f, const AblateOpts *o, AblateCounts *counts) {
         if (make_parents(probe)) goto done;
     }
     // the conditions
-    cs = callocCheck(3 + o->n_sweep + o->n_models + o->n_rs_sweep, sizeof *cs);
+    cs = callocCheck(4 + o->n_sweep + o->n_models + o->n_rs_sweep, sizeof *cs);
     // a repeat strength below 1 keeps its songs apart from plain generation's
     char sfx[32] = "";
     if (o->repeat_strength != 1.0f) snprintf(sfx, sizeof sfx, "-rs%g", o->repeat_strength);
@@ -722,6 +793,12 @@ int ablate_run(FILE *f, const AblateOpts *o, AblateCounts *counts) {
         snprintf(c->name, sizeof c->name, "repeat strength %g", c->rs);
         if (c->rs == o->repeat_strength) c->alias = C_MEMORY;
         for (int j = 3; j < nc - 1; j++) if (c->alias < 0 && cs[j].kind == C_REPEAT && cs[j].rs == c->rs) c->alias = j;
+    }
+    {   // the control "other songs' memory", last
+        Cond *c = &cs[nc++];
+        c->kind = C_OTHERS; c->mg = o->mem_guidance; c->alias = -1; c->rs = o->repeat_strength;
+        snprintf(c->key, sizeof c->key, "others%s", sfx);
+        snprintf(c->name, sizeof c->name, "other songs' memory (one per section)");
     }
     st.memory_key = cs[C_MEMORY].key;
     for (int c = 0; c < nc; c++) {

@@ -147,10 +147,26 @@ int generate_check_params(const refrain_generate_params *p) {
         return err_set("generate: repeat strength %g; allowed above 0, at most 1", p->repeat_strength);
     if (!(p->seam_strength > 0 && p->seam_strength <= 1))
         return err_set("generate: seam strength %g; allowed above 0, at most 1", p->seam_strength);
-    if (p->prime && p->memory_from) return err_set("generate: another song's memory does not go with a primed recording");
+    if (p->prime && (p->memory_from || p->memory_from_each))
+        return err_set("generate: another song's memory does not go with a primed recording");
+    if (p->memory_from && p->memory_from_each) return err_set("generate: memory_from and memory_from_each both given");
     if (p->prime && (p->prime_samples < 1 || p->prime_rate < 1000 || p->prime_rate > 384000))
         return err_set("generate: a recording of %ld samples at %d Hz", p->prime_samples, p->prime_rate);
     return 0;
+}
+
+// Another song's sections for a section's memory (refrain_generate_params.memory_from):
+// its form on its latent frames, checked against the denoiser.
+static int memory_song(SongForm *mform, const refrain_song *o, int z, int section) {
+    *mform = refrain_song_form(o);
+    long *mb = mallocCheck(sizeof(long) * (mform->n + 1));
+    long T = mform->n ? song_bounds(mform, mb) : 0;
+    free(mb);
+    if (o->latents && mform->n >= 1 && o->z == z && T == o->n_latent) return 0;
+    err_set("generate: the memory's song of section %d has %ld latent frames of %d channels; its sections and the "
+            "denoiser need %ld of %d", section + 1, o->latents ? o->n_latent : 0, o->z, T, z);
+    song_form_free(mform);
+    return -1;
 }
 
 int refrain_generate(refrain_model *m, const refrain_generate_params *p, refrain_song *out, char *err,
@@ -175,27 +191,22 @@ int refrain_generate(refrain_model *m, const refrain_generate_params *p, refrain
     sp.style = p->style; sp.seed = p->seed;
     sp.repeat_strength = p->repeat_strength; sp.seam_t = p->seam_strength;
     if (p->progress) { sp.progress = den_progress; sp.progress_ctx = (void *)p; }
-    SongForm mform = {NULL, 0, 0, 0};   // another song's memory: its sections on its latent frames
-    if (p->memory_from) {
-        const refrain_song *o = p->memory_from;
-        mform = refrain_song_form(o);
-        long *mb = mallocCheck(sizeof(long) * (mform.n + 1));
-        long T = mform.n ? song_bounds(&mform, mb) : 0;
-        free(mb);
-        if (!o->latents || mform.n < 1 || o->z != m->den.cfg.z || T != o->n_latent) {
-            err_set("generate: the memory's song has %ld latent frames of %d channels; its sections and the denoiser "
-                    "need %ld of %d", o->latents ? o->n_latent : 0, o->z, T, m->den.cfg.z);
-            song_form_free(&mform);
-            song_form_free(&form);
-            return fail_with(err, err_cap, REFRAIN_ERR_INPUT);
-        }
-        sp.mem_form = &mform;
-        sp.mem_lat = o->latents;
+    // other songs' memories: each one's sections on its latent frames, one per section of the form
+    SongForm *mforms = callocCheck(form.n, sizeof *mforms);
+    const SongForm **mf = callocCheck(form.n, sizeof *mf);
+    const float **ml = callocCheck(form.n, sizeof *ml);
+    int grc = 0, bad = 0;
+    for (int i = 0; i < form.n && !bad; i++) {
+        const refrain_song *o = p->memory_from ? p->memory_from : p->memory_from_each ? p->memory_from_each[i] : NULL;
+        if (o) bad = memory_song(&mforms[i], o, m->den.cfg.z, i);
+        if (o && !bad) { mf[i] = &mforms[i]; ml[i] = o->latents; }
     }
+    if (p->memory_from || p->memory_from_each) { sp.mem_forms = mf; sp.mem_lats = ml; }
     SongLatents lat;
-    int grc = song_generate(&m->den, &form, &sp, &lat);
-    if (p->memory_from) song_form_free(&mform);
-    if (grc) { song_form_free(&form); return fail_with(err, err_cap, REFRAIN_ERR); }
+    if (!bad) grc = song_generate(&m->den, &form, &sp, &lat);
+    for (int i = 0; i < form.n; i++) song_form_free(&mforms[i]);
+    free(mforms); free(mf); free(ml);
+    if (bad || grc) { song_form_free(&form); return fail_with(err, err_cap, bad ? REFRAIN_ERR_INPUT : REFRAIN_ERR); }
     // latents -> log-mel (4 mel frames each) -> audio
     double t0 = now_seconds();
     if (p->progress) p->progress(p->progress_user, "decoder", 0, 0, 0, 1);

@@ -104,14 +104,15 @@ typedef struct {
     float cfg;              // guidance on the section conditioning (1 = none): v_u + cfg (v_c - v_u)
     float mem_guidance;     // memory guidance (0 = none): + g (v_c - v_no_memory)
     int no_memory;          // 1: every section made without memory (the ablation)
-    const SongForm *mem_form;  // the control "another song's memory": NULL, each section remembers this song's
-    const float *mem_lat;      // earlier sections; else section i remembers mem_form's sections 0 .. i - 1
-                               // (its labels, and its latents mem_lat (T, Z), T its song_bounds), not its own
+    const SongForm *const *mem_forms;  // the ablation's controls, "another song's memory": NULL, or one entry
+    const float *const *mem_lats;      // per section of the form: section i remembers mem_forms[i]'s sections
+                               // 0 .. i - 1 (its labels, and its latents mem_lats[i] (T, Z), T its song_bounds)
+                               // instead of its own; a NULL entry: its own
     int style;              // 0 none, 1 mma, 2 module, 3 recording
     uint64_t seed;          // section i's noise comes from (seed, i)
     float repeat_strength;  // 0 < X <= 1: a repeated section (its label made earlier) starts from its
                             // label's previous occurrence re-noised to t = X (1 = pure noise, the default);
-                            // that occurrence is in the song it remembers (mem_form's with mem_form; none
+                            // that occurrence is in the song it remembers (mem_forms[i]'s when given; none
                             // with no_memory: then every section starts from pure noise)
     float seam_t;           // an edit's seam is re-denoised from t = seam_t (SDEdit; default 0.6)
     // Progress: section i of n, chunk, sampling step of steps (may be NULL).

@@ -9,7 +9,7 @@
 // Editing (song_generate_edit, sampler.h) runs the same loop around latents that
 // exist: some sections kept (their seams re-joined), some primed from a recording,
 // a repeat started from its earlier occurrence re-noised (SDEdit, Meng et al. 2022).
-// The ablation's control (SongParams.mem_form): each section remembers another
+// The ablation's controls (SongParams.mem_forms): a section remembers another
 // song's sections before it instead of its own (ExampleSpec.mem_song).
 // It owns no decoding or vocoding (refrain.c) and no ODE solver (samplers.c).
 #include "sampler/sampler.h"
@@ -158,7 +158,7 @@ static int times_from(float *dst, const float *ts, int steps, float t0) {
 }
 
 // One section: its chunks, each sampled from noise with the shared memory.
-// mem: the song whose sections section i remembers (view itself, or another song's: p->mem_form).
+// mem: the song whose sections section i remembers (view itself, or another song's: p->mem_forms[i]).
 static int make_section(const Denoiser *m, const SongParams *p, LatentSong *view, const LatentSong *mem, int i,
                         DenoiserBatch *b, DenoiserActs *a, const float *ts_all, uint64_t seed, int n_sections,
                         const SectionJob *job, long *mem_tokens) {
@@ -242,6 +242,25 @@ static int repeat_init(float *lat, const SongForm *form, const long *bounds, int
     return 0;
 }
 
+// Another song that section i remembers (p->mem_forms[i]): its sections on its
+// latents. Returns 1 when there is one (free it with other_song_free), 0 when
+// the section remembers its own song.
+typedef struct { LatentSong view; SongLatents lat; } OtherSong;
+static int other_song(OtherSong *o, const SongParams *p, int i) {
+    memset(o, 0, sizeof *o);
+    const SongForm *f = p->mem_forms ? p->mem_forms[i] : NULL;
+    if (!f) return 0;
+    o->lat.bounds = callocCheck(f->n + 1, sizeof *o->lat.bounds);
+    o->lat.T = song_bounds(f, o->lat.bounds);
+    o->lat.lat = (float *)p->mem_lats[i];
+    song_view(&o->view, f, &o->lat, p->style);
+    return 1;
+}
+static void other_song_free(OtherSong *o) {
+    free(o->view.sec);
+    free(o->lat.bounds);
+}
+
 int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams *p, const SongEdit *e,
                        SongLatents *out) {
     memset(out, 0, sizeof *out);
@@ -264,23 +283,15 @@ int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams
     else if (e && n_prime) memcpy(out->lat, e->prime_lat, sizeof(float) * out->bounds[n_prime] * Z);
     float *ts = mallocCheck(sizeof(float) * (p->steps + 1));
     if (sampler_times(ts, p->steps, p->schedule, p->shift)) { free(ts); song_latents_free(out); return -1; }
-    LatentSong view, other;
+    for (int i = 0; p->mem_forms && i < form->n; i++)
+        if (p->mem_forms[i] && (p->mem_forms[i]->n < 1 || !p->mem_lats || !p->mem_lats[i])) {
+            free(ts);
+            song_latents_free(out);
+            return err_set("generate: the memory's song of section %d has no sections or no latents", i + 1);
+        }
+    LatentSong view;
     song_view(&view, form, out, p->style);
-    const LatentSong *mem = &view;
     long seam_tokens = 0;   // a seam's memory is not counted in out->memory_tokens
-    SongLatents ol;         // another song's memory (p->mem_form): its sections and latents
-    memset(&ol, 0, sizeof ol);
-    RepeatSrc rsrc = {form, out->bounds, out->lat};
-    memset(&other, 0, sizeof other);
-    if (p->mem_form) {
-        if (p->mem_form->n < 1 || !p->mem_lat) { free(view.sec); free(ts); song_latents_free(out); return err_set("generate: the memory's song has no sections or no latents"); }
-        ol.bounds = callocCheck(p->mem_form->n + 1, sizeof *ol.bounds);
-        ol.T = song_bounds(p->mem_form, ol.bounds);
-        ol.lat = (float *)p->mem_lat;
-        song_view(&other, p->mem_form, &ol, p->style);
-        rsrc = (RepeatSrc){p->mem_form, ol.bounds, ol.lat};
-        mem = &other;
-    }
     int T = c->ctx_frames + c->crop_frames, S = c->mem_tokens;
     DenoiserBatch b;
     denoiser_batch_alloc(&b, c, 3, T, S);
@@ -291,14 +302,22 @@ int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams
     for (int i = 0; i < form->n && rc == 0; i++) {
         long s0 = out->bounds[i], len = out->bounds[i + 1] - s0;
         int redo = i >= n_prime && (!e || !e->redo || e->redo[i]);
+        OtherSong os;   // what section i remembers: its own song, or another's
+        const LatentSong *mem = other_song(&os, p, i) ? &os.view : &view;
+        RepeatSrc rsrc = mem == &view ? (RepeatSrc){form, out->bounds, out->lat}
+                                      : (RepeatSrc){p->mem_forms[i], os.lat.bounds, os.lat.lat};
         if (!redo) {
             out->seeds[i] = e && e->seeds ? e->seeds[i] : 0;
-            if (i < n_prime || !e->lat || c->ctx_frames == 0) continue;
             long from = s0 > c->ctx_frames ? s0 - c->ctx_frames : 0;   // its context: changed?
-            if (!memcmp(out->lat + from * Z, e->lat + from * Z, sizeof(float) * (s0 - from) * Z)) continue;
+            if (i < n_prime || !e->lat || c->ctx_frames == 0 ||
+                !memcmp(out->lat + from * Z, e->lat + from * Z, sizeof(float) * (s0 - from) * Z)) {
+                other_song_free(&os);
+                continue;
+            }
             SectionJob job = {p->seam_t, 0, len < c->ctx_frames ? len : c->ctx_frames};
             rc = make_section(m, p, &view, mem, i, &b, &a, ts, out->seeds[i], form->n, &job, &seam_tokens);
             out->frames_sampled += job.seam;
+            other_song_free(&os);
             continue;
         }
         out->seeds[i] = section_seed(p->seed, i - n_prime);
@@ -308,6 +327,7 @@ int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams
         if (p->repeat_strength < 1 && !p->no_memory && repeat_init(out->lat, form, out->bounds, i, &rsrc, Z))
             job.t0 = p->repeat_strength;
         rc = make_section(m, p, &view, mem, i, &b, &a, ts, out->seeds[i], form->n, &job, &out->memory_tokens);
+        other_song_free(&os);
         out->sections_sampled++;
         out->frames_sampled += len;
     }
@@ -315,8 +335,6 @@ int song_generate_edit(const Denoiser *m, const SongForm *form, const SongParams
     denoiser_acts_free(&a, m);
     denoiser_batch_free(&b);
     free(view.sec);
-    free(other.sec);
-    free(ol.bounds);
     free(ts);
     if (rc) song_latents_free(out);
     return rc;

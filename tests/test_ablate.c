@@ -4,6 +4,9 @@
 //   - another song's memory (refrain_generate_params.memory_from): section 1 is
 //     the same as with and without memory (it has no memory), the song differs
 //     from both, and the song itself as its memory reproduces it bit for bit;
+//   - other songs' memory, one per section (memory_from_each): every entry the
+//     same song is memory_from bit for bit; a NULL entry is the song's own memory
+//     (the song agrees with memory_from up to that section and differs after);
 //   - ablate_run writes every table and figure; a rerun reuses every song (the
 //     library's counts: none generated) and writes the same tables; changed
 //     settings make the songs again;
@@ -148,6 +151,32 @@ static void test_memory_from(void) {
     refrain_song y;
     rc = refrain_generate(m, &gp, &y, err, sizeof err);
     CHECK(rc == REFRAIN_ERR_INPUT && strstr(err, "memory's song"), "a memory song with the wrong latent length: %s", err);
+    // one memory per section: all b is memory_from b; section 3 (index 2) on its own memory differs from there
+    const refrain_song *each[4] = {&b, &b, &b, &b};
+    gp.memory_from = NULL;
+    gp.memory_from_each = each;
+    refrain_song e1, e2;
+    rc = refrain_generate(m, &gp, &e1, err, sizeof err);
+    each[0] = NULL; each[2] = NULL;   // section 1 has no memory either way; section 3 remembers its own song
+    rc |= refrain_generate(m, &gp, &e2, err, sizeof err);
+    if (CHECK(rc == 0, "songs with one memory per section: %s", rc ? err : "ok")) {
+        CHECK(e1.n_latent == T && !memcmp(e1.latents, x.latents, sizeof(float) * T * Z) &&
+                  !memcmp(e1.audio, x.audio, sizeof(float) * x.n_samples),
+              "every section remembering b is memory_from b bit for bit");
+        long s2 = lround(a.sections[2].start * SAMPLE_RATE / (4.0 * HOP));
+        double d = 0;
+        for (long i = s2 * Z; i < T * Z; i++) d += fabs(e2.latents[i] - x.latents[i]);
+        CHECK(e2.n_latent == T && !memcmp(e2.latents, x.latents, sizeof(float) * s2 * Z) && d / ((T - s2) * Z) > 1e-3,
+              "a NULL entry: the same as memory_from b before section 3 (frame %ld), its own memory after (mean |d| %.4f)",
+              s2, d / ((T - s2) * Z));
+        refrain_song_free(&e1); refrain_song_free(&e2);
+    }
+    each[2] = &bad;
+    rc = refrain_generate(m, &gp, &y, err, sizeof err);
+    CHECK(rc == REFRAIN_ERR_INPUT && strstr(err, "section 3"), "a bad memory song for section 3 is named: %s", err);
+    gp.memory_from = &b;
+    rc = refrain_generate(m, &gp, &y, err, sizeof err);
+    CHECK(rc == REFRAIN_ERR_INPUT && strstr(err, "both"), "memory_from with memory_from_each refused: %s", err);
     refrain_song_free(&a); refrain_song_free(&none); refrain_song_free(&b); refrain_song_free(&x); refrain_song_free(&self);
     refrain_model_free(m);
 }
@@ -194,12 +223,14 @@ static void test_report(void) {
     AblateCounts n;
     int rc = run(&o, rep1, &n);
     if (!CHECK(rc == 0, "ablate_run on tiny models: %s", rc ? err_msg() : "ok")) return;
-    CHECK(n.generated == 10 && n.reused == 0, "first run: %d songs generated (want 2 x memory, none, other, guidance 0, "
-          "second model = 10), %d reused", n.generated, n.reused);
+    CHECK(n.generated == 12 && n.reused == 0, "first run: %d songs generated (want 2 x memory, none, other, others, "
+          "guidance 0, second model = 12), %d reused", n.generated, n.reused);
     char *a = slurp(rep1);
     if (!CHECK(a != NULL, "the report is written")) return;
     const char *want[] = {"## In one paragraph", "## The targets (issue 14)", "| with-memory gap / real songs' gap |",
                           "| no-memory gap / with-memory gap |", "| other song's memory gap - no-memory gap |",
+                          "| other songs' memory (one per section) gap - no-memory gap |",
+                          "| other songs' memory (one per section) | 2 |",
                           "## Structure", "| real songs (validation MMA + modules) | 3 |", "| memory (K 2) | 2 |",
                           "| no memory | 2 |", "| other song's memory | 2 |", "| memory guidance 0 | 2 |",
                           "| memory guidance 1 | 2 |", "| memory, K 2 (den2.rfc) | 2 |", "## Paired differences",
@@ -232,11 +263,18 @@ static void test_report(void) {
         snprintf(phrase, sizeof phrase, "the gap by %s, paired", cellv);
         CHECK(strstr(a, phrase) != NULL, "the paragraph quotes the table's paired difference '%s'", cellv);
     }
+    // with 2 songs each section's other song is the one other song: the two controls are the same songs
+    const char *orow = strstr(a, "| other song's memory | 2 |"), *osrow = strstr(a, "| other songs' memory (one per section) | 2 |");
+    if (CHECK(orow && osrow, "both controls' structure rows")) {
+        orow += strlen("| other song's memory | 2 |"); osrow += strlen("| other songs' memory (one per section) | 2 |");
+        size_t l = strcspn(orow, "\n");
+        CHECK(l > 20 && !strncmp(orow, osrow, l), "with 2 songs the per-section control measures as the one-song control");
+    }
     // a rerun reuses every song and writes the same tables
     char t1[32768], t2[32768];
     table_lines(a, t1, sizeof t1);
     rc = run(&o, rep2, &n);
-    CHECK(rc == 0 && n.generated == 0 && n.reused == 10, "a rerun: %d generated, %d reused (want 0 and 10)", n.generated, n.reused);
+    CHECK(rc == 0 && n.generated == 0 && n.reused == 12, "a rerun: %d generated, %d reused (want 0 and 12)", n.generated, n.reused);
     char *b = slurp(rep2);
     table_lines(b ? b : "", t2, sizeof t2);
     if (!CHECK(t1[0] && !strcmp(t1, t2), "the rerun's tables are the same (%zu bytes)", strlen(t1))) printf("first:\n%ssecond:\n%s", t1, t2);
@@ -244,22 +282,22 @@ static void test_report(void) {
     // changed settings: the songs are made again (and only the conditions asked for)
     o.steps = 3; o.n_sweep = 0; o.n_models = 0; o.figs = NULL;
     rc = run(&o, rep2, &n);
-    CHECK(rc == 0 && n.generated == 6 && n.reused == 0, "3 steps instead of 2, no sweep, one model: %d generated, %d reused (want 6, 0)", n.generated, n.reused);
+    CHECK(rc == 0 && n.generated == 8 && n.reused == 0, "3 steps instead of 2, no sweep, one model: %d generated, %d reused (want 8, 0)", n.generated, n.reused);
     free(a);
     // a repeat strength sweep: 0.3 is new songs, 1 (the default) the memory condition's
     o.rs_sweep[0] = 0.3f; o.rs_sweep[1] = 1; o.n_rs_sweep = 2;
     rc = run(&o, rep2, &n);
-    CHECK(rc == 0 && n.generated == 2 && n.reused == 6, "repeat strength sweep 0.3,1: %d generated, %d reused (want 2, 6)", n.generated, n.reused);
+    CHECK(rc == 0 && n.generated == 2 && n.reused == 8, "repeat strength sweep 0.3,1: %d generated, %d reused (want 2, 8)", n.generated, n.reused);
     a = slurp(rep2);
     CHECK(a && strstr(a, "| repeat strength 0.3 | 2 |") && strstr(a, "| repeat strength 1 | 2 |") &&
           strstr(a, "| repeat strength 0.3 - no memory | 2 |") && strstr(a, "--repeat-strength 1 --repeat-strength-sweep 0.3,1"),
           "the report has the repeat strength rows and says how to reproduce them");
     free(a);
     // the same strength for every condition: the memory songs are the sweep's 0.3 ones, no memory's are plain
-    // generation's; only the control is made again (its repeats start from the other song)
+    // generation's; only the controls are made again (their repeats start from the other songs)
     o.repeat_strength = 0.3f; o.n_rs_sweep = 0;
     rc = run(&o, rep2, &n);
-    CHECK(rc == 0 && n.generated == 2 && n.reused == 4, "repeat strength 0.3 for every condition: %d generated, %d reused (want 2, 4)",
+    CHECK(rc == 0 && n.generated == 4 && n.reused == 4, "repeat strength 0.3 for every condition: %d generated, %d reused (want 4, 4)",
           n.generated, n.reused);
     a = slurp(rep2);
     CHECK(a && strstr(a, "| memory (K 2), repeat strength 0.3 | 2 |") && strstr(a, "repeat strength 0.3 (without memory: 1)"),
