@@ -13,6 +13,10 @@
 # Every step is incremental: a second run redoes nothing. Unreadable files are
 # reported and skipped. Knobs: REFRAIN (binary), REFRAIN_JOBS (2),
 # REFRAIN_MMA_HOURS (3.2), REFRAIN_MMA_SEED (20261124), REFRAIN_CORPUS_PKGS.
+# A failure, Ctrl-C or SIGTERM leaves none of this script's temporaries
+# (sources.tsv.tmp.PID, summary.md.tmp.PID) behind, and stops the corpus parts
+# it started (each removes its own; render-mma.sh and refrain corpus clean up
+# after themselves); the next run goes on from what was finished.
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/cache.sh
@@ -25,6 +29,10 @@ C=.cache
 OUT=$C/corpus
 t0=$(date +%s)
 stamp() { echo "refrain: data: [$(( $(date +%s) - t0 )) s] $*" >&2; }
+list=$OUT/sources.tsv.tmp.$$ summary=$OUT/summary.md.tmp.$$ pids=""
+trap 'rm -f "$list" "$summary"' EXIT
+trap 'kill $pids 2>/dev/null || true; exit 130' INT   # then the EXIT trap (|| true: set -e holds in traps too)
+trap 'kill $pids 2>/dev/null || true; exit 143' TERM
 
 stamp "fetching packages"
 bash data/fetch.sh
@@ -38,7 +46,6 @@ cut -f1 $C/mma/songs.tsv | sed "s|^|$C/mma/src/|; s|$|.mma|" |
 
 stamp "listing sources"
 P=$C/pkg
-list=$OUT/sources.tsv.tmp.$$
 {
     cut -f1 $C/mma/songs.tsv | while read -r s; do
         [ -f $C/mma/wav/$s.wav ] && printf 'mma\tmma\t%s\t%s\n' $C/mma/wav/$s.wav $C/mma/mid/$s.mid
@@ -64,7 +71,6 @@ list=$OUT/sources.tsv.tmp.$$
 if ! cmp -s "$list" $OUT/sources.tsv; then mv "$list" $OUT/sources.tsv; else rm -f "$list"; fi
 stamp "$(wc -l < $OUT/sources.tsv) source files; building feature shards ($JOBS processes)"
 
-pids=""
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1   # parallel across processes, not inside them
 for k in $(seq 0 $((JOBS - 1))); do
     $REFRAIN corpus $OUT/sources.tsv --out $OUT --part $k --parts "$JOBS" &
@@ -73,7 +79,8 @@ done
 st=0
 for p in $pids; do wait $p || st=1; done
 [ $st -eq 0 ] || { echo "refrain: data: a corpus part failed" >&2; exit 1; }
-$REFRAIN corpus $OUT/sources.tsv --out $OUT --index-only > $OUT/summary.md.tmp.$$
+pids=""
+$REFRAIN corpus $OUT/sources.tsv --out $OUT --index-only > "$summary"
 {
     echo; echo "| package | split | songs | hours | sections |"; echo "| --- | --- | ---: | ---: | ---: |"
     awk -F'\t' 'NR > 1 { k = $2 "\t" $4; if (!($1 in seen)) { seen[$1] = 1; n[k]++; h[k] += $5 } s[k]++ }
@@ -85,7 +92,7 @@ $REFRAIN corpus $OUT/sources.tsv --out $OUT --index-only > $OUT/summary.md.tmp.$
     times > $OUT/.times   # the builtin, in this shell: its second line is the children's CPU
     echo; tail -1 $OUT/.times | awk '{ printf "CPU of every command this run started (user, system): %s %s\n", $1, $2 }'
     echo; echo "This run: $(( $(date +%s) - t0 )) s wall on $(getconf _NPROCESSORS_ONLN) cores; $(du -sh $OUT | cut -f1) in $OUT, $(du -sh $C | cut -f1) in $C."
-} >> $OUT/summary.md.tmp.$$
-mv $OUT/summary.md.tmp.$$ $OUT/summary.md
+} >> "$summary"
+mv "$summary" $OUT/summary.md
 cat $OUT/summary.md
 stamp "done: $(du -sh $OUT | cut -f1) in $OUT (shards + index), $(du -sh $C | cut -f1) in $C"
