@@ -42,6 +42,24 @@ int check_output(const char *path, const char *exts);
     {"style", 0, OPT_CHOICE, &(v), 0, 0, "none,mma,module,recording", "STYLE", "which part of the corpus to sound like", 0}
 #define OPT_VOCODER_ITERS(v) {"vocoder-iters", 0, OPT_INT, &(v), 1, 1000, NULL, "N", "Griffin-Lim iterations", 0}
 
+// One output of a command: its final path (NULL: not asked for, skipped) and
+// what to write there, one of: audio (format by the extension; float32 applies
+// to .wav), the spectrogram PNG of mel_png (with timeline's boundaries when not
+// NULL), a latent file.
+typedef struct {
+    const char *path;
+    const refrain_audio *audio;
+    int float32;
+    const refrain_logmel *mel_png;
+    const refrain_timeline *timeline;
+    const refrain_latents *latents;
+} CliOutput;
+// Writes out[0..n) all together or not at all (util.h OutTx): each under a
+// temporary name beside its path, renamed into place once every one was
+// written; on a failure every temporary is removed and err_msg() names the
+// final path and the reason. Returns 0, or -1 with err_set() (for fail()).
+int commit_outputs(const CliOutput *out, int n);
+
 // refrain_vocode_params.progress for the commands: "griffin-lim i/n" lines (util.h progress).
 void vocoder_progress(void *user, const char *stage, int section, int n, int step, int steps);
 

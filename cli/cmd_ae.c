@@ -109,7 +109,12 @@ static refrain_model *load_model(void) {
 // A refrain.h call's failure: its message becomes err_msg() for fail().
 static int failed(const char *err) { return err_set("%s", err); }
 
-// The audio and the --png, both or neither (util.h OutTx).
+// decode's and reconstruct's -o and --png, checked before any work.
+static int check_audio_outputs(void) {
+    return check_output(out_path, "wav,flac,ogg") || (png_path && check_output(png_path, "png")) ? -1 : 0;
+}
+
+// The vocoded audio and the --png, both or neither (cli/common.c commit_outputs).
 static int write_audio(const refrain_logmel *mel) {
     refrain_vocode_params vp = refrain_vocode_default_params();
     vp.iters = v_iters;
@@ -117,15 +122,10 @@ static int write_audio(const refrain_logmel *mel) {
     refrain_audio y = {0};
     char err[1024];
     if (refrain_vocode(&vp, mel, &y, err, sizeof err)) return failed(err);
-    OutTx tx;
-    outtx_begin(&tx);
-    const char *tmp;
-    int rc = !(tmp = outtx_add(&tx, out_path)) || audio_write(tmp, y.samples, y.n_samples, y.sample_rate, 0) ||
-             (png_path && (!(tmp = outtx_add(&tx, png_path)) || (refrain_spectrogram_png(mel, NULL, tmp, err, sizeof err)))) ||
-             outtx_commit(&tx);
-    if (rc) outtx_abort(&tx);
+    CliOutput out[2] = {{.path = out_path, .audio = &y}, {.path = png_path, .mel_png = mel}};
+    int rc = commit_outputs(out, 2);
     refrain_audio_free(&y);
-    return rc ? -1 : 0;
+    return rc;
 }
 
 #define MODEL_OPT {"model", 'm', OPT_STRING, &model_path, 0, 0, NULL, "FILE", "autoencoder model file", 0}
@@ -156,13 +156,8 @@ static int run_encode(int argc, char **argv) {
     if (read_excerpt(in, x_start, x_duration, &x, &n)) goto done;
     double t0 = now_seconds();
     if (refrain_encode(m, x, n, SAMPLE_RATE, &lat, NULL, err, sizeof err)) { failed(err); goto done; }
-    OutTx tx;
-    outtx_begin(&tx);
-    const char *tmp;
-    if (!(tmp = outtx_add(&tx, out_path)) || refrain_latents_write(&lat, tmp, err, sizeof err) || outtx_commit(&tx)) {
-        outtx_abort(&tx);
-        goto done;
-    }
+    CliOutput out = {.path = out_path, .latents = &lat};
+    if (commit_outputs(&out, 1)) goto done;
     if (!g_quiet)
         fprintf(stderr, "encode: %.1f s of audio, %ld mel frames -> %ld x %d latents in %.2f s: %s\n",
                 (double)n / SAMPLE_RATE, lat.n_frames, lat.n_latent, lat.z, now_seconds() - t0, out_path);
@@ -190,7 +185,7 @@ static int run_decode(int argc, char **argv) {
     char *in;
     int st = opts_parse(&DEC_SPEC, argc, argv, &in);
     if (st != OPTS_OK) return st;
-    if (check_output(out_path, "wav,flac,ogg") || (png_path && check_output(png_path, "png"))) return fail();
+    if (check_audio_outputs()) return fail();
     refrain_latents lat;
     refrain_logmel lm = {0};
     char err[1024];
@@ -237,7 +232,7 @@ static int run_reconstruct(int argc, char **argv) {
     char *in;
     int st = opts_parse(&REC_SPEC, argc, argv, &in);
     if (st != OPTS_OK) return st;
-    if (check_output(out_path, "wav,flac,ogg") || (png_path && check_output(png_path, "png"))) return fail();
+    if (check_audio_outputs()) return fail();
     refrain_model *m = load_model();
     if (!m) return fail();
     float *x = NULL;

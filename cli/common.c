@@ -1,5 +1,6 @@
 // common.c — helpers the subcommands share: error printing, reading an input
-// excerpt, checking an output path before long work. See cli.h.
+// excerpt, checking an output path before long work, writing a command's
+// outputs all or none. See cli.h.
 #include "cli/cli.h"
 
 #include <stdio.h>
@@ -47,6 +48,28 @@ int check_output(const char *path, const char *exts) {
         return err_set("cannot write %s: the name must end in %s", path, list);
     }
     return dir_exists_for(path);
+}
+
+int commit_outputs(const CliOutput *out, int n) {
+    OutTx tx;
+    outtx_begin(&tx);
+    char err[1024];   // refrain.h's copy of err_msg(), which stays set for fail()
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        const CliOutput *o = &out[i];
+        if (!o->path) continue;
+        const char *tmp = outtx_add(&tx, o->path);
+        if (!tmp) rc = -1;
+        else if (o->audio) rc = audio_write(tmp, o->audio->samples, o->audio->n_samples, o->audio->sample_rate, o->float32);
+        else if (o->mel_png) rc = refrain_spectrogram_png(o->mel_png, o->timeline, tmp, err, sizeof err);
+        else if (o->latents) rc = refrain_latents_write(o->latents, tmp, err, sizeof err);
+        else rc = err_set("commit_outputs: nothing to write to %s", o->path);
+    }
+    if (rc || outtx_commit(&tx)) {
+        outtx_abort(&tx);
+        return -1;
+    }
+    return 0;
 }
 
 const char *report_folder(char *buf, size_t cap, const char *report) {
