@@ -8,6 +8,7 @@
 //   - a longer run lowers the training loss;
 //   - a resume with other drop settings is refused, naming the setting.
 #include "tests/check.h"
+#include "tests/tiny_models.h"
 #include "autoencoder/autoencoder.h"
 #include "diffusion/diffusion.h"
 #include "data/corpus.h"
@@ -22,48 +23,8 @@
 
 static char g_dir[128];
 
-static int write_song(const char *id, long T, uint64_t seed) {
-    CorpusSong s;
-    memset(&s, 0, sizeof s);
-    snprintf(s.song, sizeof s.song, "%s", id);
-    snprintf(s.package, sizeof s.package, "test");
-    s.source = SRC_MMA;
-    s.split = corpus_split_for(id, CORPUS_VALID_PERCENT);
-    s.n_frames = (int32_t)T;
-    s.n_mels = N_MELS;
-    s.duration = T * (double)HOP / SAMPLE_RATE;
-    const char *lab[4] = {"verse", "chorus", "verse", "chorus"};
-    SongSection sec[4];
-    memset(sec, 0, sizeof sec);
-    for (int k = 0; k < 4; k++) {
-        sec[k].start = corpus_seconds((int32_t)(T * k / 4));
-        sec[k].end = corpus_seconds((int32_t)(T * (k + 1) / 4));
-        snprintf(sec[k].label, sizeof sec[k].label, "%s", lab[k]);
-        sec[k].confidence = 1;
-        sec[k].desc = (SectionDescriptors){-14, 0, 1500, 2};
-    }
-    song_number_occurrences(sec, 4);
-    s.n_sections = 4;
-    s.sections = sec;
-    // each label its own spectral shape, plus noise: a chorus is like the other chorus
-    Rng r;
-    rng_seed(&r, seed);
-    float *mel = mallocCheck(sizeof(float) * T * N_MELS);
-    for (long t = 0; t < T; t++) {
-        int chorus = (t * 4 / T) % 2;
-        for (int k = 0; k < N_MELS; k++)
-            mel[t * N_MELS + k] = -6.f + 3.f * sinf((chorus ? 0.3f : 0.11f) * k + 0.05f * t) + 0.3f * rng_normal(&r);
-    }
-    char path[512];
-    snprintf(path, sizeof path, "%s/shards/%s.rfs", g_dir, id);
-    int rc = shard_write(path, &s, mel);
-    free(mel);
-    return rc;
-}
-
 static int write_ae(const char *path, uint64_t seed) {
-    AeConfig c = ae_config_default();
-    c.z = 4; c.ch[0] = 8; c.ch[1] = 8; c.ch[2] = 8; c.groups = 4; c.enc_res = 1; c.dec_res = 1;
+    AeConfig c = tiny_ae_config(4);
     Ae m;
     if (ae_create(&m, &c)) return -1;
     Rng r;
@@ -213,16 +174,9 @@ int main(void) {
     g_quiet = 1;
     snprintf(g_dir, sizeof g_dir, "/tmp/test_diffusion_train_%d", (int)getpid());
     char cmd[300];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s/shards", g_dir);
-    if (system(cmd)) return 1;
-    int ntrain = 0, nvalid = 0;
-    for (int i = 0; i < 400 && (ntrain < 6 || nvalid < 2); i++) {
-        char id[32];
-        snprintf(id, sizeof id, "song%d", i);
-        int valid = corpus_split_for(id, CORPUS_VALID_PERCENT) == SPLIT_VALID;
-        if (valid ? nvalid >= 2 : ntrain >= 6) continue;
-        if (write_song(id, 320 + 16 * (i % 5), 900 + i)) { CHECK(0, "shard: %s", err_msg()); return check_summary("test_diffusion_train"); }
-        *(valid ? &nvalid : &ntrain) += 1;
+    if (tiny_corpus_write(g_dir, 6, 2, tiny_verse_chorus_song)) {   // 6 training and 2 validation songs
+        CHECK(0, "shard: %s", err_msg());
+        return check_summary("test_diffusion_train");
     }
     char ae[256];
     snprintf(ae, sizeof ae, "%s/ae.rfc", g_dir);

@@ -11,6 +11,7 @@
 // tests/cli_mpi.sh and bench/mpi.sh; `test_dist --compare A B TOL` prints the
 // largest difference between two checkpoints' weights, and fails above TOL.
 #include "tests/check.h"
+#include "tests/tiny_models.h"
 #include "autoencoder/autoencoder.h"
 #include "data/corpus.h"
 #include "diffusion/diffusion.h"
@@ -24,61 +25,11 @@
 #include <string.h>
 #include <unistd.h>
 
-// ---- the tiny corpus ------------------------------------------------------------------------
-static int write_song(const char *dir, const char *id, long T, uint64_t seed) {
-    CorpusSong s;
-    memset(&s, 0, sizeof s);
-    snprintf(s.song, sizeof s.song, "%s", id);
-    snprintf(s.package, sizeof s.package, "test");
-    s.source = SRC_MMA;
-    s.split = corpus_split_for(id, CORPUS_VALID_PERCENT);
-    s.n_frames = (int32_t)T;
-    s.n_mels = N_MELS;
-    s.duration = T * (double)HOP / SAMPLE_RATE;
-    const char *lab[4] = {"verse", "chorus", "verse", "chorus"};
-    SongSection sec[4];
-    memset(sec, 0, sizeof sec);
-    for (int k = 0; k < 4; k++) {
-        sec[k].start = corpus_seconds((int32_t)(T * k / 4));
-        sec[k].end = corpus_seconds((int32_t)(T * (k + 1) / 4));
-        snprintf(sec[k].label, sizeof sec[k].label, "%s", lab[k]);
-        sec[k].confidence = 1;
-        sec[k].desc = (SectionDescriptors){-14, 0, 1500, 2};
-    }
-    song_number_occurrences(sec, 4);
-    s.n_sections = 4;
-    s.sections = sec;
-    Rng r;
-    rng_seed(&r, seed);
-    float *mel = mallocCheck(sizeof(float) * T * N_MELS);
-    for (long t = 0; t < T; t++) {
-        int chorus = (t * 4 / T) % 2;
-        for (int k = 0; k < N_MELS; k++)
-            mel[t * N_MELS + k] = -6.f + 3.f * sinf((chorus ? 0.3f : 0.11f) * k + 0.05f * t) + 0.3f * rng_normal(&r);
-    }
-    char path[512];
-    snprintf(path, sizeof path, "%s/shards/%s.rfs", dir, id);
-    int rc = shard_write(path, &s, mel);
-    free(mel);
-    return rc;
-}
-
+// ---- the tiny corpus (tests/tiny_models.h) ----------------------------------------------------
 static int write_corpus(const char *dir) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s/shards'", dir);
-    if (system(cmd)) return err_set("cannot make %s/shards", dir);
-    int ntrain = 0, nvalid = 0;
-    for (int i = 0; i < 400 && (ntrain < 6 || nvalid < 2); i++) {
-        char id[32];
-        snprintf(id, sizeof id, "song%d", i);
-        int valid = corpus_split_for(id, CORPUS_VALID_PERCENT) == SPLIT_VALID;
-        if (valid ? nvalid >= 2 : ntrain >= 6) continue;
-        if (write_song(dir, id, 320 + 16 * (i % 5), 900 + i)) return -1;
-        *(valid ? &nvalid : &ntrain) += 1;
-    }
-    AeConfig c = ae_config_default();
+    if (tiny_corpus_write(dir, 6, 2, tiny_verse_chorus_song)) return -1;
     // z: train-diffusion's default latent width (its command line takes the denoiser's z from there)
-    c.z = denoiser_config_default().z; c.ch[0] = 8; c.ch[1] = 8; c.ch[2] = 8; c.groups = 4; c.enc_res = 1; c.dec_res = 1;
+    AeConfig c = tiny_ae_config(denoiser_config_default().z);
     Ae m;
     if (ae_create(&m, &c)) return -1;
     Rng r;
