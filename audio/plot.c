@@ -19,10 +19,13 @@
 #define PT 36
 #define PB 52
 
-// A qualitative palette: eight hues far apart, mid lightness, readable on white.
-static const uint32_t PALETTE[8] = {
+// A qualitative palette: twelve hues far apart, mid lightness, readable on white
+// (the ablation's pair plot draws ten series: no two may share a colour).
+#define N_PALETTE 12
+static const uint32_t PALETTE[N_PALETTE] = {
     RGB(31, 100, 190), RGB(230, 110, 20), RGB(40, 150, 60),  RGB(200, 40, 50),
     RGB(130, 80, 180), RGB(120, 80, 60),  RGB(210, 90, 170), RGB(90, 90, 90),
+    RGB(20, 165, 175), RGB(175, 160, 20), RGB(20, 30, 110),  RGB(245, 140, 130),
 };
 
 typedef struct {
@@ -141,7 +144,7 @@ int plot_png(const char *path, const char *title, const char *xlabel, const char
 
     // series: lines between consecutive usable points, a square at each point
     for (int s = 0; s < nseries; s++) {
-        uint32_t col = PALETTE[s % 8];
+        uint32_t col = PALETTE[s % N_PALETTE];
         int have = 0, px = 0, py = 0;
         for (int i = 0; i < series[s].n; i++) {
             double x = series[s].x[i], y = series[s].y[i];
@@ -167,7 +170,7 @@ int plot_png(const char *path, const char *title, const char *xlabel, const char
     canvas_rect(&c, bx + 1, by + 1, bx + bw - 1, by + bh - 1, RGB(255, 255, 255));
     for (int s = 0; s < nseries; s++) {
         int y = by + 6 + 14 * s;
-        canvas_rect(&c, bx + 6, y + 3, bx + 26, y + 5, PALETTE[s % 8]);
+        canvas_rect(&c, bx + 6, y + 3, bx + 26, y + 5, PALETTE[s % N_PALETTE]);
         canvas_text(&c, bx + 32, y, series[s].name ? series[s].name : "", 1, ink);
     }
     int rc = canvas_write_png(&c, path);

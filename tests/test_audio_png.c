@@ -2,6 +2,7 @@
 // the PNG decodes to the size the layout promises, low bands sit at the
 // bottom, timeline boundaries are white lines exactly where the timeline puts
 // them (and nowhere else), and bad timelines are refused naming the section.
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -198,6 +199,27 @@ static void test_spectrogram(void) {
     song_form_free(&tl);
 }
 
+// The distinct colours a linear plot of the n series uses on more than 30 pixels (-1: not drawn).
+static int plot_colours(const char *png, const PlotSeries *s, int n) {
+    int w, h, ch;
+    if (plot_png(png, "colours", "x", "y", s, n, 0, 0)) return -1;
+    unsigned char *img = stbi_load(png, &w, &h, &ch, 3);
+    if (!img) return -1;
+    int nc = 0, cnt[64] = {0};
+    uint32_t col[64];
+    for (long i = 0; i < (long)w * h; i++) {
+        uint32_t c = (uint32_t)img[3 * i] << 16 | (uint32_t)img[3 * i + 1] << 8 | img[3 * i + 2];
+        int k = 0;
+        while (k < nc && col[k] != c) k++;
+        if (k == nc && nc < 64) col[nc++] = c;
+        if (k < 64) cnt[k]++;
+    }
+    stbi_image_free(img);
+    int used = 0;
+    for (int k = 0; k < nc; k++) used += cnt[k] > 30;
+    return used;
+}
+
 static void test_plot(void) {
     char png[4096];
     path_in(png, "plot.png");
@@ -225,6 +247,15 @@ static void test_plot(void) {
               p0[0], p0[1], p0[2], p1[0], p1[1], p1[2]);
     }
     stbi_image_free(img);
+    // twelve series, twelve colours: the colours used by more than 30 pixels, against one series' plot
+    double lx[2] = {0, 1}, ly[12][2];
+    PlotSeries many[12];
+    for (int k = 0; k < 12; k++) {
+        ly[k][0] = ly[k][1] = k;
+        many[k] = (PlotSeries){"series", lx, ly[k], 2};
+    }
+    int c1 = plot_colours(png, many, 1), c12 = plot_colours(png, many, 12);
+    CHECK(c1 > 0 && c12 - c1 >= 11, "12 series draw 11 more colours than 1 (%d against %d)", c12, c1);
     CHECK(plot_png(png, "lin", "x", "y", s, 2, 0, 0) == 0, "linear plot written");
     double neg[2] = {-1, 0};
     PlotSeries bad = {"neg", neg, neg, 2};
