@@ -118,6 +118,12 @@ typedef struct {
                                // rendering through the autoencoder and vocoder), the new part's gain set so
                                // its BS.1770 loudness matches the recording's (at most +-24 dB); the
                                // recording's sections (seed 0) lead the output's sections
+    const float *form_from;    // a recording (mono, form_from_samples at form_from_rate Hz), NULL for none:
+    long form_from_samples;    // the form is refrain_form_from_audio's of it, instead of form (give one of
+    int form_from_rate;        // the two); the form string used is returned in refrain_song.form
+    const refrain_song *reroll_from;   // a song made earlier (refrain_song_load), NULL for none: the call is
+    const char *reroll;        // refrain_reroll(m, p, reroll_from, reroll, ...): its sections `reroll` names
+                               // ("3" or a label) sampled anew; not with form, form_from, prime or memory_from*
 } refrain_generate_params;
 #define REFRAIN_CROSSFADE_SECONDS 0.1
 refrain_generate_params refrain_generate_default_params(void);
@@ -151,12 +157,17 @@ struct refrain_song {
     int n_recording;           // prime_continue: the leading sections that are the recording's; else 0
     long recording_samples;    // prime_continue: audio[0, recording_samples - crossfade) is the recording's
     long memory_tokens;        // memory tokens the sampled sections held, summed (the memory's cost)
+    char *form;                // form_from: the form string taken from the recording; else NULL
+    int *rerolled;             // a re-roll: the re-rolled sections' 0-based indices, ascending (n_rerolled); else NULL
+    int n_rerolled;
 };
 
 #define REFRAIN_ERR (-1)         // a failure: err says what
 #define REFRAIN_ERR_INPUT (-2)   // the caller's input is wrong (a bad form or parameter): err says which
 
-// Parses the form, generates every section, decodes and vocodes. Returns 0,
+// Parses the form, generates every section, decodes and vocodes: the one call
+// for every kind of song (a form, a recording's form (form_from), primed or
+// continuing a recording (prime), a re-roll of a song made earlier (reroll_from)). Returns 0,
 // REFRAIN_ERR_INPUT (a bad form or parameter: err names the word and what is
 // allowed) or REFRAIN_ERR, with err set.
 int refrain_generate(refrain_model *m, const refrain_generate_params *p, refrain_song *out, char *err,

@@ -128,53 +128,48 @@ static int run(int argc, char **argv) {
         free(idx);
         if (k < 0) { fprintf(stderr, "refrain: %s\n", err); refrain_song_free(&from); return 2; }
     }
-    float *rec = NULL;
-    long nrec = 0;
-    char *form_text = NULL;
-    if (g_formfrom) {
-        float *y;
-        long ny;
-        if (read_mono(g_formfrom, &y, &ny)) return fail();
-        size_t cap = 64 * 32;
-        form_text = mallocCheck(cap);
-        int rc = refrain_form_from_audio(y, ny, SAMPLE_RATE, form_text, cap, err, sizeof err);
-        free(y);
-        if (rc) { fprintf(stderr, "refrain: %s: %s\n", g_formfrom, err); free(form_text); return 1; }
-        if (!g_quiet) fprintf(stderr, "generate: the form of %s: %s\n", g_formfrom, form_text);
+    // the recordings are read here; the library takes their samples (a form, a prime, a continuation)
+    float *rec = NULL, *fromrec = NULL;
+    long nrec = 0, nfromrec = 0;
+    if ((g_formfrom && read_mono(g_formfrom, &fromrec, &nfromrec)) ||
+        ((g_prime || g_cont) && read_mono(g_prime ? g_prime : g_cont, &rec, &nrec))) {
+        free(fromrec);
+        refrain_song_free(&from);
+        return fail();
     }
-    if ((g_prime || g_cont) && read_mono(g_prime ? g_prime : g_cont, &rec, &nrec)) { free(form_text); return fail(); }
     refrain_model_params mp = refrain_model_default_params();
     mp.denoiser = g_model;
     mp.autoencoder = g_ae;
     refrain_model *m = refrain_model_load(&mp, err, sizeof err);
-    if (!m) { fprintf(stderr, "refrain: %s\n", err); free(rec); free(form_text); refrain_song_free(&from); return 1; }
-    gp.form = form_text ? form_text : g_form; gp.bpm = g_bpm; gp.style = g_style; gp.seed = (uint64_t)g_seed; gp.steps = g_steps;
+    if (!m) { fprintf(stderr, "refrain: %s\n", err); free(rec); free(fromrec); refrain_song_free(&from); return 1; }
+    gp.form = g_form; gp.bpm = g_bpm; gp.style = g_style; gp.seed = (uint64_t)g_seed; gp.steps = g_steps;
     gp.sampler = g_sampler; gp.schedule = g_sched; gp.cfg = (float)g_cfg; gp.memory_guidance = (float)g_mg;
     gp.no_memory = g_nomem; gp.vocoder_iters = g_iters;
     gp.repeat_strength = (float)g_repeat; gp.seam_strength = (float)g_seam;
     gp.prime = rec; gp.prime_samples = nrec; gp.prime_rate = SAMPLE_RATE; gp.prime_continue = g_cont != NULL;
+    gp.form_from = fromrec; gp.form_from_samples = nfromrec; gp.form_from_rate = SAMPLE_RATE;
+    gp.reroll_from = g_from ? &from : NULL; gp.reroll = g_reroll;
     gp.progress = show_progress;
     refrain_song song;
-    int rc = g_from ? refrain_reroll(m, &gp, &from, g_reroll, &song, err, sizeof err)
-                    : refrain_generate(m, &gp, &song, err, sizeof err);
+    int rc = refrain_generate(m, &gp, &song, err, sizeof err);
     progress_done();
     refrain_model_free(m);
     free(rec);
-    free(form_text);
-    if (rc) { fprintf(stderr, "refrain: %s\n", err); refrain_song_free(&from); return rc == REFRAIN_ERR_INPUT ? 2 : 1; }
+    free(fromrec);
+    refrain_song_free(&from);
+    if (rc) { fprintf(stderr, "refrain: %s\n", err); return rc == REFRAIN_ERR_INPUT ? 2 : 1; }
+    if (song.form && !g_quiet) fprintf(stderr, "generate: the form of %s: %s\n", g_formfrom, song.form);
     double sec = (double)song.n_samples / song.sample_rate;
     rc = write_outputs(&song) ? fail() : 0;
     double total = song.seconds_denoiser + song.seconds_decoder + song.seconds_vocoder;
     if (!rc && !g_quiet && g_from) {
         char list[256] = "";
-        int *idx = mallocCheck(sizeof(int) * from.n_sections);
-        int n = refrain_reroll_sections(&from, g_reroll, idx, err, sizeof err);
-        for (int k = 0; k < n; k++) {
+        for (int k = 0; k < song.n_rerolled; k++) {
             size_t L = strlen(list);
-            if (L < sizeof list - 48) snprintf(list + L, sizeof list - L, "%s%d (%s)", k ? ", " : "", idx[k] + 1,
-                                               from.sections[idx[k]].label);
+            if (L < sizeof list - 48) snprintf(list + L, sizeof list - L, "%s%d (%s)", k ? ", " : "", song.rerolled[k] + 1,
+                                               song.sections[song.rerolled[k]].label);
         }
-        free(idx);
+        int n = song.n_rerolled;
         fprintf(stderr, "reroll: section%s %s of %d (counted from 1) re-rolled: %d section%s and %ld of %ld latent frames "
                 "sampled, seams included (%.1f of %.1f s), in %.1f s (denoiser %.1f s, decoder %.2f s, vocoder %.2f s) -> %s\n",
                 n == 1 ? "" : "s", list, song.n_sections, song.sections_sampled,
@@ -185,7 +180,6 @@ static int run(int argc, char **argv) {
         fprintf(stderr, "generate: %d sections, %.1f s of audio in %.1f s (denoiser %.1f s, decoder %.2f s, vocoder %.2f s) -> %s\n",
                 song.n_sections, sec, total, song.seconds_denoiser, song.seconds_decoder, song.seconds_vocoder, g_out);
     refrain_song_free(&song);
-    refrain_song_free(&from);
     return rc;
 }
 

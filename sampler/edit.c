@@ -1,8 +1,9 @@
 // edit.c — refrain.h's editing: a song made earlier read back from its
 // timeline and latents (refrain_song_load), one or more of its sections
 // re-rolled (refrain_reroll), a recording's form borrowed
-// (refrain_form_from_audio), and a song primed with, or continuing, a recording
-// (refrain_generate with p->prime: edit_generate_primed). The song loop's part
+// (refrain_form_from_audio; refrain_generate with p->form_from), and a song
+// primed with, or continuing, a recording (refrain_generate with p->prime:
+// edit_generate_primed); refrain_generate with p->reroll_from is refrain_reroll. The song loop's part
 // of each (which sections are sampled, seams, the primed memory, repeats from
 // their earlier occurrence) is song_generate_edit (song.c); this file builds its
 // inputs and turns its latents into a song: decoding, vocoding, and for a
@@ -204,6 +205,8 @@ int refrain_reroll(refrain_model *m, const refrain_generate_params *p, const ref
     refrain_generate_params q = *p;
     q.form = "(the song's)";
     q.prime = NULL;
+    q.form_from = NULL;
+    q.reroll_from = NULL;
     if (!m->den.cfg.z) err_set("reroll: the model has no denoiser (refrain_autoencoder_load)");
     if (!m->den.cfg.z || generate_check_params(&q)) return fail_with(err, err_cap, REFRAIN_ERR_INPUT);
     int n = from->n_sections;
@@ -217,7 +220,6 @@ int refrain_reroll(refrain_model *m, const refrain_generate_params *p, const ref
     uint8_t *redo = callocCheck(n, 1);
     for (int i = 0; i < k; i++) redo[idx[i]] = 1;
     for (int i = 0; i < n; i++) seeds[i] = from->sections[i].seed;
-    free(idx);
     int rc = 0;
     long bounds[n + 1];
     long T = song_bounds(&form, bounds);
@@ -236,6 +238,8 @@ int refrain_reroll(refrain_model *m, const refrain_generate_params *p, const ref
         if (song_generate_edit(&m->den, &form, &sp, &e, &lat)) rc = fail_with(err, err_cap, REFRAIN_ERR);
     }
     if (!rc && finish(m, p, &form, &lat, 0, out)) rc = fail_with(err, err_cap, REFRAIN_ERR);
+    if (!rc) { out->rerolled = idx; out->n_rerolled = k; idx = NULL; }
+    free(idx);
     song_latents_free(&lat);
     song_form_free(&form);
     free(seeds);
@@ -252,25 +256,58 @@ static int analyze_recording(Analysis *a, const float *x, long n) {
     return analyze_audio(a, x, n, &o);
 }
 
-int refrain_form_from_audio(const float *x, long n, int rate, char *form, size_t cap, char *err, size_t err_cap) {
+// The recording's form as a string, allocated to fit (*form, the caller frees it), of *n_sections.
+static int form_of_recording(const float *x, long n, int rate, char **form, int *n_sections) {
     float *y;
     long ny;
     int owned;
-    if (at_model_rate(x, n, rate, &y, &ny, &owned)) return fail_with(err, err_cap, REFRAIN_ERR);
+    *form = NULL;
+    if (at_model_rate(x, n, rate, &y, &ny, &owned)) return -1;
     Analysis a;
     int rc = analyze_recording(&a, y, ny);
     if (owned) free(y);
-    if (rc) return fail_with(err, err_cap, REFRAIN_ERR);
-    size_t L = 0;
-    if (cap) form[0] = 0;
-    for (int i = 0; i < a.form.n && !rc; i++) {
+    if (rc) return -1;
+    size_t cap = 1, L = 0;
+    for (int i = 0; i < a.form.n; i++) cap += strlen(a.form.sections[i].label) + 24;   // " label:seconds.mmm"
+    char *f = mallocCheck(cap);
+    f[0] = 0;
+    for (int i = 0; i < a.form.n; i++) {
         const SongSection *s = &a.form.sections[i];
-        int w = snprintf(form + L, cap > L ? cap - L : 0, "%s%s:%.3f", i ? " " : "", s->label, s->end - s->start);
-        if (w < 0 || L + (size_t)w >= cap) rc = err_set("form of the recording: %d sections do not fit %zu bytes", a.form.n, cap);
-        else L += (size_t)w;
+        L += (size_t)snprintf(f + L, cap - L, "%s%s:%.3f", i ? " " : "", s->label, s->end - s->start);
     }
+    *n_sections = a.form.n;
     analysis_free(&a);
+    *form = f;
+    return 0;
+}
+
+int refrain_form_from_audio(const float *x, long n, int rate, char *form, size_t cap, char *err, size_t err_cap) {
+    char *f;
+    int k, rc = 0;
+    if (cap) form[0] = 0;
+    if (form_of_recording(x, n, rate, &f, &k)) return fail_with(err, err_cap, REFRAIN_ERR);
+    size_t L = strlen(f);
+    if (L >= cap)
+        rc = err_set("form of the recording: %d sections do not fit %zu bytes", k, cap);
+    else
+        memcpy(form, f, L + 1);
+    free(f);
     return rc ? fail_with(err, err_cap, REFRAIN_ERR) : 0;
+}
+
+int edit_generate_form_from(refrain_model *m, const refrain_generate_params *p, refrain_song *out, char *err,
+                            size_t err_cap) {
+    char *f;
+    int k;
+    if (form_of_recording(p->form_from, p->form_from_samples, p->form_from_rate, &f, &k))
+        return fail_with(err, err_cap, REFRAIN_ERR);
+    refrain_generate_params q = *p;
+    q.form = f;
+    q.form_from = NULL;
+    int rc = refrain_generate(m, &q, out, err, err_cap);
+    if (rc) free(f);
+    else out->form = f;
+    return rc;
 }
 
 // ---- prime and continue -------------------------------------------------------------------------

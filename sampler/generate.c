@@ -123,7 +123,7 @@ refrain_generate_params refrain_generate_default_params(void) {
 }
 
 void refrain_song_free(refrain_song *s) {
-    free(s->audio); free(s->logmel); free(s->latents); free(s->sections);
+    free(s->audio); free(s->logmel); free(s->latents); free(s->sections); free(s->form); free(s->rerolled);
     memset(s, 0, sizeof *s);
 }
 
@@ -136,7 +136,10 @@ static void den_progress(void *ctx, int section, int n, int step, int steps) {
 }
 
 int generate_check_params(const refrain_generate_params *p) {
-    if (!p->form) return err_set("generate: no form given");
+    if (!p->form && !p->form_from && !p->reroll_from) return err_set("generate: no form given");
+    if (p->form_from && p->form) return err_set("generate: form and form_from both given; give one");
+    if (p->reroll_from && (p->form || p->form_from || p->prime || p->memory_from || p->memory_from_each))
+        return err_set("generate: a re-roll (reroll_from) takes the song's form; no form, form_from, prime or memory_from with it");
     if (p->steps < 1 || p->steps > 1000) return err_set("generate: steps %d; allowed 1..1000", p->steps);
     if (p->sampler < 0 || p->sampler >= SAMPLER_COUNT) return err_set("generate: unknown sampler %d", p->sampler);
     if (p->schedule < 0 || p->schedule >= SCHED_COUNT) return err_set("generate: unknown schedule %d", p->schedule);
@@ -152,6 +155,9 @@ int generate_check_params(const refrain_generate_params *p) {
     if (p->memory_from && p->memory_from_each) return err_set("generate: memory_from and memory_from_each both given");
     if (p->prime && (p->prime_samples < 1 || p->prime_rate < 1000 || p->prime_rate > 384000))
         return err_set("generate: a recording of %ld samples at %d Hz", p->prime_samples, p->prime_rate);
+    if (p->form_from && (p->form_from_samples < 1 || p->form_from_rate < 1000 || p->form_from_rate > 384000))
+        return err_set("generate: a form_from recording of %ld samples at %d Hz", p->form_from_samples,
+                       p->form_from_rate);
     return 0;
 }
 
@@ -177,6 +183,8 @@ int refrain_generate(refrain_model *m, const refrain_generate_params *p, refrain
         return fail_with(err, err_cap, REFRAIN_ERR_INPUT);
     }
     if (generate_check_params(p)) return fail_with(err, err_cap, REFRAIN_ERR_INPUT);
+    if (p->reroll_from) return refrain_reroll(m, p, p->reroll_from, p->reroll, out, err, err_cap);
+    if (p->form_from) return edit_generate_form_from(m, p, out, err, err_cap);
     if (p->prime) return edit_generate_primed(m, p, out, err, err_cap);
     FormOpts fo;
     form_opts_default(&fo);

@@ -19,6 +19,10 @@ int generate_check_params(const refrain_generate_params *p);
 // into the song loop, and for prime_continue the recording then the new part.
 int edit_generate_primed(refrain_model *m, const refrain_generate_params *p, refrain_song *out, char *err,
                          size_t err_cap);
+// refrain_generate with p->form_from set (edit.c): the recording's form
+// (refrain_form_from_audio's), then refrain_generate with it; out->form holds it.
+int edit_generate_form_from(refrain_model *m, const refrain_generate_params *p, refrain_song *out, char *err,
+                            size_t err_cap);
 
 // The song type's section as the public one (library.c): every field, NAN where unknown.
 void public_section(refrain_section *r, const SongSection *x);

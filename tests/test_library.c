@@ -3,7 +3,8 @@
 // function it wraps gives (bit for bit, with the parameters mapped as the
 // header says), the shapes the header states, the input errors it promises
 // (REFRAIN_ERR_INPUT, with a message naming what is wrong), and the timeline
-// writer and reader round trip.
+// writer and reader round trip; refrain_generate's re-roll and form-from
+// (reroll_from, form_from) as the calls they stand for.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,6 +320,70 @@ static void test_audio_read(const float *x) {
     CHECK(rc == REFRAIN_ERR && strstr(err, "/nonexistent/x.wav"), "a missing file: REFRAIN_ERR: %s", err);
 }
 
+// refrain_generate as the one entry for every kind of song: reroll_from is
+// refrain_reroll bit for bit, form_from is refrain_form_from_audio's form given as
+// form, bit for bit, each saying what it did (rerolled, form); what does not go
+// together is REFRAIN_ERR_INPUT.
+static void test_generate_entry(const float *x, long n) {
+    char err[512];
+    refrain_model_params mp = {g_den, g_ae};
+    refrain_model *m = refrain_model_load(&mp, err, sizeof err);
+    if (!CHECK(m != NULL, "tiny denoiser and autoencoder load: %s", m ? "ok" : err)) return;
+    refrain_generate_params p = refrain_generate_default_params();
+    p.form = "intro:3 verse:3 chorus:3 verse:3 chorus:3";
+    p.seed = 11; p.steps = 3; p.vocoder_iters = 4;
+    refrain_song a, b, c;
+    int rc = refrain_generate(m, &p, &a, err, sizeof err);
+    if (!CHECK(rc == 0, "a song to re-roll: %s", rc ? err : "ok")) { refrain_model_free(m); return; }
+    CHECK(a.form == NULL && a.rerolled == NULL && a.n_rerolled == 0, "a plain song: no form string, nothing re-rolled");
+    refrain_generate_params q = p;
+    q.form = NULL; q.seed = 12; q.reroll_from = &a; q.reroll = "chorus";
+    rc = refrain_generate(m, &q, &b, err, sizeof err);
+    int rc2 = refrain_reroll(m, &q, &a, "chorus", &c, err, sizeof err);
+    CHECK(rc == 0 && rc2 == 0 && b.n_latent == c.n_latent && same_floats(b.latents, c.latents, b.n_latent * b.z) &&
+          b.n_samples == c.n_samples && same_floats(b.audio, c.audio, b.n_samples) &&
+          b.frames_sampled == c.frames_sampled && !same_floats(a.latents, b.latents, a.n_latent * a.z),
+          "reroll_from + reroll \"chorus\": refrain_reroll's song bit for bit (latents, samples), not the original");
+    CHECK(rc == 0 && rc2 == 0 && b.n_rerolled == 2 && b.rerolled[0] == 2 && b.rerolled[1] == 4 && c.n_rerolled == 2 &&
+          c.rerolled[0] == 2 && c.rerolled[1] == 4 && b.form == NULL,
+          "the re-rolled sections are listed: %d of them (3 and 5, counted from 1)", rc ? -1 : b.n_rerolled);
+    if (!rc) refrain_song_free(&b);
+    if (!rc2) refrain_song_free(&c);
+    q.reroll = "bridge";
+    rc = refrain_generate(m, &q, &b, err, sizeof err);
+    CHECK(rc == REFRAIN_ERR_INPUT && strstr(err, "intro, verse, chorus"), "a label the song lacks: REFRAIN_ERR_INPUT: %s", err);
+    q.reroll = "2"; q.form = "verse";
+    rc = refrain_generate(m, &q, &b, err, sizeof err);
+    CHECK(rc == REFRAIN_ERR_INPUT && strstr(err, "reroll_from"), "reroll_from with a form: REFRAIN_ERR_INPUT: %s", err);
+
+    // form_from: the form of the A B A B recording, then that form
+    char form[512];
+    rc = refrain_form_from_audio(x, n, SAMPLE_RATE, form, sizeof form, err, sizeof err);
+    if (CHECK(rc == 0, "refrain_form_from_audio: %s", rc ? err : form)) {
+        q = p;
+        q.form = NULL; q.form_from = x; q.form_from_samples = n; q.form_from_rate = SAMPLE_RATE;
+        rc = refrain_generate(m, &q, &b, err, sizeof err);
+        p.form = form;
+        rc2 = refrain_generate(m, &p, &c, err, sizeof err);
+        CHECK(rc == 0 && rc2 == 0 && b.form && !strcmp(b.form, form) && c.form == NULL && b.n_samples == c.n_samples &&
+              same_floats(b.audio, c.audio, b.n_samples) && same_floats(b.latents, c.latents, b.n_latent * b.z) &&
+              b.n_sections == c.n_sections,
+              "form_from: the song refrain_form_from_audio's form gives, bit for bit (%d sections), and that form: %s",
+              rc ? -1 : b.n_sections, rc ? err : b.form);
+        if (!rc) refrain_song_free(&b);
+        if (!rc2) refrain_song_free(&c);
+    }
+    q = p;
+    q.form_from = x; q.form_from_samples = n; q.form_from_rate = SAMPLE_RATE;
+    rc = refrain_generate(m, &q, &b, err, sizeof err);
+    CHECK(rc == REFRAIN_ERR_INPUT && strstr(err, "form_from"), "form and form_from both: REFRAIN_ERR_INPUT: %s", err);
+    q.form = NULL; q.form_from_samples = 0;
+    rc = refrain_generate(m, &q, &b, err, sizeof err);
+    CHECK(rc == REFRAIN_ERR_INPUT && strstr(err, "0 samples"), "an empty form_from recording: REFRAIN_ERR_INPUT: %s", err);
+    refrain_song_free(&a);
+    refrain_model_free(m);
+}
+
 int main(void) {
     if (!CHECK(mkdtemp(g_dir) != NULL, "scratch folder %s", g_dir)) return check_summary("test_library");
     snprintf(g_den, sizeof g_den, "%s/den.rfc", g_dir);
@@ -331,6 +396,7 @@ int main(void) {
     test_timeline();
     test_analyze(x, n);
     test_audio_read(x);
+    test_generate_entry(x, n);
     free(x);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
