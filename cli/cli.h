@@ -45,7 +45,8 @@ int check_output(const char *path, const char *exts);
 // One output of a command: its final path (NULL: not asked for, skipped) and
 // what to write there, one of: audio (format by the extension; float32 applies
 // to .wav), the spectrogram PNG of mel_png (with timeline's boundaries when not
-// NULL), a latent file.
+// NULL), a latent file, a timeline's JSON (json), an analysis's self-similarity
+// PNG (ssm_png).
 typedef struct {
     const char *path;
     const refrain_audio *audio;
@@ -53,6 +54,8 @@ typedef struct {
     const refrain_logmel *mel_png;
     const refrain_timeline *timeline;
     const refrain_latents *latents;
+    const refrain_timeline *json;
+    const refrain_analysis *ssm_png;
 } CliOutput;
 // Writes out[0..n) all together or not at all (util.h OutTx): each under a
 // temporary name beside its path, renamed into place once every one was

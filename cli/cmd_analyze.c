@@ -9,7 +9,7 @@
 // data/modules.c), so `refrain analyze song.it --ref song.it` scores the
 // analyzer against the song's exact pattern structure. The analysis is
 // refrain.h's (refrain_analyze), the scoring data/reference.c's; the JSON and
-// the PNG are written together or not at all (util.h OutTx).
+// the PNG are written together or not at all (cli.h commit_outputs).
 #include <stdlib.h>
 
 #include "refrain.h"
@@ -84,16 +84,8 @@ static int run(int argc, char **argv) {
     } else {
         refrain_timeline_print(t, stdout);
     }
-    OutTx tx;   // the JSON and the PNG, both or neither
-    outtx_begin(&tx);
-    const char *tmp;
-    FILE *f;
-    // a stream's write error is left to outtx_commit, which names the file and the reason
-    if ((outp && (!(f = outtx_fopen(&tx, outp)) || (refrain_timeline_write(t, f, err, sizeof err) && !ferror(f)))) ||
-        (png && (!(tmp = outtx_add(&tx, png)) || refrain_analysis_png(a, tmp, err, sizeof err))) || outtx_commit(&tx)) {
-        outtx_abort(&tx);
-        goto done;
-    }
+    CliOutput files[] = {{.path = outp, .json = t}, {.path = png, .ssm_png = a}};   // both or neither
+    if (commit_outputs(files, 2)) goto done;
     if (rf) {
         SongForm form = refrain_timeline_form(t);
         analysis_score_print(json ? stderr : stdout, rf, &form);

@@ -27,12 +27,8 @@ static int run(int argc, char **argv) {
     if (check_output(out, "wav,flac,ogg")) return fail();
     float *x = NULL;
     long n = 0;
-    OutTx tx;
-    outtx_begin(&tx);
-    const char *tmp = NULL;
-    if (read_excerpt(in, start, duration, &x, &n) || !(tmp = outtx_add(&tx, out)) ||
-        audio_write(tmp, x, n, SAMPLE_RATE, float32) || outtx_commit(&tx)) {
-        outtx_abort(&tx);
+    if (read_excerpt(in, start, duration, &x, &n) ||
+        commit_outputs(&(CliOutput){.path = out, .audio = &(refrain_audio){x, n, SAMPLE_RATE}, .float32 = float32}, 1)) {
         free(x);
         return fail();
     }

@@ -57,27 +57,15 @@ static void show_progress(void *user, const char *stage, int section, int n, int
     else progress("generate: %s", stage);
 }
 
-// Every output, or none (util.h OutTx): all written under temporary names,
-// renamed only when every one succeeded.
+// Every output, or none (cli.h commit_outputs).
 static int write_outputs(const refrain_song *s) {
-    OutTx tx;
-    outtx_begin(&tx);
-    const char *tmp;
-    FILE *f;
-    char err[1024];
     refrain_timeline t = refrain_song_timeline(s);
+    refrain_audio audio = {s->audio, s->n_samples, s->sample_rate};
     refrain_logmel mel = {s->logmel, s->n_frames, s->n_mels};
     refrain_latents lat = {s->latents, s->n_latent, s->z, s->n_frames};
-    // a stream's write error is left to outtx_commit, which names the file and the reason
-    if (!(tmp = outtx_add(&tx, g_out)) || audio_write(tmp, s->audio, s->n_samples, s->sample_rate, 0) ||
-        (g_png && (!(tmp = outtx_add(&tx, g_png)) || refrain_spectrogram_png(&mel, &t, tmp, err, sizeof err))) ||
-        (g_tl && (!(f = outtx_fopen(&tx, g_tl)) || (refrain_timeline_write(&t, f, err, sizeof err) && !ferror(f)))) ||
-        (g_lat && (!(tmp = outtx_add(&tx, g_lat)) || refrain_latents_write(&lat, tmp, err, sizeof err))) ||
-        outtx_commit(&tx)) {
-        outtx_abort(&tx);
-        return -1;
-    }
-    return 0;
+    CliOutput out[] = {{.path = g_out, .audio = &audio}, {.path = g_png, .mel_png = &mel, .timeline = &t},
+                       {.path = g_tl, .json = &t}, {.path = g_lat, .latents = &lat}};
+    return commit_outputs(out, 4);
 }
 
 // The refusals that need no file: one line, exit 2.

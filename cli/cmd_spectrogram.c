@@ -45,13 +45,7 @@ static int run(int argc, char **argv) {
                 late, timeline, seconds, first);
     progress("spectrogram: %.1f s of audio -> %s", seconds, out);
     if (refrain_logmel_from_audio(&lm, x, n, SAMPLE_RATE, err, sizeof err)) { err_set("%s", err); goto done; }
-    OutTx tx;
-    outtx_begin(&tx);
-    const char *tmp = outtx_add(&tx, out);
-    if (!tmp || refrain_spectrogram_png(&lm, timeline ? &tl : NULL, tmp, err, sizeof err) || outtx_commit(&tx)) {
-        outtx_abort(&tx);
-        goto done;
-    }
+    if (commit_outputs(&(CliOutput){.path = out, .mel_png = &lm, .timeline = timeline ? &tl : NULL}, 1)) goto done;
     progress_done();
     rc = 0;
 done:

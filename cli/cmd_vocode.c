@@ -62,13 +62,7 @@ static int run(int argc, char **argv) {
         err_set("%s", err);
         goto done;
     }
-    OutTx tx;
-    outtx_begin(&tx);
-    const char *tmp = outtx_add(&tx, out);
-    if (!tmp || audio_write(tmp, y.samples, y.n_samples, y.sample_rate, float32) || outtx_commit(&tx)) {
-        outtx_abort(&tx);
-        goto done;
-    }
+    if (commit_outputs(&(CliOutput){.path = out, .audio = &y, .float32 = float32}, 1)) goto done;
     progress_done();
     if (!g_quiet)   // how far the result is from IN's own STFT magnitude: mel loss and phase loss together
         fprintf(stderr, "vocode: wrote %s (%.1f s) in %.1f s; spectral convergence against IN %.3f\n", out,
