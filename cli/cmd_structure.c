@@ -128,8 +128,7 @@ static int run(int argc, char **argv) {
     progress("structure: %.1f s of audio, %d sections", (double)n / SAMPLE_RATE, form.n);
     if (structure_measure_audio(&r, x, n, &form, &o)) goto done;
     progress_done();
-    printf("%s: ", in);
-    structure_print(stdout, &r, &form);
+    structure_print(stdout, in, &r, &form);
     SongOut so = {&r, &form};
     OutTx tx;   // the JSON and the PNG, both or neither
     outtx_begin(&tx);

@@ -623,7 +623,8 @@ int structure_measure_audio(StructureResult *r, const float *x, long n, const So
 }
 
 // ---- output ---------------------------------------------------------------------------------------------
-void structure_print(FILE *f, const StructureResult *r, const SongForm *form) {
+void structure_print(FILE *f, const char *name, const StructureResult *r, const SongForm *form) {
+    if (name) fprintf(f, "%s: ", name);
     fprintf(f, "%d sections (%d long enough), %d pairs: %d same-label, %d different-label\n", r->n_sections,
             r->n_used, r->n_pairs, r->n_same, r->n_diff);
     fprintf(f, "%-10s %8s %8s %8s %8s\n", "", "same", "diff", "gap", "AUC");

@@ -177,8 +177,10 @@ int structure_measure_audio(StructureResult *r, const float *x, long n, const So
                             const StructureOpts *o);
 void structure_result_free(StructureResult *r);
 
-// Table: the three measures, SI, the curve and one line per pair.
-void structure_print(FILE *f, const StructureResult *r, const SongForm *form);
+// One song's report (refrain structure IN): "NAME: " (when name is not NULL)
+// and the counts of sections and pairs, a table of the three measures, SI, the
+// curve, and one line per pair.
+void structure_print(FILE *f, const char *name, const StructureResult *r, const SongForm *form);
 // JSON object with the same (labels from form). Returns 0 or -1 on a write error.
 int structure_write_json(FILE *f, const StructureResult *r, const SongForm *form);
 // The frame self-similarity (needs keep_ssm) with the section boundaries and

@@ -319,7 +319,7 @@ static void test_mma(void) {
     StructureResult r;
     rc = logmel_from_audio(&mel, &T, x, n) || structure_measure(&r, mel, T, &form, &o);
     if (CHECK(rc == 0, "measured %d sections, %.1f s: %s", nm, form.duration, rc ? err_msg() : "ok")) {
-        structure_print(stdout, &r, &form);
+        structure_print(stdout, NULL, &r, &form);
         o.structureness = 0;
         Rng g;
         rng_seed(&g, 3);
