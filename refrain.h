@@ -51,8 +51,10 @@ refrain_model_params refrain_model_default_params(void);
 
 // A shipped model file by name ("denoiser.rfc", "ae.rfc"), never relative to the
 // current folder: $REFRAIN_MODEL_DIR, then assets/ beside the running binary (a
-// build tree), then ../share/refrain beside it (an installed binary). Returns 0
-// with the path in buf, or -1 with a message naming the places looked in.
+// build tree), then ../share/refrain beside it (an installed binary), then the
+// same two beside librefrain.so when a program links it (PREFIX/lib/../share/refrain
+// is where make install puts the models; dladdr). Returns 0 with the path in buf,
+// or -1 with a message naming the places looked in.
 int refrain_find_model(const char *name, char *buf, size_t cap, char *err, size_t err_cap);
 
 refrain_model *refrain_model_load(const refrain_model_params *p, char *err, size_t err_cap);

@@ -3,6 +3,9 @@
 // autoencoder's windowed decoder, the Griffin-Lim vocoder, and the timeline
 // with each section's seed. It owns no file writing: the caller (the CLI)
 // writes what it wants of the result.
+#define _GNU_SOURCE   // dladdr (glibc): refrain_find_model looks beside the shared library too
+#include <dlfcn.h>
+
 #include "refrain.h"
 #include "audio/audio.h"
 #include "autoencoder/autoencoder.h"
@@ -42,22 +45,41 @@ static int is_file(const char *p) {
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+// The folder of the running program (which) or of the object holding this code
+// (a program linked with librefrain.a, or librefrain.so), in dir; 0, or -1.
+static int home_folder(int which, char *dir, size_t cap) {
+    if (which == 0) {
+        ssize_t n = readlink("/proc/self/exe", dir, cap - 1);
+        if (n <= 0) return -1;
+        dir[n] = 0;
+    } else {
+        Dl_info info;
+        char *real;
+        if (!dladdr((void *)refrain_find_model, &info) || !info.dli_fname || !(real = realpath(info.dli_fname, NULL)))
+            return -1;
+        snprintf(dir, cap, "%s", real);
+        free(real);
+    }
+    char *slash = strrchr(dir, '/');
+    if (!slash) return -1;
+    *slash = 0;
+    return 0;
+}
+
 int refrain_find_model(const char *name, char *buf, size_t cap, char *err, size_t err_cap) {
-    char exe[PATH_MAX], tried[3 * PATH_MAX + 64] = "";
+    char home[2][PATH_MAX], tried[5 * PATH_MAX + 64] = "";
     const char *env = getenv("REFRAIN_MODEL_DIR");
     if (env && *env) {
         snprintf(buf, cap, "%s/%s", env, name);
         if (is_file(buf)) return 0;
         snprintf(tried, sizeof tried, "%s", buf);
     }
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = 0;
+    // the program's folder, then the shared library's (when refrain is a library of another program)
+    for (int h = 0; h < 2; h++) {
+        if (home_folder(h, home[h], sizeof home[h]) || (h == 1 && !strcmp(home[0], home[1]))) continue;
         const char *rel[2] = {"assets", "../share/refrain"};
         for (int i = 0; i < 2; i++) {
-            snprintf(buf, cap, "%s/%s/%s", exe, rel[i], name);
+            snprintf(buf, cap, "%s/%s/%s", home[h], rel[i], name);
             if (is_file(buf)) return 0;
             size_t L = strlen(tried);
             snprintf(tried + L, sizeof tried - L, "%s%s", L ? ", " : "", buf);

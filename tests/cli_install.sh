@@ -142,6 +142,25 @@ rc=$?
 rc=$?
 [ $rc -eq 1 ] && grep -q "$tmp/envdir/denoiser.rfc" "$tmp/err" && ok "--model comes before share/refrain" ||
     bad "--model: exit $rc: $(cat "$tmp/err")"
+# a program linked with the installed librefrain.so, in a folder of its own: the models beside the
+# library (lib/../share/refrain); the same program linked statically has only its own folder to look in
+if [ -x "$tmp/ex-shared" ] && [ -x "$tmp/ex-static" ]; then
+    mkdir -p "$tmp/progs"
+    cp "$tmp/ex-shared" "$tmp/ex-static" "$tmp/progs/"
+    ( cd "$tmp/elsewhere" && env -u REFRAIN_MODEL_DIR LD_LIBRARY_PATH=$prefix/lib "$tmp/progs/ex-shared" \
+        -f "verse:2 chorus:2" -s 2 -q lib.wav ) >/dev/null 2>"$tmp/err"
+    rc=$?
+    [ $rc -eq 0 ] && [ -s "$tmp/elsewhere/lib.wav" ] &&
+        ok "a program linked with librefrain.so, from another folder, no option: models beside the library ($prefix/share/refrain)" ||
+        bad "shared program with models beside the library: exit $rc: $(cat "$tmp/err")"
+    ( cd "$tmp/elsewhere" && env -u REFRAIN_MODEL_DIR "$tmp/progs/ex-static" -f "verse:2" -s 2 -q st.wav ) >/dev/null 2>"$tmp/err"
+    rc=$?
+    [ $rc -eq 1 ] && grep -q "no denoiser.rfc found (looked in $tmp/progs/assets/denoiser.rfc, $tmp/progs/../share/refrain/denoiser.rfc)" "$tmp/err" &&
+        [ ! -e "$tmp/elsewhere/st.wav" ] &&
+        ok "the same program linked with librefrain.a looks only beside itself: $(cat "$tmp/err")" ||
+        bad "static program: exit $rc: $(cat "$tmp/err")"
+    rm -f "$tmp/elsewhere/lib.wav"
+fi
 # put back what install wrote (a tiny denoiser.rfc where none was shipped goes)
 (cd "$prefix" && find . -mindepth 1 -type f | sort) | while read -r f; do
     printf '%s\n' "$installed" | grep -qxF "$f" || rm -f "$prefix/$f"
