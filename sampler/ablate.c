@@ -176,6 +176,7 @@ typedef struct {
     int alias;                   // -1, or the condition whose songs these are
     StructureResult *res;        // (N)
     double *sec, *tok;           // (N) wall seconds of the song, its mean memory tokens per section
+    double *cpu;                 // (N) CPU seconds of the song (NaN: stored before they were recorded)
     double *gap, *auc, *si;      // (N) combined gap, combined AUC, SI(8,15): each song's
     EvalSet q;
     StructureSummary sum;
@@ -268,9 +269,9 @@ static int memories_load(Memories *mm, const Store *st, const Cond *c, int i, in
 
 // Song i of condition c: reused from the store when its settings match and its
 // files load, else generated (with the memory of the memory condition's songs when
-// c is a control) and stored. *s is read back from the files either way; sec and
-// tok say what it cost when it was made.
-static int get_song(Store *st, const Cond *c, int i, refrain_song *s, double *sec, double *tok) {
+// c is a control) and stored. *s is read back from the files either way; sec, cpu
+// and tok say what it cost when it was made.
+static int get_song(Store *st, const Cond *c, int i, refrain_song *s, double *sec, double *cpu, double *tok) {
     const AblateOpts *o = st->o;
     const Model *md = &st->models[c->model];
     uint64_t seed = o->seed + (uint64_t)i, from_seed = o->seed + (uint64_t)((i + 1) % o->songs);
@@ -294,6 +295,8 @@ static int get_song(Store *st, const Cond *c, int i, refrain_song *s, double *se
         if (sscanf(have + strlen(settings), "seconds %lf\nmemory_tokens %ld\nsections %d", sec, &tokens, &nsec) == 3 &&
             nsec > 0 && load_stored(s, paths) == 0) {
             *tok = (double)tokens / nsec;
+            const char *cl = strstr(have + strlen(settings), "\ncpu_seconds ");
+            if (!cl || sscanf(cl, "\ncpu_seconds %lf", cpu) != 1) *cpu = NAN;
             free(have);
             st->counts->reused++;
             return 0;
@@ -324,9 +327,9 @@ static int get_song(Store *st, const Cond *c, int i, refrain_song *s, double *se
     gp.memory_from_each = c->kind == C_OTHERS ? mm.from : NULL;
     refrain_song g;
     char err[1024];
-    double t0 = now_seconds();
+    double t0 = now_seconds(), c0 = cpu_seconds();
     int rc = refrain_generate(st->m, &gp, &g, err, sizeof err);
-    double wall = now_seconds() - t0;
+    double wall = now_seconds() - t0, ct = cpu_seconds() - c0;
     memories_free(&mm);
     if (rc) return err_set("ablate: %s, song %d (seed %llu): %s", c->name, i + 1, (unsigned long long)seed, err);
     // store it: every file or none
@@ -339,11 +342,13 @@ static int get_song(Store *st, const Cond *c, int i, refrain_song *s, double *se
          !(tmp = outtx_add(&tx, paths[1])) || latents_write(tmp, g.latents, g.n_latent, g.z, g.n_frames) ||
          !(f = outtx_fopen(&tx, paths[2])) || (timeline_write(f, &form) && !ferror(f)) ||
          !(f = outtx_fopen(&tx, paths[3]));
-    if (!rc) fprintf(f, "%sseconds %.6f\nmemory_tokens %ld\nsections %d\n", settings, wall, g.memory_tokens, g.n_sections);
+    if (!rc) fprintf(f, "%sseconds %.6f\nmemory_tokens %ld\nsections %d\ncpu_seconds %.6f\n", settings, wall, g.memory_tokens,
+                     g.n_sections, ct);
     if (!rc) rc = outtx_commit(&tx);
     else outtx_abort(&tx);
     song_form_free(&form);
     *sec = wall;
+    *cpu = ct;
     *tok = g.n_sections ? (double)g.memory_tokens / g.n_sections : 0;
     refrain_song_free(&g);
     if (rc) return -1;
@@ -354,6 +359,7 @@ static int get_song(Store *st, const Cond *c, int i, refrain_song *s, double *se
 static void cond_alloc(Cond *c, int N, int z) {
     c->res = callocCheck(N, sizeof *c->res);
     c->sec = callocCheck(N, sizeof(double));
+    c->cpu = callocCheck(N, sizeof(double));
     c->tok = callocCheck(N, sizeof(double));
     c->gap = callocCheck(N, sizeof(double));
     c->auc = callocCheck(N, sizeof(double));
@@ -362,7 +368,7 @@ static void cond_alloc(Cond *c, int N, int z) {
 }
 static void cond_free(Cond *c, int N) {
     for (int i = 0; i < N && c->res; i++) structure_result_free(&c->res[i]);
-    free(c->res); free(c->sec); free(c->tok); free(c->gap); free(c->auc); free(c->si);
+    free(c->res); free(c->sec); free(c->cpu); free(c->tok); free(c->gap); free(c->auc); free(c->si);
     eval_set_free(&c->q);
     structure_summary_free(&c->sum);
     song_form_free(&c->form0);
@@ -374,7 +380,7 @@ static int run_condition(Store *st, Cond *c) {
     for (int i = 0; i < o->songs; i++) {
         progress("ablate: %s, song %d/%d", c->name, i + 1, o->songs);
         refrain_song s;
-        if (get_song(st, c, i, &s, &c->sec[i], &c->tok[i])) return -1;
+        if (get_song(st, c, i, &s, &c->sec[i], &c->cpu[i], &c->tok[i])) return -1;
         SongForm form = refrain_song_form(&s);
         StructureOpts so;
         structure_defaults(&so);
@@ -402,6 +408,11 @@ static void iv(FILE *f, StructureInterval x, const char *fmt) {
     fprintf(f, fmt, x.mean);
     if (!isnan(x.lo)) { fprintf(f, " ["); fprintf(f, fmt, x.lo); fprintf(f, ", "); fprintf(f, fmt, x.hi); fputc(']', f); }
     fprintf(f, " |");
+}
+
+static int all_finite(const double *x, int n) {
+    for (int i = 0; i < n; i++) if (!isfinite(x[i])) return 0;
+    return n > 0;
 }
 
 static double mean_of(const double *x, int n) {
@@ -575,14 +586,17 @@ static void write_report(FILE *f, const AblateOpts *o, const Model *models, int 
     iv_text(dos, sizeof dos, t.others_none, "%+.3f");
     iv_text(rr, sizeof rr, t.mem_real, "%.2f");
     iv_text(gr, sizeof gr, refsum->gap[SIM_COMBINED], "%.3f");
-    double sm = mean_of(mem->sec, N), sn = mean_of(none->sec, N), tk = mean_of(mem->tok, N);
+    // the cost: CPU seconds when every song of both has them (a busy machine changes them less than wall time)
+    int use_cpu = all_finite(mem->cpu, N) && all_finite(none->cpu, N);
+    double sm = mean_of(use_cpu ? mem->cpu : mem->sec, N), sn = mean_of(use_cpu ? none->cpu : none->sec, N);
+    double tk = mean_of(mem->tok, N);
     int sig = !isnan(t.mem_none.lo) && (t.mem_none.lo > 0 || t.mem_none.hi < 0);
     fprintf(f, "## In one paragraph\n\nWith memory, same-label sections of the generated songs are more alike than "
                "different-label ones by a gap of %s (combined chroma and timbre similarity), against %s without memory: "
                "the memory %s the gap by %s, paired over the %d songs (same seeds)%s. That is %s of real songs' gap (%s, "
                "%d validation MMA songs and modules). Another song's memory gives %s (%s against none)%s. With each "
                "section remembering a different other song, the gap is %s (%s against none)%s. It costs %.1f "
-               "memory tokens per section on average and %.1f s per song against %.1f s without memory (%+.0f%%).\n\n",
+               "memory tokens per section on average and %.1f %s per song against %.1f without memory (%+.0f%%)%s.\n\n",
             gm, gn, !isnan(t.mem_none.mean) && t.mem_none.mean < 0 ? "lowers" : "raises", dm, t.mem_none.n,
             isnan(t.mem_none.lo) ? "" : sig ? ", an interval that excludes 0" : ", an interval that includes 0: these songs do not show an effect",
             rr, gr, nref, go, dot,
@@ -590,7 +604,9 @@ static void write_report(FILE *f, const AblateOpts *o, const Model *models, int 
                                                                     : ", better than none: the memory's help is not (only) its content",
             gos, dos,
             isnan(t.others_none.mean) ? "" : t.others_none.mean <= 0 ? ", no better than none" : ", better than none",
-            tk, sm, sn, sn > 0 ? 100 * (sm - sn) / sn : NAN);
+            tk, sm, use_cpu ? "CPU s" : "s", sn, sn > 0 ? 100 * (sm - sn) / sn : NAN,
+            use_cpu ? "" : " (wall time when each song was made, which the machine's load changes: read it with the "
+                           "quiet-machine timings of bench-generate.md)");
 
     fprintf(f, "## The targets (issue 14)\n\nThe same-label minus different-label gap of the combined similarity. "
                "Ratios of means; brackets: 95%% bootstrap intervals (%d resamples; over songs, paired where the songs "
@@ -641,15 +657,19 @@ static void write_report(FILE *f, const AblateOpts *o, const Model *models, int 
                "analysed again, in 1-second windows of each section (whole songs); KAD bandwidths (a) %.3f, (b) %.3f. "
                "Seconds: wall time of each song (all stages) when it was made, at %d threads on a machine that may "
                "have been busy; memory tokens: the tokens a section's memory held, averaged over the song's sections "
-               "(the first holds none).\n\n"
-               "| condition | songs | windows | FD (a) latents | KAD (a) | FD (b) log-mel | KAD (b) | s per song | memory tokens per section |\n"
-               "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+               "(the first holds none); CPU seconds: all threads' CPU time of each song (- where a song was stored "
+               "before they were recorded).\n\n"
+               "| condition | songs | windows | FD (a) latents | KAD (a) | FD (b) log-mel | KAD (b) | s per song | CPU s per song | memory tokens per section |\n"
+               "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
             qref->songs, qref->f[QUAL_LATENT].n, qr->bw[QUAL_LATENT], qr->bw[QUAL_MEL], nn_threads());
     for (int c = 0; c < nc; c++) {
         const Cond *x = &cs[cs[c].alias >= 0 ? cs[c].alias : c];
         fprintf(f, "| %s | %d | %ld |", cs[c].name, x->q.songs, x->q.f[QUAL_LATENT].n);
         eval_distance_cells(f, &x->q);
-        fprintf(f, " %.1f | %.1f |\n", mean_of(x->sec, N), mean_of(x->tok, N));
+        fprintf(f, " %.1f |", mean_of(x->sec, N));
+        if (all_finite(x->cpu, N)) fprintf(f, " %.1f |", mean_of(x->cpu, N));
+        else fprintf(f, " - |");
+        fprintf(f, " %.1f |\n", mean_of(x->tok, N));
     }
     figures(f, o, cs, nc, ref, nref);
     fprintf(f, "\n## The songs\n\nForm `%s` at %g BPM, style %s; song i (from 1) has seed %llu + i - 1; the other "

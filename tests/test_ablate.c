@@ -270,6 +270,8 @@ static void test_report(void) {
         size_t l = strcspn(orow, "\n");
         CHECK(l > 20 && !strncmp(orow, osrow, l), "with 2 songs the per-section control measures as the one-song control");
     }
+    CHECK(strstr(a, "CPU s per song against") && !strstr(a, " | - | "),
+          "the cost is in CPU seconds when every song has them");
     // a rerun reuses every song and writes the same tables
     char t1[32768], t2[32768];
     table_lines(a, t1, sizeof t1);
@@ -278,6 +280,18 @@ static void test_report(void) {
     char *b = slurp(rep2);
     table_lines(b ? b : "", t2, sizeof t2);
     if (!CHECK(t1[0] && !strcmp(t1, t2), "the rerun's tables are the same (%zu bytes)", strlen(t1))) printf("first:\n%ssecond:\n%s", t1, t2);
+    free(b);
+    // a song stored before CPU seconds were recorded: reused, its condition's CPU cell empty, the cost in wall time
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "sed -i '/^cpu_seconds /d' %s/*/memory-seed1.txt", work);
+    rc = system(cmd) ? -1 : run(&o, rep2, &n);
+    b = slurp(rep2);
+    int empty_cell = 0;   // the memory condition's cost row: "| memory (K 2) | 2 | windows | ... | - | tokens |"
+    for (const char *l = b; l && (l = strstr(l, "\n| memory (K 2) | 2 |")); l++)
+        empty_cell |= strstr(l + 1, " | - | ") && strstr(l + 1, " | - | ") < strchr(l + 1, '\n');
+    CHECK(rc == 0 && n.generated == 0 && empty_cell && strstr(b, "s per song against") &&
+              !strstr(b, "CPU s per song against") && strstr(b, "wall time when each song was made"),
+          "a song without CPU seconds is reused and the cost falls back to wall time");
     free(b);
     // changed settings: the songs are made again (and only the conditions asked for)
     o.steps = 3; o.n_sweep = 0; o.n_models = 0; o.figs = NULL;
