@@ -654,7 +654,8 @@ static void write_report(FILE *f, const AblateOpts *o, const Model *models, int 
     }
     fprintf(f, "\n## Quality and cost\n\nFréchet distance and KAD against every validation song (%d songs, %ld "
                "windows), as `refrain generate-eval` measures them: (a) the latents, (b) the log-mel of the audio "
-               "analysed again, in 1-second windows of each section (whole songs); KAD bandwidths (a) %.3f, (b) %.3f. "
+               "analysed again, in 1-second windows of each section (whole songs); KAD bandwidths (a) %.3f, (b) %.3f; "
+               "basic bootstrap intervals over songs, which may lie below the estimate (FD leans high with few songs). "
                "Seconds: wall time of each song (all stages) when it was made, at %d threads on a machine that may "
                "have been busy; memory tokens: the tokens a section's memory held, averaged over the song's sections "
                "(the first holds none); CPU seconds: all threads' CPU time of each song (- where a song was stored "

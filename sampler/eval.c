@@ -20,8 +20,8 @@
 // Distances against the reference: Fréchet distance of Gaussian fits, and KAD
 // (kadtk: 100 x unbiased MMD^2, Gaussian kernel, bandwidth the median pairwise
 // distance of the reference set, one kernel for every row so rows compare).
-// Intervals: 95% percentile bootstrap over the compared set's songs, the
-// reference held fixed. It owns no sampler, model or distance code.
+// Intervals: 95% basic bootstrap over the compared set's songs (stats_basic95),
+// the reference held fixed: FD leans high with few songs and a resample's more. It owns no sampler, model or distance code.
 #include "sampler/sampler.h"
 #include "refrain.h"
 #include "audio/audio.h"
@@ -123,9 +123,11 @@ int eval_compare(EvalSet *s, const EvalReference *r, int boot, uint64_t seed) {
         if (boot > 0 && ng >= 2) {
             FdBoot fb = {fs, &r->fit[k], ng, mallocCheck(sizeof(double) * fs->n), mult};
             stats_bootstrap95(fd_resample, &fb, ng, boot, seed + 2 * k, &s->fd_lo[k], &s->fd_hi[k]);
+            stats_basic95(s->fd[k], &s->fd_lo[k], &s->fd_hi[k]);
             free(fb.w);
             KadBoot kb = {&mg, mult};
             stats_bootstrap95(kad_resample, &kb, ng, boot, seed + 2 * k + 1, &s->kad_lo[k], &s->kad_hi[k]);
+            stats_basic95(s->kad[k], &s->kad_lo[k], &s->kad_hi[k]);
         }
         free(mult);
         stats_mmd2_groups_free(&mg);
@@ -458,9 +460,11 @@ static void write_report(FILE *f, const Ctx *c, const char *model, uint64_t mh, 
             o->max_seconds > 0 ? o->max_seconds : INFINITY, c->ae.cfg.z, 2 * c->ae.cfg.z, N_MELS, 2 * N_MELS,
             r->set->songs, r->set->f[FA].n, r->bw[FA], r->bw[FB]);
     if (o->boot > 0)
-        fprintf(f, " Brackets: 95%% bootstrap intervals over the compared set's songs (%d resamples; the reference held "
-                   "fixed). A resample repeats some songs, so it has fewer distinct windows and its FD leans high: read "
-                   "the intervals for their width more than their place.", o->boot);
+        fprintf(f, " Brackets: 95%% basic bootstrap intervals over the compared set's songs (%d resamples; the reference "
+                   "held fixed): twice the estimate minus the resamples' 97.5th and 2.5th percentiles. With few songs FD "
+                   "(and KAD less so) leans high, and a resample, which repeats some songs, leans higher; the basic "
+                   "interval turns that lean around, so it may lie below the estimate: it brackets the distance that "
+                   "many songs would give.", o->boot);
     fprintf(f, "\n\n- *training songs* (floor): %d songs of the training split spread over its sorted list, as "
                "the reference is made: what real music that is not the reference scores.\n"
                "- *validation through autoencoder + vocoder* (floor): the %d chosen validation songs encoded, decoded and "

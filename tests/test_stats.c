@@ -8,6 +8,9 @@
 //     value equals the plain MMD^2 of the rows it repeats;
 //   - Jacobi eigenvalues and the PSD square root (negative eigenvalues clamped);
 //   - the bootstrap draws and percentiles diffusion/eval.c's private loop used;
+//   - the basic interval of FD over songs of correlated windows (a known FD)
+//     covers the true FD far more often than the percentile one (which the
+//     reports used, and which can lie wholly above its own estimate);
 //   - window features of a synthetic ramp and of a tone after silence.
 #include "tests/check.h"
 #include "audio/audio.h"
@@ -318,12 +321,74 @@ static void test_window_features(void) {
     free(x);
 }
 
+// FD over songs of correlated windows: each song's windows share a random mean (half
+// the variance between songs), the population is N(delta, I) against the reference
+// N(0, I), so the true FD is |delta|^2 = 1. Resamples of songs, as eval.c's fd_resample.
+typedef struct { const FeatureSet *fs; const GaussFit *ref; int ng; double *w; int *mult; } FdSim;
+static double fd_sim(void *ctx, const int *idx, int n) {
+    FdSim *b = ctx;
+    memset(b->mult, 0, sizeof(int) * b->ng);
+    for (int j = 0; j < n; j++) b->mult[idx[j]]++;
+    for (long i = 0; i < b->fs->n; i++) b->w[i] = b->mult[b->fs->group[i]];
+    GaussFit g;
+    double fd = NAN;
+    if (stats_gauss_fit(&g, b->fs->x, b->w, b->fs->n, b->fs->d) == 0) { stats_frechet(b->ref, &g, &fd); stats_gauss_free(&g); }
+    return fd;
+}
+static void test_basic_interval(void) {
+    double lo = 5.027, hi = 6.983;
+    stats_basic95(4.744, &lo, &hi);
+    CHECK(fabs(lo - 2.505) < 1e-9 && fabs(hi - 4.461) < 1e-9, "basic interval of 4.744 from [5.027, 6.983]: [%.3f, %.3f]", lo, hi);
+    lo = NAN; hi = 1;
+    stats_basic95(1, &lo, &hi);
+    CHECK(isnan(lo) && isnan(hi), "no percentile interval, no basic one");
+    enum { D = 8, S = 20, W = 40, TRIALS = 40, BOOT = 100 };
+    GaussFit ref;
+    memset(&ref, 0, sizeof ref);
+    ref.d = D; ref.n = 1000000000;
+    ref.mean = callocCheck(D, sizeof(double));
+    ref.cov = callocCheck(D * D, sizeof(double));
+    for (int i = 0; i < D; i++) ref.cov[i * D + i] = 1;
+    stats_gauss_prepare(&ref);
+    Rng r;
+    rng_seed(&r, 7);
+    int cov_pct = 0, cov_basic = 0, above = 0;
+    for (int t = 0; t < TRIALS; t++) {
+        FeatureSet fs;
+        featset_init(&fs, D);
+        for (int s = 0; s < S; s++) {
+            double m[D];
+            for (int i = 0; i < D; i++) m[i] = sqrt(1.0 / D) + sqrt(0.5) * rng_normal(&r);
+            for (int k = 0; k < W; k++) {
+                double *x = featset_add(&fs, s);
+                for (int i = 0; i < D; i++) x[i] = m[i] + sqrt(0.5) * rng_normal(&r);
+            }
+        }
+        GaussFit g;
+        double fd = NAN;
+        if (stats_gauss_fit(&g, fs.x, NULL, fs.n, D) == 0) { stats_frechet(&ref, &g, &fd); stats_gauss_free(&g); }
+        FdSim b = {&fs, &ref, S, mallocCheck(sizeof(double) * fs.n), mallocCheck(sizeof(int) * S)};
+        stats_bootstrap95(fd_sim, &b, S, BOOT, 1000 + t, &lo, &hi);
+        cov_pct += lo <= 1 && 1 <= hi;
+        above += lo > fd;
+        stats_basic95(fd, &lo, &hi);
+        cov_basic += lo <= 1 && 1 <= hi;
+        free(b.w); free(b.mult);
+        featset_free(&fs);
+    }
+    stats_gauss_free(&ref);
+    CHECK(cov_basic >= 0.8 * TRIALS && cov_basic > cov_pct + TRIALS / 4,
+          "FD over %d songs of correlated windows (true FD 1): the basic interval covers it in %d of %d trials, the "
+          "percentile one in %d (%d lie wholly above their estimate)", S, cov_basic, TRIALS, cov_pct, above);
+}
+
 int main(void) {
     test_reference();
     test_frechet_props();
     test_mmd_props();
     test_linalg();
     test_bootstrap();
+    test_basic_interval();
     test_window_features();
     return check_summary("test_stats");
 }

@@ -320,3 +320,10 @@ void stats_bootstrap95(BootStat f, void *ctx, int n, int reps, uint64_t seed, do
     *hi = v[ih];
     free(v); free(idx);
 }
+
+void stats_basic95(double est, double *lo, double *hi) {
+    if (isnan(*lo) || isnan(*hi) || isnan(est)) { *lo = *hi = NAN; return; }
+    double l = 2 * est - *hi, h = 2 * est - *lo;
+    *lo = l;
+    *hi = h;
+}

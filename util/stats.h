@@ -96,5 +96,12 @@ typedef double (*BootStat)(void *ctx, const int *idx, int n);
 // and the 95% interval [v(floor(0.025 reps)), v(floor(0.975 reps) - 1)] of the
 // sorted values (NAN sorts last). n >= 1, reps >= 1.
 void stats_bootstrap95(BootStat f, void *ctx, int n, int reps, uint64_t seed, double *lo, double *hi);
+// The basic (pivotal) interval from a percentile one of the estimate est, in place:
+// [2 est - hi, 2 est - lo]. For a statistic that leans with the sample's size, as FD
+// and a KAD of few songs do (a resample holds about 63% distinct songs, so it leans
+// more than the estimate), the percentile interval sits on the lean's side of the
+// estimate; the basic one turns the lean around and covers the many-songs value
+// (Davison & Hinkley 1997, 5.2). Either bound NAN: both NAN.
+void stats_basic95(double est, double *lo, double *hi);
 
 #endif
