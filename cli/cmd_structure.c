@@ -24,7 +24,7 @@ static const Opt OPTS[] = {
     {"json", 0, OPT_STRING, &jsonp, 0, 0, NULL, "FILE", "also write the measures as JSON to FILE", 0},
     {"png", 0, OPT_STRING, &png, 0, 0, NULL, "FILE", "IN: write the self-similarity matrix with the section boundaries as a PNG", 0},
     {"corpus", 0, OPT_STRING, &corpus, 0, 0, NULL, "DIR", "instead of IN: measure the songs of a corpus (e.g. .cache/corpus) against their labels", 0},
-    {"split", 0, OPT_CHOICE, &split, 0, 0, "train,valid", NULL, "--corpus: which songs", 0},
+    {"split", 0, OPT_CHOICE, &split, 0, 0, "train,valid", "SPLIT", "--corpus: which songs", 0},
     {"sources", 0, OPT_STRING, &sources, 0, 0, NULL, "LIST", "--corpus: comma-separated sources among mma, module, recording", 0},
     {"max-songs", 0, OPT_INT, &max_songs, 0, 100000, NULL, "N", "--corpus: at most N songs; 0 = all", 0},
     {"boot", 0, OPT_INT, &boot, 0, 100000, NULL, "N", "--corpus: bootstrap resamples of the songs for the intervals", 0},

@@ -137,7 +137,7 @@ void opts_set_man(int on) { g_man = on; }
 
 void opts_print_help(const OptSpec *spec) {
     if (g_man) { print_man_section(spec); return; }
-    printf("usage: refrain %s %s", spec->name, spec->args);
+    printf("usage: refrain %s%s%s", spec->name, spec->args[0] ? " " : "", spec->args);
     for (const Opt *t = spec->opts; t->name; t++)
         if (t->required) printf(" --%s %s", t->name, t->metavar ? t->metavar : "");
     printf(" [options]\n\n%s\n\noptions:\n", spec->summary);

@@ -89,6 +89,19 @@ expect_fail 2 "--momentum must be a number in 0..0.999, got '1'" "$tmp/u8.wav" v
 "$REFRAIN" -q vocode "$tmp/tone.wav" -o "$tmp/m.wav" --momentum 0.999 --iters 2 2>"$tmp/err" && [ -s "$tmp/m.wav" ] &&
     ok "vocode --momentum 0.999 (the table's maximum) is the library's too" || bad "--momentum 0.999: $(cat "$tmp/err")"
 
+expect_fail 2 "--split needs a value (SPLIT)" - structure --corpus "$tmp/none" --split
+
+echo "every command's --help: a usage line with one space between its words, a metavar on every option that takes a value:"
+for c in $("$REFRAIN" --help | awk '/^commands:/ {on = 1; next} /^$/ {on = 0} on {print $1}'); do
+    "$REFRAIN" "$c" --help >"$tmp/help" 2>&1 || bad "$c --help: exit $?"
+    usage=$(head -1 "$tmp/help")
+    case $usage in "usage: refrain $c"*"  "*) bad "$c: usage line with a double space: '$usage'" ;;
+                   "usage: refrain $c "*) ok "$c: $usage" ;; *) bad "$c: usage line '$usage'" ;; esac
+    # an option with a default or required but no metavar: "--split            --corpus: ... (default valid)"
+    grep -E '^  (-., |    )--[a-z0-9-]+  .*\((default|required)' "$tmp/help" | while read -r line; do
+        echo "  FAIL $c: an option that takes a value shows no metavar: $line"; done | grep . && bad "$c: metavars" || true
+done
+
 echo "messages name the problem, not a function:"
 expect_fail 1 "too little audio to vocode: 1 spectrogram frame (0 ms); at least 4 (35 ms) are needed" "$tmp/t.wav" \
     -q vocode "$tmp/tiny.wav" -o "$tmp/t.wav"
