@@ -35,10 +35,19 @@ static int run_mmagen(int argc, char **argv) {
     char *out;
     int st = opts_parse(&MG_SPEC, argc, argv, &out);
     if (st != OPTS_OK) return st;
+    int one = strcasecmp(path_ext(out), "mma") == 0;
+    // each option is for one of the two modes; the other would ignore it
+    const char *stray = one ? (mg_count ? "--count" : mg_list ? "--list" : NULL)
+                            : (mg_form ? "--form" : mg_groove ? "--groove" : mg_tempo ? "--tempo" : NULL);
+    if (stray) {
+        fprintf(stderr, "refrain: mmagen: %s is for %s; %s is %s (see 'refrain mmagen --help')\n", stray,
+                one ? "a folder of songs" : "one song (OUT.mma)", out, one ? "one song" : "a folder");
+        return 2;
+    }
     MmaLibrary *lib;
     if (mma_library_load(&lib, mg_lib)) return fail();
     int rc = 0;
-    if (strcasecmp(path_ext(out), "mma") == 0) {
+    if (one) {
         AtomicFile af;
         MmaSongInfo info;
         if (atomic_open(&af, out)) { mma_library_free(lib); return fail(); }

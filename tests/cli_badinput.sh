@@ -90,6 +90,13 @@ expect_fail 2 "--momentum must be a number in 0..0.999, got '1'" "$tmp/u8.wav" v
     ok "vocode --momentum 0.999 (the table's maximum) is the library's too" || bad "--momentum 0.999: $(cat "$tmp/err")"
 
 expect_fail 2 "--split needs a value (SPLIT)" - structure --corpus "$tmp/none" --split
+# mmagen's options for one song (OUT.mma) and for a folder were ignored in the other mode, an unknown section too
+mkdir "$tmp/mg"
+expect_fail 2 "mmagen: --form is for one song (OUT.mma); $tmp/mg is a folder" "$tmp/mg/song_0000.mma" \
+    mmagen "$tmp/mg" --count 1 --form "verse nosuch"
+expect_fail 2 "mmagen: --tempo is for one song" "$tmp/mg/song_0000.mma" mmagen "$tmp/mg" --count 1 --tempo 90
+expect_fail 2 "mmagen: --count is for a folder of songs; $tmp/one.mma is one song" "$tmp/one.mma" mmagen "$tmp/one.mma" --count 2
+expect_fail 2 "mmagen: --list is for a folder of songs" "$tmp/one.mma" mmagen "$tmp/one.mma" --list "$tmp/one.tsv"
 
 echo "every command's --help: a usage line with one space between its words, a metavar on every option that takes a value:"
 for c in $("$REFRAIN" --help | awk '/^commands:/ {on = 1; next} /^$/ {on = 0} on {print $1}'); do
