@@ -67,7 +67,19 @@ void analyze_defaults(AnalyzeOpts *o) {
     o->period_harm = 0.85f;
     o->grid_alpha = 16.0;
     o->pattern_kernel_s = 2.5;
-    o->pattern_threshold = 0.88f;
+    // The period prior, the fine labels and the locked pairs (after the
+    // evaluation of 7f0bbad, tuned on the same 32 training modules;
+    // notebooks_exports/analyzer.md, "Tries"): no prior, labels on the combined
+    // matrix at 0.88: 0.57 / 0.79 / 0.73; a log-normal prior on the period (6 s,
+    // sd 1.2 octaves) and labels on fine log-mel frames (4 hops) at 0.94: 0.59 /
+    // 0.85 / 0.76 (sd 0.5 octaves: 0.56 / 0.86 / 0.74, but it turns a 2.4 s
+    // period into 4.8 s); + locked pairs double the period: 0.61 / 0.88 / 0.78;
+    // fine frames of one hop: 0.61 / 0.88 / 0.79.
+    o->period_prior_s = 6.0;
+    o->period_prior_oct = 1.2;
+    o->pattern_fine = 1;
+    o->pattern_pairs = 1;
+    o->pattern_threshold = 0.94f;
 }
 
 void analysis_free(Analysis *a) {
@@ -115,7 +127,15 @@ typedef struct {
     float *logmel;         // (T, M) summed log-mel
     float *energy;         // (T) summed power
     int *count;            // (T) STFT frames pooled
+    long Tf;               // fine frames (fine_hops STFT frames each), 0 = none kept
+    float *fine;           // (Tf, M) summed log-mel
 } FeatCtx;
+// The pattern level's fine frames: fine_hops STFT hops each (one: 11.6 ms, so two
+// plays of one pattern line up to within 6 ms); fine_similarity tries every
+// fine_step-th alignment, then each near the best, over every fine_kstep-th frame.
+// Training modules, pairwise F: frames of 4 hops, every alignment 0.776; one hop,
+// every 4th alignment then refined, every 2nd frame 0.787.
+static const int fine_hops = 1, fine_step = 4, fine_kstep = 2;
 
 static void feat_frame(void *vctx, long t, const float *mag) {
     FeatCtx *c = vctx;
@@ -134,7 +154,9 @@ static void feat_frame(void *vctx, long t, const float *mag) {
         const float *row = c->fb + m * N_BINS;
         double s = 0;
         for (int f = 0; f < N_BINS; f++) s += row[f] * mag[f];
-        c->logmel[u * N_MELS + m] += logf(s > LOG_FLOOR ? (float)s : LOG_FLOOR);
+        float lv = logf(s > LOG_FLOOR ? (float)s : LOG_FLOOR);
+        c->logmel[u * N_MELS + m] += lv;
+        if (c->fine && t / fine_hops < c->Tf) c->fine[t / fine_hops * N_MELS + m] += lv;
     }
     c->energy[u] += (float)e;
     c->count[u]++;
@@ -410,6 +432,42 @@ static float segment_similarity(const float *S, long T, long a0, long a1, long b
     return best * (float)sqrt((double)la / lb);
 }
 
+// Like segment_similarity, on fine frames F (Tf, D) with L2-normalised rows:
+// the best mean cosine (mapped to 0..1) over alignments of the shorter segment
+// within the longer +- slack frames, times sqrt(shorter / longer). The pattern
+// level's labels: a pattern played again is the same audio to within a fine
+// frame, a variant of it is not, and coarse frames (0.19 s) that fall a
+// fraction of a frame apart in two repeats blur that difference.
+static float fine_similarity(const float *F, long Tf, int D, long a0, long a1, long b0, long b1, int slack) {
+    int step = fine_step, kstep = fine_kstep;
+    if (a1 > Tf) a1 = Tf;
+    if (b1 > Tf) b1 = Tf;
+    long la = a1 - a0, lb = b1 - b0;
+    if (la <= 0 || lb <= 0) return 0;
+    if (la > lb) { long t; t = a0; a0 = b0; b0 = t; t = a1; a1 = b1; b1 = t; t = la; la = lb; lb = t; }
+    // every `step`-th alignment first, then every one within step of the best
+    float best = -1.0f;
+    long bs = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        long s0 = pass ? bs - step + 1 : -slack, s1 = pass ? bs + step - 1 : lb - la + slack;
+        for (long s = s0; s <= s1; s += pass ? 1 : step) {
+            double sum = 0; long c = 0;
+            for (long k = 0; k < la; k += kstep) {
+                long j = b0 + s + k;
+                if (j < b0 || j >= b1) continue;
+                sum += cblas_sdot(D, F + (a0 + k) * D, 1, F + j * D, 1);
+                c++;
+            }
+            if (c < (la / kstep * 3) / 4 || c == 0) continue;
+            float v = (float)(0.5 * (1.0 + sum / c));
+            if (v > best) { best = v; bs = s; }
+        }
+        if (best < -0.5f || step <= 1) break;
+    }
+    if (best < -0.5f) best = 0.0f;
+    return best * (float)sqrt((double)la / lb);
+}
+
 // Average-linkage agglomerative clustering of S segments by similarity sim
 // (S, S), merging while the best average similarity is >= thr. lab: (S)
 // cluster ids renumbered by first appearance.
@@ -468,7 +526,8 @@ static double lerp_at(const float *x, long n, double t) {
 // modules' periods found, against 15). A comb of 2p lands on every other peak
 // of p, so the shortest p within `harm` of the best score wins, at the top of
 // its peak. *score: that comb's score.
-static double repetition_period(const float *z, long T, double lo, double hi, double harm, long edge, double *score) {
+static double repetition_period(const float *z, long T, double lo, double hi, double harm, long edge,
+                                 double prior_p, double prior_sd, double *score) {
     int np = 0;
     for (double p = lo; p <= hi; p *= 1.001) np++;
     double *best = mallocCheck(sizeof(double) * (np + 1)), *per = mallocCheck(sizeof(double) * (np + 1));
@@ -487,6 +546,13 @@ static double repetition_period(const float *z, long T, double lo, double hi, do
         best[k] = b;
         per[k] = p;
     }
+    // a weak prior on the length: the comb cannot tell a pattern from two
+    // (alternate teeth weak) or from half of one (a change in its middle)
+    if (prior_sd > 0)
+        for (int i = 0; i < k; i++) {
+            double u = log2(per[i] / prior_p) / prior_sd;
+            if (best[i] > 0) best[i] *= exp(-0.5 * u * u);
+        }
     double top = -INFINITY;
     for (int i = 0; i < k; i++) if (best[i] > top) top = best[i];
     double p = 0;
@@ -579,6 +645,21 @@ static void cluster_average(int *lab, const float *sim, int S, float thr) {
     free(map); free(M); free(size); free(root);
 }
 
+// Labels of the ng segments [g[i], g[i+1]) (coarse frames; g[ng] the end) by
+// average linkage at thr on their fine similarity (ratio: fine frames per coarse).
+static void pattern_labels(int *lab, const long *g, int ng, const float *F, long Tf, double ratio, int slack, float thr) {
+    float *sim = mallocCheck(sizeof(float) * ng * ng);
+    for (int i = 0; i < ng; i++) {
+        sim[i * ng + i] = 1.0f;
+        for (int j = i + 1; j < ng; j++)
+            sim[i * ng + j] = sim[j * ng + i] =
+                fine_similarity(F, Tf, N_MELS, lround(g[i] * ratio), lround(g[i + 1] * ratio), lround(g[j] * ratio),
+                                lround(g[j + 1] * ratio), (int)lround(slack * ratio));
+    }
+    cluster_average(lab, sim, ng, thr);
+    free(sim);
+}
+
 // ---- the whole analysis -----------------------------------------------------------------
 // The analysis proper, on audio already trimmed of leading/trailing silence.
 static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
@@ -610,9 +691,13 @@ static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
     fc.logmel = callocCheck(T * N_MELS, sizeof(float));
     fc.energy = callocCheck(T, sizeof(float));
     fc.count = callocCheck(T, sizeof(int));
+    if (o.level == ANALYZE_PATTERNS && o.pattern_fine) {   // log-mel every fine_hops STFT frames, for the labels
+        fc.Tf = (T0 + fine_hops - 1) / fine_hops;
+        fc.fine = callocCheck((size_t)fc.Tf * N_MELS, sizeof(float));
+    }
     int rc = stft_walk(x, n, feat_frame, &fc);
     free(cb);
-    if (rc) { free(fc.chroma); free(fc.logmel); free(fc.energy); free(fc.count); return -1; }
+    if (rc) { free(fc.chroma); free(fc.logmel); free(fc.energy); free(fc.count); free(fc.fine); return -1; }
 
     // 2. chroma: L1 per frame, square-root compressed; silent frames zero.
     float emax = 0;
@@ -652,7 +737,23 @@ static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
     float *Sc = self_similarity(Ec, T, N_CHROMA * m);
     float *St = self_similarity(Et, T, N_MFCC * m);
     for (long i = 0; i < T * T; i++) St[i] = 0.5f * (St[i] + 1.0f);
-    free(Ec); free(Et); free(mf);
+    free(Ec); free(Et);
+    if (fc.fine) {
+        long Tf = fc.Tf;
+        float *F = fc.fine;
+        for (int k = 0; k < N_MELS; k++) {
+            double mu = 0, var = 0;
+            for (long t = 0; t < Tf; t++) mu += F[t * N_MELS + k];
+            mu /= Tf;
+            for (long t = 0; t < Tf; t++) { double d = F[t * N_MELS + k] - mu; var += d * d; }
+            double sd = sqrt(var / Tf) + 1e-6;
+            for (long t = 0; t < Tf; t++) F[t * N_MELS + k] = (float)((F[t * N_MELS + k] - mu) / sd);
+        }
+        float *E = embed_normalise(F, Tf, N_MELS, 1);   // L2 per frame: dot products are cosines
+        free(fc.fine);
+        fc.fine = E;
+    }
+    free(mf);
     free(fc.chroma); free(fc.logmel); free(fc.count); free(fc.energy);
 
     // 4. novelty: checkerboard on each SSM, and structure features from the
@@ -701,7 +802,40 @@ static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
         standardise(z, T);
         double score, p = 0;
         if (T > 8) p = repetition_period(z, T, o.period_min_s / out->frame_s, o.period_max_s / out->frame_s,
-                                         o.period_harm, Lp, &score);
+                                         o.period_harm, Lp, o.period_prior_s / out->frame_s, o.period_prior_oct,
+                                         &score);
+        if (p > 0 && T > 4 * p && fc.fine && o.pattern_pairs) {
+            // patterns that always come in the same pairs are halves of one: at p,
+            // are the labels a sequence of locked pairs (at one phase, x always
+            // followed by y and y always preceded by x, no label in both places),
+            // two of the pairs coming again? Then the period is 2p (the comb cannot
+            // tell a pattern with a change in its middle from two patterns).
+            long *g = mallocCheck(sizeof(long) * (T + 2));
+            int ng = pattern_grid(g, z, T, p, o.grid_alpha);
+            g[ng] = T;
+            int *lb = mallocCheck(sizeof(int) * (ng + 1));
+            pattern_labels(lb, g, ng, fc.fine, fc.Tf, (double)P / fine_hops, (int)lround(1.0 / out->frame_s), o.pattern_threshold);
+            int merge = -1;
+            for (int ph = 0; ph < 2 && merge < 0; ph++) {
+                int ok = 1, rep_ = 0, npair = 0;
+                for (int a = ph; a + 1 < ng && ok; a += 2) {
+                    npair++;
+                    int first = 1, again = 0;   // the first occurrence of its pair, which comes again
+                    for (int b = ph; b < a; b += 2) if (lb[a] == lb[b]) first = 0;
+                    for (int b = a + 2; b + 1 < ng; b += 2) {
+                        if ((lb[a] == lb[b]) != (lb[a + 1] == lb[b + 1])) ok = 0;
+                        if (lb[a] == lb[b]) again = 1;
+                    }
+                    rep_ += first && again;
+                    for (int b = ph; b + 1 < ng; b += 2)
+                        if (lb[a] == lb[b + 1] || lb[a + 1] == lb[b]) ok = 0;
+                }
+                if (ok && rep_ >= 2 && npair >= 3) merge = ph;
+            }
+            if (merge >= 0) p *= 2;
+            free(lb);
+            free(g);
+        }
         if (p > 0 && T > 2 * p) {
             long *g = mallocCheck(sizeof(long) * (T + 1));
             int ng = pattern_grid(g, z, T, p, o.grid_alpha);
@@ -746,9 +880,23 @@ static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
     // pattern played again is the same audio, a variant of it is not quite
     const float *Ssim = o.level == ANALYZE_PATTERNS ? Sm : Pe;
     for (int i = 0; i < S; i++)
-        for (int j = 0; j < S; j++)
+        for (int j = 0; j < S && !fc.fine; j++)
             sim[i * S + j] = i == j ? 1.0f
                              : segment_similarity(Ssim, T, bnd[i], bnd[i + 1], bnd[j], bnd[j + 1], slack);
+    if (fc.fine) {
+        // the pattern level's similarity on the fine frames (pattern_fine)
+        double ratio = (double)P / fine_hops;
+        for (int i = 0; i < S; i++) sim[i * S + i] = 1.0f;
+#define FINE(t) ((long)lround((t) * ratio))
+        for (int i = 0; i < S; i++)
+            for (int j = i + 1; j < S; j++) {
+                float v = fine_similarity(fc.fine, fc.Tf, N_MELS, FINE(bnd[i]), FINE(bnd[i + 1]),
+                                          FINE(bnd[j]), FINE(bnd[j + 1]), (int)FINE(slack));
+                sim[i * S + j] = sim[j * S + i] = v;
+            }
+#undef FINE
+    }
+    free(fc.fine);
     if (getenv("REFRAIN_ANALYZE_DEBUG")) {
         for (int i = 0; i < S; i++) {
             fprintf(stderr, "sim %2d:", i);

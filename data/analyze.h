@@ -26,15 +26,19 @@
 // --level patterns`) is the finer, exact level of a song made of fixed-length
 // patterns or phrases (a tracker module's order list): its repetition period is
 // the comb spacing that lands on the most of a sharp novelty (2.5 s checkerboard
-// plus short-blur structure features), a boundary is placed about every period
-// by dynamic programming (Ellis's beat tracker at the pattern scale, so a
-// pattern of another length re-phases the grid), and the patterns are labelled
-// by average linkage on their diagonal similarity, with no merging of equal
-// neighbours (an order list's "c c" is two entries). Against the order lists of
-// the corpus's training modules it scores boundary F@3s 0.80 and pairwise F 0.73
-// where the section level scores 0.61 and 0.60 (the section level, with about 7
-// sections for 17 order entries, cannot do better than 0.64 and 0.67 even with
-// perfect boundaries and labels at its granularity).
+// plus short-blur structure features), weighed by a weak prior on the length
+// (6 s, 1.2 octaves: the comb alone cannot tell a pattern with a change in its
+// middle from two patterns), doubled when the patterns come in locked pairs; a
+// boundary is placed about every period by dynamic programming (Ellis's beat
+// tracker at the pattern scale, so a pattern of another length re-phases the
+// grid), and the patterns are labelled by average linkage on their similarity
+// over fine log-mel frames (one STFT hop: a pattern played again is the same
+// audio), with no merging of equal neighbours (an order list's "c c" is two
+// entries). Against the order lists of the corpus's training modules it scores
+// boundary F@3s 0.88 and pairwise F 0.79 where the section level scores 0.61
+// and 0.60 (the section level, with about 7 sections for 17 order entries,
+// cannot do better than 0.64 and 0.67 even with perfect boundaries and labels at
+// its granularity).
 // Descriptors (data/descriptors.c) need only the samples and a time span.
 //
 // All audio is mono float at SAMPLE_RATE (22,050 Hz, audio/audio.h).
@@ -81,7 +85,15 @@ typedef struct {
     float period_harm;     // ... the shortest comb within this share of the best comb's height (default 0.85)
     double grid_alpha;     // ... weight of the penalty on gaps that are not one period (default 16)
     double pattern_kernel_s; // ... checkerboard half-width of its novelty (default 2.5)
-    float pattern_threshold; // ... segment similarity at which two patterns share a label (default 0.88)
+    double period_prior_s;   // ... a log-normal prior on the period, centred here (default 6 s) and
+    double period_prior_oct; //   this many octaves wide (default 1.2; 0 = none): weighs the comb between
+                             //   a pattern and two of it, or half of it
+    int pattern_fine;        // ... patterns compared on fine log-mel frames (one STFT hop, 11.6 ms;
+                             //   default 1) instead of the combined matrix of coarse frames (0)
+    int pattern_pairs;       // ... with pattern_fine: the period doubles when the patterns found come in
+                             //   locked pairs, two of them repeated (default 1)
+    float pattern_threshold; // ... segment similarity at which two patterns share a label (default 0.94;
+                             //   0.88 suits pattern_fine 0)
 } AnalyzeOpts;
 enum { ANALYZE_SECTIONS = 0, ANALYZE_PATTERNS = 1 };
 

@@ -376,6 +376,88 @@ static void test_patterns(void) {
     free(x);
 }
 
+// Songs made like tracker modules for the period and the labels: each letter of
+// `order` a pattern of `len` s in its own key and timbre (as test_patterns'),
+// four chords of its progression a pattern; `split` != 0 plays the second half of
+// every pattern a fifth up (a change in its middle, weaker than the key and timbre
+// change between patterns); `variant` (a letter or 0) marks a
+// pattern whose last quarter has another chord, in the same key and timbre: a
+// variant of the pattern before it in the alphabet.
+static float *pattern_song(const char *order, double len, int split, char variant, long *n) {
+    static const int root[6] = {48, 53, 45, 50, 55, 47};        // C, F, A, D, G, B
+    static const int H[6] = {8, 2, 5, 3, 10, 6};
+    static const double tilt[6] = {1.0, 2.0, 1.5, 0.8, 1.2, 1.0}, beat[6] = {0.4, 0.8, 0.2, 0.4, 0.2, 0.4};
+    static const int prog[4][3] = {{0, 4, 7}, {5, 9, 12}, {7, 11, 14}, {-3, 0, 4}};   // I IV V vi
+    static const int other[3] = {2, 5, 9};                                               // ii
+    int ns = (int)strlen(order);
+    long np = (long)(len * SR);
+    *n = ns * np;
+    float *x = callocCheck(*n, sizeof(float)), *pat = mallocCheck(sizeof(float) * np);
+    for (int i = 0; i < ns; i++) {
+        // each pattern rendered from its own start: a repeat is the same samples, as a module's is
+        int var = variant && order[i] == variant, k = var ? order[i] - 'A' - 1 : order[i] - 'A';
+        memset(pat, 0, sizeof(float) * np);
+        for (int c = 0; c < 4; c++) {
+            int notes[3], up = split && c >= 2;
+            for (int q = 0; q < 3; q++) notes[q] = root[k] + (up ? 7 : 0) + (var && c == 3 ? other[q] : prog[c][q]);
+            add_chord(pat, c * len / 4, (c + 1) * len / 4, notes, 3, beat[k], 0.3, H[k], tilt[k], 0.5f);
+        }
+        memcpy(x + i * np, pat, sizeof(float) * np);
+    }
+    free(pat);
+    return x;
+}
+
+// The period of pattern_song's songs, with and without the prior (period_prior_oct 0).
+static double pattern_period(const char *order, double len, int split, double prior_oct, int pairs, int *nsec) {
+    long n;
+    float *x = pattern_song(order, len, split, 0, &n);
+    AnalyzeOpts o;
+    analyze_defaults(&o);
+    o.level = ANALYZE_PATTERNS;
+    o.period_prior_oct = prior_oct;
+    o.pattern_pairs = pairs;
+    o.descriptors = 0;
+    Analysis a;
+    double p = -1;
+    if (analyze_audio(&a, x, n, &o) == 0) { p = a.period_s; *nsec = a.form.n; analysis_free(&a); }
+    else fprintf(stderr, "%s\n", err_msg());
+    free(x);
+    return p;
+}
+
+// The period prior (analyze.h: period_prior_s, period_prior_oct) only weighs
+// the comb, which is blind to scale: a song of 6.4 s patterns whose chords change
+// every 1.6 s is the same comb as one of 3.2 s patterns with chords every 0.8 s.
+// The comb alone halves the first (3.2 s: a change in the middle of every
+// pattern); with the prior it is 6.4 s. Without the prior the comb finds the
+// second's 3.2 s. Known limit, printed and not asserted: with the default prior
+// (6 s, 1.2 octaves) the 3.2 s song comes out at 6.4 s (notebooks_exports/analyzer.md).
+static void test_pattern_period(void) {
+    int nsec = 0;
+    double p = pattern_period("ABCDEABFCDEFABCD", 6.4, 0, 1.2, 1, &nsec);
+    CHECK(fabs(p - 6.4) < 0.03 * 6.4, "6.4 s patterns, with the prior: period %.3f s (%d patterns), want 6.4", p, nsec);
+    p = pattern_period("ABCDEABFCDEFABCD", 6.4, 0, 0, 1, &nsec);
+    CHECK(fabs(p - 3.2) < 0.03 * 3.2, "... the comb alone halves it (its chords change every 1.6 s): %.3f s, 3.2", p);
+    p = pattern_period("ABCDEABFCDEFABCD", 3.2, 0, 0, 1, &nsec);
+    CHECK(fabs(p - 3.2) < 0.03 * 3.2, "3.2 s patterns, no prior: period %.3f s (%d patterns), want 3.2", p, nsec);
+    p = pattern_period("ABCDEABFCDEFABCD", 3.2, 0, 1.2, 1, &nsec);
+    printf("3.2 s patterns with the default prior: period %.3f s (%d patterns; a known limit when 6.4)\n", p, nsec);
+}
+
+// Locked pairs (AnalyzeOpts.pattern_pairs): 8 s patterns whose second half is a
+// fifth up (a change in the middle of each), played A B C D B C E A: the halves
+// always come in the same pairs and two pairs come again, so the period is 8 s;
+// without the rule 4 s (the default prior on in both; the comb alone finds the
+// 2 s chords).
+static void test_pattern_pairs(void) {
+    int nsec = 0;
+    double p = pattern_period("ABCDBCEA", 8.0, 1, 1.2, 1, &nsec);
+    CHECK(fabs(p - 8.0) < 0.03 * 8.0, "locked halves: period %.3f s (%d patterns), want 8", p, nsec);
+    p = pattern_period("ABCDBCEA", 8.0, 1, 1.2, 0, &nsec);
+    CHECK(fabs(p - 4.0) < 0.03 * 4.0, "... without the pairs rule: %.3f s, want 4 (the comb's halves)", p);
+}
+
 static void test_label_names(void) {
     char b[8];
     int ok = 1;
@@ -395,5 +477,7 @@ int main(void) {
     test_long_song();
     test_label_names();
     test_patterns();
+    test_pattern_period();
+    test_pattern_pairs();
     return check_summary("test_data_analyze");
 }
