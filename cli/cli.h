@@ -27,6 +27,12 @@ int read_excerpt(const char *path, double start, double duration, float **x, lon
 // ("wav,flac,ogg"), before any long work. Returns 0, or -1 with err_set() (an
 // unknown extension makes the next fail() exit 2; a missing folder exits 1).
 int check_output(const char *path, const char *exts);
+// The model file a command reads: given (an explicit --model / --ae) as is, or
+// else the shipped NAME ("ae.rfc", "denoiser.rfc") where every command looks for
+// it: $REFRAIN_MODEL_DIR, beside the binary (assets/, ../share/refrain), then
+// assets/ in the current folder (sampler.h model_find), its path kept in buf.
+// NULL with err_set() naming the places looked in.
+const char *cli_model(const char *given, const char *name, char *buf, size_t cap);
 
 // The sampling options generate, ablate and generate-eval share, one range and
 // one help each (refrain.h's generate checks the same ranges: sampler/generate.c).

@@ -100,6 +100,9 @@ static int run(int argc, char **argv) {
     if (check_output(v_out, "md")) return fail();
     static char figs[4096];
     if (!v_figs) v_figs = report_folder(figs, sizeof figs, v_out);
+    static char found[2][4096];
+    if (!nm && !(v_model = cli_model(v_model, "denoiser.rfc", found[0], sizeof found[0]))) return fail();
+    if (!(v_ae = cli_model(v_ae, "ae.rfc", found[1], sizeof found[1]))) return fail();
     o.form = v_form; o.songs = v_songs; o.seed = (uint64_t)v_seed; o.model = nm ? models[0] : v_model; o.ae = v_ae;
     for (int i = 1; i < nm; i++) o.models[o.n_models++] = models[i];
     o.data = v_data; o.work = v_work; o.figs = v_figs; o.note = v_note; o.bpm = v_bpm; o.style = v_style;

@@ -17,8 +17,6 @@
 #include "cli/cli.h"
 #include "util/util.h"
 
-#define DEFAULT_MODEL "assets/ae.rfc"
-
 // ---- train-ae ---------------------------------------------------------------------------
 static const char *t_data, *t_out, *t_export = NULL, *t_init = NULL;
 static int t_steps, t_batch, t_crop, t_warmup, t_val, t_resume = 0, t_seed, t_z, t_ch0, t_ch1, t_ch2, t_eres, t_dres,
@@ -86,18 +84,20 @@ const Command cmd_train_ae = {&TRAIN_SPEC, run_train};
 
 // ---- shared: model loading, audio in, audio out -------------------------------------------
 // encode, decode and reconstruct go through refrain.h (sampler/library.c).
-static const char *model_path = DEFAULT_MODEL, *out_path = NULL, *png_path = NULL;
+static const char *model_path = NULL, *out_path = NULL, *png_path = NULL;
 static double x_start = 0, x_duration = 0;
 static int v_iters = 64;
 
 static refrain_model *load_model(void) {
+    static char found[4096];
     char err[1024];
+    int shipped = !model_path;
+    if (!(model_path = cli_model(model_path, "ae.rfc", found, sizeof found))) return NULL;
     refrain_model *m = refrain_autoencoder_load(model_path, err, sizeof err);
     if (!m) {
         err_set("cannot use autoencoder model '%s': %s%s", model_path, err,
-                strcmp(model_path, DEFAULT_MODEL) == 0
-                    ? " (the shipped model is assets/ae.rfc; make one with 'refrain train-ae --export assets/ae.rfc')"
-                    : "");
+                shipped ? " (the shipped model; make one with 'refrain train-ae --export assets/ae.rfc')"
+                        : "");
         return NULL;
     }
     if (!refrain_model_latent_stats(m))
@@ -128,7 +128,7 @@ static int write_audio(const refrain_logmel *mel) {
     return rc;
 }
 
-#define MODEL_OPT {"model", 'm', OPT_STRING, &model_path, 0, 0, NULL, "FILE", "autoencoder model file", 0}
+#define MODEL_OPT {"model", 'm', OPT_STRING, &model_path, 0, 0, NULL, "FILE", "autoencoder model file (default: the shipped one)", 0}
 #define END_OPT {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0}
 
 // ---- encode ----------------------------------------------------------------------------------

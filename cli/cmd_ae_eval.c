@@ -12,7 +12,7 @@
 static AeEvalOpts e;   // the table's defaults from ae_eval_defaults() in run()
 static const char *e_out = NULL, *e_figs = NULL;
 static const Opt OPTS[] = {
-    {"model", 'm', OPT_STRING, &e.model, 0, 0, NULL, "FILE", "autoencoder model file", 0},
+    {"model", 'm', OPT_STRING, &e.model, 0, 0, NULL, "FILE", "autoencoder model file (default: the shipped one)", 0},
     {"data", 0, OPT_STRING, &e.data, 0, 0, NULL, "DIR", "corpus folder", 0},
     {"output", 'o', OPT_STRING, &e_out, 0, 0, NULL, "FILE", "Markdown report to write", 1},
     {"figs", 0, OPT_STRING, &e_figs, 0, 0, NULL, "DIR", "folder for the PNGs (default: the report's folder)", 0},
@@ -28,9 +28,12 @@ static const OptSpec SPEC = {"ae-eval", "", 0,
 
 static int run(int argc, char **argv) {
     ae_eval_defaults(&e);
+    e.model = NULL;   // the shipped one, found by cli_model
     int st = opts_parse(&SPEC, argc, argv, NULL);
     if (st != OPTS_OK) return st;
     if (check_output(e_out, "md")) return fail();
+    static char found[4096];
+    if (!(e.model = cli_model(e.model, "ae.rfc", found, sizeof found))) return fail();
     static char figs[4096];
     e.figs = e_figs ? e_figs : report_folder(figs, sizeof figs, e_out);
     static OutTx tx;   // every figure and the report, or none (static: 16 paths of 4 kB)

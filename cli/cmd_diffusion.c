@@ -16,7 +16,7 @@ static int d_half = 0, d_stop = 0, d_steps, d_batch, d_warmup, d_val, d_resume =
 static double d_lr, d_lrmin, d_ckpt, d_maxmin = 0, d_pmem, d_plab, d_pctx;
 static const Opt OPTS[] = {
     {"data", 0, OPT_STRING, &d_data, 0, 0, NULL, "DIR", "corpus folder (make data)", 0},
-    {"ae", 0, OPT_STRING, &d_ae, 0, 0, NULL, "FILE", "autoencoder whose latents the denoiser learns", 0},
+    {"ae", 0, OPT_STRING, &d_ae, 0, 0, NULL, "FILE", "autoencoder whose latents the denoiser learns (default: the shipped one)", 0},
     {"latents", 0, OPT_STRING, &d_lat, 0, 0, NULL, "FILE", "latent corpus cache (rebuilt when the autoencoder or corpus changes)", 0},
     {"out", 'o', OPT_STRING, &d_out, 0, 0, NULL, "CKPT", "training checkpoint, written every --ckpt-minutes, at the end, and on Ctrl-C or SIGTERM after the current step (exit 130 / 143; a second one stops at once)", 0},
     {"resume", 0, OPT_FLAG, &d_resume, 0, 0, NULL, NULL, "continue from --out exactly where it stopped", 0},
@@ -53,7 +53,7 @@ static int run(int argc, char **argv) {
     DiffTrainOpts o;
     diff_train_defaults(&o);
     DenoiserConfig c = denoiser_config_default();
-    d_data = o.data; d_ae = o.ae; d_lat = o.latents; d_out = o.out;
+    d_data = o.data; d_ae = NULL; d_lat = o.latents; d_out = o.out;
     d_steps = (int)o.steps; d_batch = o.batch; d_lr = o.lr; d_lrmin = o.lr_min; d_warmup = (int)o.warmup;
     d_val = o.val_every; d_ckpt = o.ckpt_minutes; d_seed = (int)(o.seed & 0x7fffffff);
     d_width = c.width; d_depth = c.depth; d_heads = c.heads; d_k = c.mem_k; d_msec = c.mem_sections;
@@ -66,6 +66,8 @@ static int run(int argc, char **argv) {
         return 2;
     }
     if (d_export && check_output(d_export, "rfc")) return fail();
+    static char found[4096];
+    if (!(d_ae = cli_model(d_ae, "ae.rfc", found, sizeof found))) return fail();
     if (make_parents(d_out) || make_parents(d_lat) || dir_exists_for(d_out) || dir_exists_for(d_lat)) return fail();
     o.data = d_data; o.ae = d_ae; o.latents = d_lat; o.out = d_out; o.export_path = d_export; o.init = d_init;
     o.export_dtype = d_half ? CKPT_F16 : CKPT_F32;
@@ -91,10 +93,10 @@ static const char *v_model, *v_extra = NULL, *v_data, *v_ae, *v_lat, *v_out, *v_
                   *v_note = NULL;
 static int v_secs, v_seed;
 static const Opt EVAL_OPTS[] = {
-    {"model", 'm', OPT_STRING, &v_model, 0, 0, NULL, "FILE", "denoiser model file", 0},
+    {"model", 'm', OPT_STRING, &v_model, 0, 0, NULL, "FILE", "denoiser model file (default: the shipped one)", 0},
     {"compare", 0, OPT_STRING, &v_extra, 0, 0, NULL, "A,B,..", "more models to evaluate the same way (other K, uncompressed)", 0},
     {"data", 0, OPT_STRING, &v_data, 0, 0, NULL, "DIR", "corpus folder", 0},
-    {"ae", 0, OPT_STRING, &v_ae, 0, 0, NULL, "FILE", "autoencoder the models were trained on", 0},
+    {"ae", 0, OPT_STRING, &v_ae, 0, 0, NULL, "FILE", "autoencoder the models were trained on (default: the shipped one)", 0},
     {"latents", 0, OPT_STRING, &v_lat, 0, 0, NULL, "FILE", "latent corpus cache", 0},
     {"output", 'o', OPT_STRING, &v_out, 0, 0, NULL, "FILE", "Markdown report to write", 1},
     {"figs", 0, OPT_STRING, &v_figs, 0, 0, NULL, "DIR", "folder for the PNGs (default: the report's folder)", 0},
@@ -111,12 +113,15 @@ static const OptSpec EVAL_SPEC = {"denoiser-eval", "", 0,
 static int run_eval(int argc, char **argv) {
     DenoiserEvalOpts o;
     denoiser_eval_defaults(&o);
-    v_model = o.model; v_data = o.data; v_ae = o.ae; v_lat = o.latents; v_secs = o.max_sections;
+    v_model = NULL; v_data = o.data; v_ae = NULL; v_lat = o.latents; v_secs = o.max_sections;
     v_seed = (int)(o.seed & 0x7fffffff);
     int st = opts_parse(&EVAL_SPEC, argc, argv, NULL);
     if (st != OPTS_OK) return st;
     if (check_output(v_out, "md")) return fail();
-    static char extra[4096], figs[4096];
+    static char extra[4096], figs[4096], found[2][4096];
+    if (!(v_model = cli_model(v_model, "denoiser.rfc", found[0], sizeof found[0])) ||
+        !(v_ae = cli_model(v_ae, "ae.rfc", found[1], sizeof found[1])))
+        return fail();
     if (v_extra) {
         snprintf(extra, sizeof extra, "%s", v_extra);
         for (char *t = strtok(extra, ","); t && o.n_extra < DENOISER_EVAL_MAX_EXTRA; t = strtok(NULL, ","))

@@ -126,8 +126,12 @@ static int run(int argc, char **argv) {
         return fail();
     }
     refrain_model_params mp = refrain_model_default_params();
-    mp.denoiser = g_model;
-    mp.autoencoder = g_ae;
+    static char found[2][4096];   // the shipped models, found as every command finds them (cli_model)
+    if (!(mp.denoiser = cli_model(g_model, "denoiser.rfc", found[0], sizeof found[0])) ||
+        !(mp.autoencoder = cli_model(g_ae, "ae.rfc", found[1], sizeof found[1]))) {
+        free(rec); free(fromrec); refrain_song_free(&from);
+        return fail();
+    }
     refrain_model *m = refrain_model_load(&mp, err, sizeof err);
     if (!m) { fprintf(stderr, "refrain: %s\n", err); free(rec); free(fromrec); refrain_song_free(&from); return 1; }
     gp.form = g_form; gp.bpm = g_bpm; gp.style = g_style; gp.seed = (uint64_t)g_seed; gp.steps = g_steps;

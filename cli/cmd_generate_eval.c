@@ -73,6 +73,10 @@ static int run(int argc, char **argv) {
     if (check_output(v_out, "md")) return fail();
     static char figs[4096];
     if (!v_figs) v_figs = report_folder(figs, sizeof figs, v_out);
+    static char found[2][4096];
+    if (!(v_model = cli_model(v_model, "denoiser.rfc", found[0], sizeof found[0])) ||
+        !(v_ae = cli_model(v_ae, "ae.rfc", found[1], sizeof found[1])))
+        return fail();
     o.model = v_model; o.ae = v_ae; o.data = v_data; o.figs = v_figs; o.note = v_note; o.songs = v_songs;
     o.max_seconds = v_max; o.schedule = v_sched; o.cfg = (float)v_cfg; o.mem_guidance = (float)v_mg;
     o.vocoder_iters = v_iters; o.boot = v_boot; o.seed = (uint64_t)v_seed;

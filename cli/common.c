@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "audio/audio.h"
+#include "sampler/sampler.h"
 #include "util/util.h"
 
 // Set by the helpers below when the error they report is the command line's
@@ -88,4 +89,9 @@ const char *report_folder(char *buf, size_t cap, const char *report) {
 
 void vocoder_progress(void *user, const char *stage, int section, int n, int step, int steps) {
     progress("griffin-lim %d/%d", step, steps);
+}
+
+const char *cli_model(const char *given, const char *name, char *buf, size_t cap) {
+    if (given) return given;
+    return model_find(name, 1, buf, cap) ? NULL : buf;
 }

@@ -49,13 +49,14 @@ static int print_man(void) {
     printf(".SH GLOBAL OPTIONS\nThese go before or after COMMAND.\n");
     opts_print_global_help();
     printf(".SH ENVIRONMENT\n.TP\n.B REFRAIN_MODEL_DIR\n"
-           "a folder holding denoiser.rfc and ae.rfc, looked in before the shipped models by generate, generate\\-eval and ablate "
-           "(a \\-\\-model option overrides both)\n"
+           "a folder holding denoiser.rfc and ae.rfc, looked in first by every command that takes a model "
+           "(a \\-\\-model or \\-\\-ae option overrides it)\n"
            ".SH FILES\n.TP\n.I PREFIX/share/refrain/denoiser.rfc, PREFIX/share/refrain/ae.rfc\n"
-           "the shipped models, found from the binary's own folder (\\fI../share/refrain\\fR), or for a program linking librefrain.so "
-           "from the library's, never from the current folder; so generate, generate\\-eval and ablate find them. encode, decode, "
-           "reconstruct, ae\\-eval, denoiser\\-eval and train\\-diffusion default to assets/ae.rfc and assets/denoiser.rfc "
-           "in the current folder instead (give \\-\\-model or \\-\\-ae)\n"
+           "the shipped models, the default of every command that takes a model (generate, generate\\-eval, ablate, encode, "
+           "decode, reconstruct, ae\\-eval, denoiser\\-eval, train\\-diffusion): looked for in $REFRAIN_MODEL_DIR, then in "
+           "\\fIassets/\\fR and \\fI../share/refrain\\fR beside the binary, then in \\fIassets/\\fR in the current folder "
+           "(a binary in a build folder run from the source tree); a program linking librefrain.so looks beside the library "
+           "instead of the current folder\n"
            ".SH EXIT STATUS\n0 success, 1 a failure (one \"refrain: ...\" line on stderr), 2 bad usage,\n"
            "130 or 143 a signal: SIGINT or SIGTERM (train\\-ae and train\\-diffusion finish the step and save their checkpoint first).\n");
     return 0;

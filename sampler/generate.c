@@ -66,8 +66,8 @@ static int home_folder(int which, char *dir, size_t cap) {
     return 0;
 }
 
-int refrain_find_model(const char *name, char *buf, size_t cap, char *err, size_t err_cap) {
-    char home[2][PATH_MAX], tried[5 * PATH_MAX + 64] = "";
+int model_find(const char *name, int also_cwd, char *buf, size_t cap) {
+    char home[2][PATH_MAX], tried[6 * PATH_MAX + 96] = "";
     const char *env = getenv("REFRAIN_MODEL_DIR");
     if (env && *env) {
         snprintf(buf, cap, "%s/%s", env, name);
@@ -85,8 +85,18 @@ int refrain_find_model(const char *name, char *buf, size_t cap, char *err, size_
             snprintf(tried + L, sizeof tried - L, "%s%s", L ? ", " : "", buf);
         }
     }
-    err_set("no %s found (looked in %s); give its path, or set REFRAIN_MODEL_DIR", name, tried[0] ? tried : "nowhere");
-    return fail_with(err, err_cap, -1);
+    if (also_cwd) {   // the CLI's last resort: a binary in a build folder, or a copy, run from the source tree
+        snprintf(buf, cap, "assets/%s", name);
+        if (is_file(buf)) return 0;
+        size_t L = strlen(tried);
+        snprintf(tried + L, sizeof tried - L, "%sassets/%s in the current folder", L ? ", " : "", name);
+    }
+    return err_set("no %s found (looked in %s); give its path, or set REFRAIN_MODEL_DIR", name,
+                   tried[0] ? tried : "nowhere");
+}
+
+int refrain_find_model(const char *name, char *buf, size_t cap, char *err, size_t err_cap) {
+    return model_find(name, 0, buf, cap) ? fail_with(err, err_cap, -1) : 0;
 }
 
 refrain_model *refrain_model_load(const refrain_model_params *p, char *err, size_t err_cap) {

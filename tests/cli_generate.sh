@@ -18,9 +18,11 @@ expect_fail nz "mp3" "$tmp/s.mp3" generate --form "verse" -o "$tmp/s.mp3"
 expect_fail nz "no-such-folder" - generate --form "verse" -o "$tmp/no-such-folder/s.wav"
 mkdir -p "$tmp/empty" "$tmp/bin"
 cp "$REFRAIN" "$tmp/bin/refrain"   # a copy with no assets/ beside it, so nothing is found once a model ships
+cd "$tmp/empty"                      # nor in the current folder (assets/ there is the last place looked in)
 REFRAIN="$tmp/bin/refrain" REFRAIN_MODEL_DIR="$tmp/empty" \
     expect_fail 1 "no denoiser.rfc found (looked in $tmp/empty/denoiser.rfc" "$tmp/s.wav" \
     generate --form "verse" -o "$tmp/s.wav" --png "$tmp/s.png" --timeline "$tmp/s.json"
+cd - >/dev/null
 [ ! -e "$tmp/s.png" ] && [ ! -e "$tmp/s.json" ] && ok "no PNG or timeline left behind" || bad "outputs left behind"
 expect_fail 1 "$tmp/none.rfc" "$tmp/s.wav" generate --form "verse" -o "$tmp/s.wav" --model "$tmp/none.rfc"
 

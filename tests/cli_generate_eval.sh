@@ -25,9 +25,11 @@ expect_fail nz "md" "$tmp/r.txt" generate-eval -o "$tmp/r.txt"
 expect_fail nz "no-such-folder" - generate-eval -o "$tmp/no-such-folder/r.md"
 mkdir -p "$tmp/empty" "$tmp/bin"
 cp "$REFRAIN" "$tmp/bin/refrain"   # a copy with no assets/ beside it, so nothing is found once a model ships
+cd "$tmp/empty"                      # nor in the current folder (assets/ there is the last place looked in)
 REFRAIN="$tmp/bin/refrain" REFRAIN_MODEL_DIR="$tmp/empty" \
     expect_fail 1 "no denoiser.rfc found (looked in $tmp/empty/denoiser.rfc" "$r" \
     generate-eval -o "$r" --steps none --samplers none --data "$tmp/empty"
+cd - >/dev/null
 expect_fail 1 "$tmp/none.rfc" "$r" generate-eval -o "$r" --model "$tmp/none.rfc" --ae "$tmp/none.rfc" --data "$tmp/empty"
 [ -z "$(ls "$tmp" | grep -v -e '^empty$' -e '^bin$' -e '^help$' -e '^stdout$' -e '^stderr$')" ] && ok "no report or temporary file left behind" \
     || bad "left behind: $(ls "$tmp")"

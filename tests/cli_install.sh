@@ -142,6 +142,47 @@ rc=$?
 rc=$?
 [ $rc -eq 1 ] && grep -q "$tmp/envdir/denoiser.rfc" "$tmp/err" && ok "--model comes before share/refrain" ||
     bad "--model: exit $rc: $(cat "$tmp/err")"
+# every command that takes a model finds its default as generate does: encode, decode,
+# reconstruct, ae-eval, denoiser-eval and train-diffusion read ./assets/*.rfc only
+# (so an installed one failed from any other folder and ignored REFRAIN_MODEL_DIR)
+make_wav "$tmp/tone.wav" 22050
+mkdir -p "$tmp/elsewhere/assets" && printf 'not a model' > "$tmp/elsewhere/assets/ae.rfc"   # after beside the binary
+( cd "$tmp/elsewhere" && env -u REFRAIN_MODEL_DIR "$prefix/bin/refrain" -q encode "$tmp/tone.wav" -o t.bin &&
+    env -u REFRAIN_MODEL_DIR "$prefix/bin/refrain" -q decode t.bin -o t.wav --iters 2 &&
+    env -u REFRAIN_MODEL_DIR "$prefix/bin/refrain" -q reconstruct "$tmp/tone.wav" -o r.wav --iters 2 ) 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] && [ -s "$tmp/elsewhere/t.bin" ] && [ -s "$tmp/elsewhere/t.wav" ] && [ -s "$tmp/elsewhere/r.wav" ] &&
+    ok "installed refrain encode, decode, reconstruct from another folder, no option: ae.rfc from share/refrain" ||
+    bad "installed encode / decode / reconstruct: exit $rc: $(cat "$tmp/err")"
+printf 'not a model' > "$tmp/envdir/ae.rfc"
+( cd "$tmp/elsewhere" && REFRAIN_MODEL_DIR=$tmp/envdir "$prefix/bin/refrain" -q encode "$tmp/tone.wav" -o e.bin ) 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "$tmp/envdir/ae.rfc" "$tmp/err" && [ ! -e "$tmp/elsewhere/e.bin" ] &&
+    ok "encode: REFRAIN_MODEL_DIR comes before share/refrain" || bad "encode with REFRAIN_MODEL_DIR: exit $rc: $(cat "$tmp/err")"
+mv "$tmp/elsewhere/t.bin" "$tmp/t.bin"
+rm -rf "$tmp/elsewhere/assets" "$tmp/elsewhere/t.wav" "$tmp/elsewhere/r.wav"
+# a copy with no models beside it, nothing in REFRAIN_MODEL_DIR nor in ./assets: each command
+# names every place it looked in, before reading its corpus; then assets/ in the current
+# folder is the last place (a build folder's binary run from the source tree)
+mkdir -p "$tmp/copy" "$tmp/nomodels" "$tmp/cwd/assets"
+cp "$REFRAIN" "$tmp/copy/refrain"
+for c in "encode $tmp/tone.wav -o x.bin:ae" "decode $tmp/t.bin -o x.wav:ae" "reconstruct $tmp/tone.wav -o x.wav:ae" \
+    "ae-eval -o x.md --data $tmp/nomodels:ae" "train-diffusion --data $tmp/nomodels --out x.rfc --steps 1:ae" \
+    "denoiser-eval -o x.md --data $tmp/nomodels:denoiser" "generate --form verse -o x.wav:denoiser" \
+    "generate-eval -o x.md --data $tmp/nomodels:denoiser" "ablate --form verse -o x.md --data $tmp/nomodels:denoiser"; do
+    m=${c##*:}.rfc; c=${c%:*}
+    # shellcheck disable=SC2086
+    ( cd "$tmp/cwd" && REFRAIN_MODEL_DIR=$tmp/nomodels "$tmp/copy/refrain" -q $c ) >/dev/null 2>"$tmp/err"
+    rc=$?
+    want="no $m found (looked in $tmp/nomodels/$m, $tmp/copy/assets/$m, $tmp/copy/../share/refrain/$m, assets/$m in the current folder)"
+    [ $rc -eq 1 ] && grep -qF "$want" "$tmp/err" && [ "$(wc -l <"$tmp/err")" = 1 ] && ok "${c%% *} without a model: $(cat "$tmp/err")" ||
+        bad "${c%% *} without a model: exit $rc: $(cat "$tmp/err")"
+done
+cp "$models/ae.rfc" "$tmp/cwd/assets/"
+( cd "$tmp/cwd" && env -u REFRAIN_MODEL_DIR "$tmp/copy/refrain" -q encode "$tmp/tone.wav" -o c.bin ) 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] && [ -s "$tmp/cwd/c.bin" ] && ok "a copy run from a folder with assets/ae.rfc: encode finds it there" ||
+    bad "copy with ./assets: exit $rc: $(cat "$tmp/err")"
 # a program linked with the installed librefrain.so, in a folder of its own: the models beside the
 # library (lib/../share/refrain); the same program linked statically has only its own folder to look in
 if [ -x "$tmp/ex-shared" ] && [ -x "$tmp/ex-static" ]; then
