@@ -46,6 +46,9 @@ const char *cli_model(const char *given, const char *name, char *buf, size_t cap
 #define OPT_BPM(v) {"bpm", 0, OPT_FLOAT, &(v), FORM_BPM_MIN, FORM_BPM_MAX, NULL, "BPM", "tempo for lengths given in bars", 0}
 #define OPT_STYLE(v) \
     {"style", 0, OPT_CHOICE, &(v), 0, 0, "none,mma,module,recording", "STYLE", "which part of the corpus to sound like", 0}
+// refrain.h's rule for repeat_strength (sampler/generate.c): above 0, at most 1; ablate's sweep too.
+#define REPEAT_STRENGTH_MAX 1
+#define OPT_REPEAT_STRENGTH(v, help) {"repeat-strength", 0, OPT_FLOAT, &(v), OPT_ABOVE_0, REPEAT_STRENGTH_MAX, NULL, "X", help, 0}
 #define OPT_VOCODER_ITERS(v) {"vocoder-iters", 0, OPT_INT, &(v), 1, 1000, NULL, "N", "Griffin-Lim iterations", 0}
 
 // One output of a command: its final path (NULL: not asked for, skipped) and

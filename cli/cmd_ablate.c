@@ -30,8 +30,8 @@ static const Opt OPTS[] = {
     {"figs", 0, OPT_STRING, &v_figs, 0, 0, NULL, "DIR", "folder for the PNGs (default: the report's folder)", 0},
     {"note", 0, OPT_STRING, &v_note, 0, 0, NULL, "TEXT", "a line added under the title", 0},
     {"memory-guidance-sweep", 0, OPT_STRING, &v_sweep, 0, 0, NULL, "G,G,..", "memory guidance settings to compare (at most 8; \"none\": no sweep)", 0},
-    {"repeat-strength-sweep", 0, OPT_STRING, &v_rsweep, 0, 0, NULL, "X,X,..", "repeat strengths to compare, each with memory (at most 8; \"none\": no sweep)", 0},
-    {"repeat-strength", 0, OPT_FLOAT, &v_rs, 0.01, 1, NULL, "X", "repeat strength of every condition but the sweep's (as refrain generate; 1 = from pure noise; no memory: always 1)", 0},
+    {"repeat-strength-sweep", 0, OPT_STRING, &v_rsweep, 0, 0, NULL, "X,X,..", "repeat strengths to compare, each with memory (each above 0, at most 1; at most 8; \"none\": no sweep)", 0},
+    OPT_REPEAT_STRENGTH(v_rs, "repeat strength of every condition but the sweep's (as refrain generate; 1 = from pure noise; no memory: always 1)"),
     {"seed", 0, OPT_INT, &v_seed, 0, 2147483647, NULL, "N", "song i's seed is N + i; also the bootstraps'", 0},
     OPT_STEPS(v_steps),
     OPT_SAMPLER(v_sampler),
@@ -49,7 +49,7 @@ static const OptSpec SPEC = {"ablate", "", 0,
                              "(one per section), at several guidances and models (Markdown report)",
                              OPTS};
 
-// "0,1,2.5" into v (at most cap, each a `what` in lo..hi); "none" is empty. Returns
+// "0,1,2.5" into v (at most cap, each a `what` in lo..hi; lo OPT_ABOVE_0: above 0); "none" is empty. Returns
 // the count, or -1 after saying which item of option `name` is wrong.
 static int parse_floats(const char *name, const char *what, const char *text, float *v, int cap, double lo, double hi) {
     if (!strcmp(text, "none")) return 0;
@@ -61,6 +61,7 @@ static int parse_floats(const char *name, const char *what, const char *text, fl
         double x = strtod(t, &end);
         if (n == cap || *end || end == t || !(x >= lo && x <= hi)) {
             if (n == cap) fprintf(stderr, "refrain: --%s: '%s' is one too many (at most %d)\n", name, t, cap);
+            else if (lo == OPT_ABOVE_0) fprintf(stderr, "refrain: --%s: '%s' is not a %s above 0 and at most %g\n", name, t, what, hi);
             else fprintf(stderr, "refrain: --%s: '%s' is not a %s in %g..%g\n", name, t, what, lo, hi);
             return -1;
         }
@@ -90,7 +91,7 @@ static int run(int argc, char **argv) {
         models[nm++] = v;
     }
     if ((o.n_sweep = parse_floats("memory-guidance-sweep", "guidance", v_sweep, o.mg_sweep, ABLATE_MAX_SWEEP, -5, 20)) < 0) return 2;
-    if ((o.n_rs_sweep = parse_floats("repeat-strength-sweep", "repeat strength", v_rsweep, o.rs_sweep, ABLATE_MAX_SWEEP, 0.01, 1)) < 0) return 2;
+    if ((o.n_rs_sweep = parse_floats("repeat-strength-sweep", "repeat strength", v_rsweep, o.rs_sweep, ABLATE_MAX_SWEEP, OPT_ABOVE_0, REPEAT_STRENGTH_MAX)) < 0) return 2;
     FormOpts fo;
     form_opts_default(&fo);
     fo.bpm = v_bpm;

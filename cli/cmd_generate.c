@@ -41,7 +41,7 @@ static const Opt OPTS[] = {
     OPT_VOCODER_ITERS(g_iters),
     {"model", 'm', OPT_STRING, &g_model, 0, 0, NULL, "FILE", "denoiser model (default: the shipped one, found beside the binary)", 0},
     {"ae", 0, OPT_STRING, &g_ae, 0, 0, NULL, "FILE", "autoencoder model (default: the shipped one)", 0},
-    {"repeat-strength", 0, OPT_FLOAT, &g_repeat, 0.001, 1, NULL, "X", "a repeated section starts from its label's previous occurrence re-noised to t = X (1 = from pure noise, a new take each time; lower = closer to a copy)", 0},
+    OPT_REPEAT_STRENGTH(g_repeat, "a repeated section starts from its label's previous occurrence re-noised to t = X (1 = from pure noise, a new take each time; lower = closer to a copy)"),
     {"from", 0, OPT_STRING, &g_from, 0, 0, NULL, "JSON", "re-roll: the timeline of a song made earlier (with --latents-in and --reroll)", 0},
     {"latents-in", 0, OPT_STRING, &g_latin, 0, 0, NULL, "FILE", "re-roll: the --latents file written with that timeline", 0},
     {"reroll", 0, OPT_STRING, &g_reroll, 0, 0, NULL, "N|LABEL", "re-roll section N (1 = the timeline's first) or every section with LABEL; --seed gives the new noise, every other section is kept but for the seam after each re-rolled one", 0},

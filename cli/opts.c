@@ -77,7 +77,8 @@ static void describe(const Opt *t, char *right, size_t cap) {
         snprintf(def, sizeof def, " (default %d)", *(int *)t->value);
         break;
     case OPT_FLOAT:
-        snprintf(range, sizeof range, ", %g..%g", t->min, t->max);
+        if (t->min == OPT_ABOVE_0) snprintf(range, sizeof range, ", above 0, at most %g", t->max);
+        else snprintf(range, sizeof range, ", %g..%g", t->min, t->max);
         snprintf(def, sizeof def, " (default %g)", *(double *)t->value);
         break;
     case OPT_STRING:
@@ -188,6 +189,8 @@ static int set_value(const char *cmd, const Opt *o, const char *text) {
     double v = strtod(text, &end);
     int bad = end == text || *end || !isfinite(v) || v < o->min || v > o->max ||
               (o->type == OPT_INT && v != floor(v));
+    if (bad && o->type == OPT_FLOAT && o->min == OPT_ABOVE_0)
+        return usage_error(cmd, "--%s must be a number above 0 and at most %.15g, got '%s'", o->name, o->max, text);
     if (bad)
         return usage_error(cmd, "--%s must be %s in %.15g..%.15g, got '%s'", o->name,
                            o->type == OPT_INT ? "an integer" : "a number", o->min, o->max, text);

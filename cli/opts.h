@@ -6,6 +6,12 @@
 #ifndef REFRAIN_CLI_OPTS_H
 #define REFRAIN_CLI_OPTS_H
 
+#include <float.h>
+
+// A FLOAT's min meaning "above 0" (the smallest positive float: every value
+// that stays above 0 as a float passes); help and errors say "above 0".
+#define OPT_ABOVE_0 FLT_TRUE_MIN
+
 typedef enum { OPT_FLAG, OPT_INT, OPT_FLOAT, OPT_STRING, OPT_CHOICE } OptType;
 
 typedef struct {
@@ -13,7 +19,7 @@ typedef struct {
     char short_name;        // 'o', or 0
     OptType type;
     void *value;            // int* (FLAG, INT, CHOICE index), double* (FLOAT), const char ** (STRING)
-    double min, max;        // INT and FLOAT: allowed range, inclusive
+    double min, max;        // INT and FLOAT: allowed range, inclusive (FLOAT min OPT_ABOVE_0: any value above 0)
     const char *choices;    // CHOICE: "pghi,random,zero"
     const char *metavar;    // "N", "FILE"
     const char *help;

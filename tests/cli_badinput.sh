@@ -89,6 +89,22 @@ expect_fail 2 "--momentum must be a number in 0..0.999, got '1'" "$tmp/u8.wav" v
 "$REFRAIN" -q vocode "$tmp/tone.wav" -o "$tmp/m.wav" --momentum 0.999 --iters 2 2>"$tmp/err" && [ -s "$tmp/m.wav" ] &&
     ok "vocode --momentum 0.999 (the table's maximum) is the library's too" || bad "--momentum 0.999: $(cat "$tmp/err")"
 
+# --repeat-strength: one range for generate, ablate and ablate's sweep, the library's (above 0, at most 1);
+# generate took 0.001..1 and ablate 0.01..1. A value that passes meets the bad form next (exit 2, the form's message)
+for c in "generate -o $tmp/rs.wav --repeat-strength" "ablate -o $tmp/rs.md --repeat-strength" "ablate -o $tmp/rs.md --repeat-strength-sweep"; do
+    o=${c##* }
+    expect_fail 2 "word 2 'chrous'" - $c 0.0005 --form "verse chrous"
+    if [ "$o" = --repeat-strength ]; then
+        expect_fail 2 "$o must be a number above 0 and at most 1, got '0'" - $c 0 --form verse
+        expect_fail 2 "$o must be a number above 0 and at most 1, got '1.01'" - $c 1.01 --form verse
+        "$REFRAIN" ${c%% *} --help | grep -q -- "$o X .*, above 0, at most 1 (default " && ok "${c%% *} --help: $o above 0, at most 1" ||
+            bad "${c%% *} --help: $("$REFRAIN" ${c%% *} --help | grep -- "$o ")"
+    else
+        expect_fail 2 "$o: '0' is not a repeat strength above 0 and at most 1" - $c 0.5,0 --form verse
+        expect_fail 2 "$o: '1.01' is not a repeat strength above 0 and at most 1" - $c 1.01 --form verse
+    fi
+done
+
 expect_fail 2 "--split needs a value (SPLIT)" - structure --corpus "$tmp/none" --split
 # mmagen's options for one song (OUT.mma) and for a folder were ignored in the other mode, an unknown section too
 mkdir "$tmp/mg"
