@@ -33,6 +33,9 @@ int check_output(const char *path, const char *exts);
 // assets/ in the current folder (sampler.h model_find), its path kept in buf.
 // NULL with err_set() naming the places looked in.
 const char *cli_model(const char *given, const char *name, char *buf, size_t cap);
+// train-ae's and train-diffusion's --stop-at N (0: none) against --steps M: N past M
+// is a usage error (the trainers ran to M and ignored it). 2 after printing it, or 0.
+int check_stop_at(const char *cmd, int stop_at, int steps);
 
 // The sampling options generate, ablate and generate-eval share, one range and
 // one help each (refrain.h's generate checks the same ranges: sampler/generate.c).

@@ -26,7 +26,7 @@ static double t_lr, t_lrmin, t_kl, t_ckpt, t_maxmin = 0, t_gain, t_mix, t_tilt;
 static const Opt TRAIN_OPTS[] = {
     {"data", 0, OPT_STRING, &t_data, 0, 0, NULL, "DIR", "corpus folder (index.rfi, or the shards built so far)", 0},
     {"steps", 0, OPT_INT, &t_steps, 1, 100000000, NULL, "N", "optimizer steps (the cosine schedule ends here)", 0},
-    {"stop-at", 0, OPT_INT, &t_stop, 0, 100000000, NULL, "N", "stop with a checkpoint at step N, keeping the --steps plan (a phase); 0 = run to --steps", 0},
+    {"stop-at", 0, OPT_INT, &t_stop, 0, 100000000, NULL, "N", "stop with a checkpoint at step N (at most --steps), keeping the --steps plan (a phase); 0 = run to --steps", 0},
     {"out", 'o', OPT_STRING, &t_out, 0, 0, NULL, "CKPT", "training checkpoint, written every --ckpt-minutes, at the end, and on Ctrl-C or SIGTERM after the current step (exit 130 / 143; a second one stops at once)", 0},
     {"resume", 0, OPT_FLAG, &t_resume, 0, 0, NULL, NULL, "continue from --out exactly where it stopped", 0},
     {"init", 0, OPT_STRING, &t_init, 0, 0, NULL, "CKPT", "continue from this checkpoint instead of --out", 0},
@@ -70,6 +70,7 @@ static int run_train(int argc, char **argv) {
         fprintf(stderr, "refrain: train-ae: --crop must be a multiple of %d (got %d)\n", AE_DOWN, t_crop);
         return 2;
     }
+    if (check_stop_at("train-ae", t_stop, t_steps)) return 2;
     if (t_export && check_output(t_export, "rfc")) return fail();
     if (dir_exists_for(t_out)) return fail();
     o.data = t_data; o.out = t_out; o.export_path = t_export; o.init = t_init; o.resume = t_resume;

@@ -24,7 +24,7 @@ static const Opt OPTS[] = {
     {"export", 0, OPT_STRING, &d_export, 0, 0, NULL, "FILE", "at the end, write the EMA weights here (the model generate uses)", 0},
     {"export-dtype", 0, OPT_CHOICE, &d_half, 0, 0, "f32,f16", "TYPE", "the exported weights' storage: f16 halves the file (each weight rounded to the nearest float16)", 0},
     {"steps", 0, OPT_INT, &d_steps, 1, 100000000, NULL, "N", "optimizer steps (the cosine schedule ends here)", 0},
-    {"stop-at", 0, OPT_INT, &d_stop, 0, 100000000, NULL, "N", "stop with a checkpoint at step N, keeping the --steps plan (a phase); 0 = run to --steps", 0},
+    {"stop-at", 0, OPT_INT, &d_stop, 0, 100000000, NULL, "N", "stop with a checkpoint at step N (at most --steps), keeping the --steps plan (a phase); 0 = run to --steps", 0},
     {"batch", 0, OPT_INT, &d_batch, 1, 1024, NULL, "N", "examples per step", 0},
     {"lr", 0, OPT_FLOAT, &d_lr, 1e-7, 1, NULL, "F", "peak learning rate", 0},
     {"lr-min", 0, OPT_FLOAT, &d_lrmin, 0, 1, NULL, "F", "final learning rate of the cosine decay", 0},
@@ -65,6 +65,7 @@ static int run(int argc, char **argv) {
         fprintf(stderr, "refrain: train-diffusion: --width %d must split into --heads %d of even size\n", d_width, d_heads);
         return 2;
     }
+    if (check_stop_at("train-diffusion", d_stop, d_steps)) return 2;
     if (d_export && check_output(d_export, "rfc")) return fail();
     static char found[4096];
     if (!(d_ae = cli_model(d_ae, "ae.rfc", found, sizeof found))) return fail();

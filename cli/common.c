@@ -95,3 +95,10 @@ const char *cli_model(const char *given, const char *name, char *buf, size_t cap
     if (given) return given;
     return model_find(name, 1, buf, cap) ? NULL : buf;
 }
+
+int check_stop_at(const char *cmd, int stop_at, int steps) {
+    if (stop_at <= steps) return 0;
+    fprintf(stderr, "refrain: %s: --stop-at %d is past --steps %d (the plan's last step; a phase stops at or before it)\n",
+            cmd, stop_at, steps);
+    return 2;
+}

@@ -105,6 +105,11 @@ for c in "generate -o $tmp/rs.wav --repeat-strength" "ablate -o $tmp/rs.md --rep
     fi
 done
 
+# --stop-at past --steps: train-diffusion ran to --steps and ignored it (train-ae: cli_train_refused.sh)
+expect_fail 2 "train-diffusion: --stop-at 300 is past --steps 200" - train-diffusion --steps 200 --stop-at 300 --data "$tmp/none" \
+    --out "$tmp/td/den.rfc" --latents "$tmp/td/lat.rfl"
+[ ! -e "$tmp/td" ] && ok "train-diffusion --stop-at past --steps: no folder made" || bad "train-diffusion made $(ls -R "$tmp/td")"
+
 expect_fail 2 "--split needs a value (SPLIT)" - structure --corpus "$tmp/none" --split
 # mmagen's options for one song (OUT.mma) and for a folder were ignored in the other mode, an unknown section too
 mkdir "$tmp/mg"

@@ -40,14 +40,17 @@ refused 1 "GroupNorm" "$tmp/new" --ch0 8
 refused 2 "multiple of 4" "$tmp/new" --crop 30
 refused 2 "must end in .rfc" "$tmp/new" --export "$tmp/new/ae.txt"
 refused 2 "--z must be" "$tmp/new" --z 300
+refused 2 "train-ae: --stop-at 5 is past --steps 4" "$tmp/new" --stop-at 5   # it ran to step 4, --stop-at ignored
 
 echo "a run to continue (checkpoint, log and song list there):"
 mkdir -p "$tmp/run"
-"$REFRAIN" -q train-ae "${ARGS[@]}" --out "$tmp/run/ae.rfc" 2>"$tmp/err" && [ -s "$tmp/run/ae.rfc.songs.tsv" ] ||
+# (--stop-at equal to --steps is allowed)
+"$REFRAIN" -q train-ae "${ARGS[@]}" --out "$tmp/run/ae.rfc" --stop-at 4 2>"$tmp/err" && [ -s "$tmp/run/ae.rfc.songs.tsv" ] ||
     { bad "the run to continue: $(cat "$tmp/err")"; finish cli_train_refused; exit; }
 refused 1 "was trained with --gain-db" "$tmp/run" --resume --gain-db 3
 refused 1 "'z' is 8 in the file" "$tmp/run" --resume --z 4
 refused 1 "cannot open checkpoint" "$tmp/run" --init "$tmp/none.rfc"
+refused 2 "train-ae: --stop-at 9 is past --steps 8" "$tmp/run" --resume --steps 8 --stop-at 9
 # another run holds the lock (a sleep holding it with flock(1) stands for it): its song list stays its own
 ( exec 9>"$tmp/run/ae.rfc.lock"; flock 9 && exec sleep 30 ) &
 holder=$!
