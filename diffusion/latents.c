@@ -16,6 +16,7 @@
 #include "data/corpus.h"
 #include "util/util.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,14 +27,15 @@
 
 int file_hash(const char *path, uint64_t *h) {
     FILE *f = fopen(path, "rb");
-    if (!f) return err_set("cannot open '%s'", path);
+    if (!f) return err_set("cannot open '%s': %s", path, strerror(errno));
     uint64_t x = CORPUS_FNV_INIT;
     unsigned char buf[1 << 16];
     size_t n;
+    errno = 0;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) x = corpus_fnv1a(buf, n, x);
-    int bad = ferror(f);
+    int bad = ferror(f), e = errno;
     fclose(f);
-    if (bad) return err_set("cannot read '%s'", path);
+    if (bad) return err_set("cannot read '%s': %s", path, e ? strerror(e) : "read error");
     *h = x;
     return 0;
 }

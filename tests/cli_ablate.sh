@@ -25,6 +25,9 @@ expect_fail 2 "md" "$tmp/r.txt" ablate --form "$F" -o "$tmp/r.txt"
 expect_fail 1 "no-such-folder" - ablate --form "$F" -o "$tmp/no-such-folder/r.md"
 mkdir -p "$tmp/empty"
 expect_fail 1 "$tmp/none.rfc" "$r" ablate --form "$F" -o "$r" --model "$tmp/none.rfc" --ae "$tmp/none.rfc" --data "$tmp/empty" --work "$tmp/empty"
+# the model file's hash says why it cannot be read (it said only "cannot open 'FILE'")
+expect_fail 1 "cannot open '$tmp/none.rfc': No such file or directory" "$r" ablate --form "$F" -o "$r" -m "$tmp/none.rfc" --ae "$tmp/none.rfc" \
+    --data "$tmp/empty" --work "$tmp/empty"
 [ -z "$(ls "$tmp" | grep -v -e '^empty$' -e '^help$' -e '^stdout$' -e '^stderr$')" ] && [ -z "$(ls "$tmp/empty")" ] \
     && ok "no report, song or temporary file left behind" || bad "left behind: $(ls -R "$tmp")"
 finish cli_ablate

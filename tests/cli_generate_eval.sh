@@ -31,6 +31,9 @@ REFRAIN="$tmp/bin/refrain" REFRAIN_MODEL_DIR="$tmp/empty" \
     generate-eval -o "$r" --steps none --samplers none --data "$tmp/empty"
 cd - >/dev/null
 expect_fail 1 "$tmp/none.rfc" "$r" generate-eval -o "$r" --model "$tmp/none.rfc" --ae "$tmp/none.rfc" --data "$tmp/empty"
+# the model file's hash says why it cannot be read (it said only "cannot open 'FILE'")
+expect_fail 1 "cannot open '$tmp/none.rfc': No such file or directory" "$r" generate-eval -o "$r" -m "$tmp/none.rfc" --ae "$tmp/none.rfc" --data "$tmp/empty"
+expect_fail 1 "cannot read '$tmp/empty': Is a directory" "$r" generate-eval -o "$r" -m "$tmp/empty" --ae "$tmp/none.rfc" --data "$tmp/empty"
 [ -z "$(ls "$tmp" | grep -v -e '^empty$' -e '^bin$' -e '^help$' -e '^stdout$' -e '^stderr$')" ] && ok "no report or temporary file left behind" \
     || bad "left behind: $(ls "$tmp")"
 finish cli_generate_eval
