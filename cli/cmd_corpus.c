@@ -44,6 +44,10 @@ static int run_mmagen(int argc, char **argv) {
                 one ? "a folder of songs" : "one song (OUT.mma)", out, one ? "one song" : "a folder");
         return 2;
     }
+    if (one && mg_form && mma_form_check(mg_form)) {   // a usage error, as `refrain form` makes it, before MMA loads
+        fprintf(stderr, "refrain: mmagen: %s (see 'refrain mmagen --help')\n", err_msg());
+        return 2;
+    }
     MmaLibrary *lib;
     if (mma_library_load(&lib, mg_lib)) return fail();
     int rc = 0;

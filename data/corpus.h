@@ -152,6 +152,9 @@ void mma_library_free(MmaLibrary *lib);
 // ("intro verse chorus outro"). groove_file: NULL draws one; else that file's grooves.
 int mma_generate(FILE *f, MmaSongInfo *info, const MmaLibrary *lib, uint64_t seed,
                  const char *form, const char *groove_file, int tempo);
+// mma_generate's check of a given form (its section names), with no library:
+// 0, or -1 with err_set() naming the first unknown section.
+int mma_form_check(const char *form);
 // Writes songs song_0000.mma ... into dir until est. duration reaches hours
 // (or count songs when count > 0), seed for song i derived from (seed, i).
 // Existing identical files are left alone (incremental). Prints one line per song

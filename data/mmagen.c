@@ -304,9 +304,21 @@ static void draw_form(Rng *r, char out[][16], int *n, const char *form) {
     }
 }
 
+int mma_form_check(const char *form) {
+    char names[24][16];
+    int n = 0;
+    draw_form(NULL, names, &n, form);   // a given form draws nothing
+    for (int i = 0; i < n; i++)
+        if (type_of(names[i]) < 0)
+            return err_set("unknown section '%s' in form (known: intro verse prechorus chorus bridge solo outro)",
+                           names[i]);
+    return 0;
+}
+
 int mma_generate(FILE *f, MmaSongInfo *info, const MmaLibrary *lib, uint64_t seed,
                  const char *form, const char *groove_file, int tempo) {
     if (!lib || lib->n == 0) return err_set("mma_generate: empty groove library");
+    if (form && mma_form_check(form)) return -1;
     Rng r;
     rng_seed(&r, seed);
     const GrooveFile *g = NULL;
@@ -353,13 +365,7 @@ int mma_generate(FILE *f, MmaSongInfo *info, const MmaLibrary *lib, uint64_t see
 
     char names[24][16];
     int n = 0;
-    draw_form(&r, names, &n, form);
-    for (int i = 0; i < n; i++)
-        if (type_of(names[i]) < 0) {
-            free(part);
-            return err_set("unknown section '%s' in form (known: intro verse prechorus chorus bridge solo outro)",
-                           names[i]);
-        }
+    draw_form(&r, names, &n, form);   // a given form is checked above, a drawn one is known
 
     fprintf(f, "// refrain mmagen song, seed %llu. Regenerate with `refrain mmagen`.\n",
             (unsigned long long)seed);

@@ -118,6 +118,9 @@ expect_fail 2 "mmagen: --form is for one song (OUT.mma); $tmp/mg is a folder" "$
 expect_fail 2 "mmagen: --tempo is for one song" "$tmp/mg/song_0000.mma" mmagen "$tmp/mg" --count 1 --tempo 90
 expect_fail 2 "mmagen: --count is for a folder of songs; $tmp/one.mma is one song" "$tmp/one.mma" mmagen "$tmp/one.mma" --count 2
 expect_fail 2 "mmagen: --list is for a folder of songs" "$tmp/one.mma" mmagen "$tmp/one.mma" --list "$tmp/one.tsv"
+# an unknown section in one song's --form is a usage error, as `refrain form` makes it (it exited 1)
+expect_fail 2 "mmagen: unknown section 'nosuch' in form (known: intro verse" "$tmp/one.mma" mmagen "$tmp/one.mma" --form "verse nosuch"
+expect_fail 2 "word 2 'nosuch'" - form "verse nosuch"
 
 echo "every command's --help: a usage line with one space between its words, a metavar on every option that takes a value:"
 for c in $("$REFRAIN" --help | awk '/^commands:/ {on = 1; next} /^$/ {on = 0} on {print $1}'); do
