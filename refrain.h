@@ -84,7 +84,8 @@ typedef struct {
     int sampler;               // 0 euler, 1 heun, 2 ab2, 3 pingpong
     int schedule;              // 0 linear, 1 logsnr, 2 sao
     float cfg;                 // guidance on the section conditioning (1 = none)
-    float memory_guidance;     // how strongly a section follows the memory (0 = none)
+    float memory_guidance;     // extra push toward the memory: + g (v_c - v_no_memory) (0 = none, the default;
+                               // the memory is used either way: no_memory drops it)
     int no_memory;             // 1: no section remembers the ones before (the ablation)
     const refrain_song *memory_from;   // the control "another song's memory" (NULL: none): section i remembers
                                // this song's sections 0 .. i - 1 (its labels and latents; a song made earlier,

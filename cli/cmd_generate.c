@@ -34,7 +34,7 @@ static const Opt OPTS[] = {
     OPT_SAMPLER(g_sampler),
     OPT_SCHEDULE(g_sched),
     OPT_CFG(g_cfg),
-    OPT_MEMORY_GUIDANCE(g_mg, "how strongly a section follows the memory of earlier ones (0 = none)"),
+    OPT_MEMORY_GUIDANCE(g_mg, "extra push toward what the memory of earlier sections suggests (0 = none; the memory is used either way, --no-memory drops it)"),
     {"no-memory", 0, OPT_FLAG, &g_nomem, 0, 0, NULL, NULL, "no section remembers the ones before (the ablation)", 0},
     OPT_BPM(g_bpm),
     OPT_STYLE(g_style),

@@ -28,7 +28,7 @@ static const Opt OPTS[] = {
     {"samplers", 0, OPT_STRING, &v_samplers, 0, 0, NULL, "A,B,..", "the sweep's samplers: euler, heun, ab2, pingpong (\"none\": no sweep)", 0},
     OPT_SCHEDULE(v_sched),
     OPT_CFG(v_cfg),
-    OPT_MEMORY_GUIDANCE(v_mg, "how strongly a section follows the memory of earlier ones (0 = none)"),
+    OPT_MEMORY_GUIDANCE(v_mg, "extra push toward what the memory of earlier sections suggests (0 = none; the memory is used either way)"),
     OPT_VOCODER_ITERS(v_iters),
     {"boot", 0, OPT_INT, &v_boot, 0, 100000, NULL, "N", "bootstrap resamples over songs for the intervals (0 = none)", 0},
     {"seed", 0, OPT_INT, &v_seed, 0, 2147483647, NULL, "N", "seed of the ceiling's Gaussian latents and the bootstrap", 0},

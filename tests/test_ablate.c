@@ -217,7 +217,7 @@ static void test_report(void) {
     o.songs = 2;
     o.model = g_den; o.ae = g_ae; o.data = g_data; o.work = work; o.figs = figs;
     o.models[0] = g_den2; o.n_models = 1;
-    o.mg_sweep[0] = 0; o.mg_sweep[1] = 1; o.n_sweep = 2;   // 1 is the default: the memory songs again
+    o.mg_sweep[0] = 0; o.mg_sweep[1] = 1; o.n_sweep = 2;   // 0 is the default: the memory songs again
     o.steps = 2; o.sampler = SAMPLER_EULER; o.vocoder_iters = 2;
     o.boot = 8;
     AblateCounts n;
@@ -245,12 +245,13 @@ static void test_report(void) {
         snprintf(p, sizeof p, "%s/%s", figs, png[i]);
         CHECK(exists(p), "%s written", png[i]);
     }
-    // the memory guidance 1 row repeats the memory row's numbers (the same songs)
-    const char *mrow = strstr(a, "| memory (K 2) | 2 |"), *grow = strstr(a, "| memory guidance 1 | 2 |");
+    // the memory guidance 0 row repeats the memory row's numbers (the same songs)
+    CHECK(o.mem_guidance == 0, "ablate's memory guidance defaults to generate's (0)");
+    const char *mrow = strstr(a, "| memory (K 2) | 2 |"), *grow = strstr(a, "| memory guidance 0 | 2 |");
     if (mrow && grow) {
-        mrow += strlen("| memory (K 2) | 2 |"); grow += strlen("| memory guidance 1 | 2 |");
+        mrow += strlen("| memory (K 2) | 2 |"); grow += strlen("| memory guidance 0 | 2 |");
         size_t l = strcspn(mrow, "\n");
-        CHECK(l > 20 && l == strcspn(grow, "\n") && !strncmp(mrow, grow, l), "guidance 1 (the default) repeats the memory condition's structure row");
+        CHECK(l > 20 && l == strcspn(grow, "\n") && !strncmp(mrow, grow, l), "guidance 0 (the default) repeats the memory condition's structure row");
     }
     // the paragraph's and the targets' memory - none is the paired-differences table's (the same draws)
     const char *drow = strstr(a, "| memory (K 2) - no memory | 2 | ");
