@@ -35,7 +35,8 @@
 //
 // Output: one "key value" line per figure (seconds, bytes, counts), parsed by generate.sh.
 // Usage: bench_generate model OUT
-//        bench_generate song    --seconds S --model F --ae F [--threads N] [--reps R] [--layout scaled|repeated]
+//        bench_generate song    --seconds S --model F --ae F [--threads N] [--reps R] [--song-reps N] [--layout scaled|repeated]
+//          (--song-reps: the whole song made N times, the median run's times reported)
 //        bench_generate full    --seconds S --model F [--threads N] [--reps R] [--mem-limit-mb M]
 //        bench_generate profile --model F [--threads N] [--reps R]
 #include "refrain.h"
@@ -189,7 +190,7 @@ static void count_progress(void *user, const char *stage, int section, int n, in
     (void)section; (void)n; (void)step; (void)steps;
 }
 
-static int cmd_song(double seconds, const char *model, const char *ae, int reps) {
+static int cmd_song(double seconds, const char *model, const char *ae, int reps, int song_reps) {
     char form[8192], err[512];
     if (make_form(form, sizeof form, seconds)) {
         fprintf(stderr, "bench_generate song: %.2f s is too short for the form (ten sections of at least 1 s, or intro + outro + 1 s)\n", seconds);
@@ -215,11 +216,31 @@ static int cmd_song(double seconds, const char *model, const char *ae, int reps)
     printf("sampler %s\nschedule %s\nsteps %d\nevals_per_chunk %d\ncfg %g\nmemory_guidance %g\nvocoder_iters %d\nseed %llu\n",
            sampler_name(g.sampler), schedule_name(g.schedule), g.steps, sampler_evals(g.sampler, g.steps), g.cfg,
            g.memory_guidance, g.vocoder_iters, (unsigned long long)g.seed);
+    // song_reps runs of the same song (the same bytes each time): the run with the median
+    // wall time is reported, its stages with it (one run's timing moves by 5-10% on 2 cores)
     refrain_song song;
-    double c1 = cpu_seconds(), t1 = now_seconds();
-    if (refrain_generate(rm, &g, &song, err, sizeof err)) { fprintf(stderr, "bench_generate song: %s\n", err); return 1; }
-    double wall = now_seconds() - t1, cpu = cpu_seconds() - c1;
-    long rss = max_rss_kb();   // before anything else is allocated: the generate call's peak
+    memset(&song, 0, sizeof song);
+    double (*runs)[5] = mallocCheck(sizeof *runs * song_reps);   // wall, cpu, denoiser, decoder, vocoder
+    long rss = 0;
+    for (int r = 0; r < song_reps; r++) {
+        refrain_song_free(&song);
+        double c1 = cpu_seconds(), t1 = now_seconds();
+        if (refrain_generate(rm, &g, &song, err, sizeof err)) { fprintf(stderr, "bench_generate song: %s\n", err); return 1; }
+        runs[r][0] = now_seconds() - t1;
+        runs[r][1] = cpu_seconds() - c1;
+        if (r == 0) rss = max_rss_kb();   // before anything else is allocated: the generate call's peak
+        runs[r][2] = song.seconds_denoiser; runs[r][3] = song.seconds_decoder; runs[r][4] = song.seconds_vocoder;
+    }
+    int mi = 0;   // the median run: as many runs faster as slower
+    for (int r = 0; r < song_reps; r++) {
+        int below = 0, above = 0;
+        for (int q = 0; q < song_reps; q++) { below += runs[q][0] < runs[r][0]; above += runs[q][0] > runs[r][0]; }
+        if (below <= song_reps / 2 && above <= song_reps / 2) { mi = r; break; }
+    }
+    double wall = runs[mi][0], cpu = runs[mi][1];
+    song.seconds_denoiser = runs[mi][2]; song.seconds_decoder = runs[mi][3]; song.seconds_vocoder = runs[mi][4];
+    free(runs);
+    printf("song_reps %d\n", song_reps);
     double song_s = (double)song.n_samples / song.sample_rate;
     printf("load_s %.6g\n", t_load);
     printf("song_s %.6g\nlatent_frames %ld\nsections %d\n", song_s, song.n_latent, song.n_sections);
@@ -526,7 +547,7 @@ static int cmd_profile(const char *model, int reps) {
 
 static int usage(void) {
     fprintf(stderr, "usage: bench_generate model OUT\n"
-                    "       bench_generate song    --seconds S --model F --ae F [--threads N] [--reps R] [--layout scaled|repeated]\n"
+                    "       bench_generate song    --seconds S --model F --ae F [--threads N] [--reps R] [--song-reps N] [--layout scaled|repeated]\n"
                     "       bench_generate full    --seconds S --model F [--threads N] [--reps R] [--mem-limit-mb M]\n"
                     "       bench_generate profile --model F [--threads N] [--reps R]\n");
     return 2;
@@ -539,7 +560,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "song") && strcmp(cmd, "full") && strcmp(cmd, "profile")) return usage();
     const char *model = NULL, *ae = NULL;
     double seconds = 0, mem_limit_mb = 1e12;
-    int threads = 2, reps = 3;
+    int threads = 2, reps = 3, song_reps = 1;
     for (int i = 2; i < argc; i++) {
         if (i + 1 >= argc) return usage();
         const char *k = argv[i], *v = argv[++i];
@@ -548,14 +569,15 @@ int main(int argc, char **argv) {
         else if (!strcmp(k, "--ae")) ae = v;
         else if (!strcmp(k, "--threads")) threads = atoi(v);
         else if (!strcmp(k, "--reps")) reps = atoi(v);
+        else if (!strcmp(k, "--song-reps")) song_reps = atoi(v);
         else if (!strcmp(k, "--mem-limit-mb")) mem_limit_mb = atof(v);
         else if (!strcmp(k, "--layout") && (!strcmp(v, "scaled") || !strcmp(v, "repeated"))) g_repeated = !strcmp(v, "repeated");
         else return usage();
     }
-    if (!model || threads < 1 || reps < 1) return usage();
+    if (!model || threads < 1 || reps < 1 || song_reps < 1) return usage();
     nn_set_threads(threads);
     printf("threads %d\n", threads);
-    if (!strcmp(cmd, "song")) return seconds > 0 && ae ? cmd_song(seconds, model, ae, reps) : usage();
+    if (!strcmp(cmd, "song")) return seconds > 0 && ae ? cmd_song(seconds, model, ae, reps, song_reps) : usage();
     if (!strcmp(cmd, "full")) return seconds > 0 ? cmd_full(seconds, model, reps, mem_limit_mb) : usage();
     return cmd_profile(model, reps);
 }

@@ -23,10 +23,11 @@
 #   LENGTHS="1 2 5 10" (minutes), SONG_SECONDS=180 (the song of (a)), THREADS=2,
 #   MODEL=assets/denoiser.rfc (when absent: a random-initialised model of
 #   denoiser_config_default() in a temporary file, which costs the same), AE=assets/ae.rfc,
-#   REPS=3 (timed forwards, median), MEM_LIMIT_MB (default 80% of MemAvailable: the
+#   REPS=3 (timed forwards, median), SONG_REPS=3 (each song of (a) and (b) made this
+#   many times, the median run's times reported), MEM_LIMIT_MB (default 80% of MemAvailable: the
 #   largest full-attention activation arena tried), OUT=notebooks_exports/bench-generate.md,
 #   BUILD=build (the make build folder the bench program is built in).
-#   A quick check that it runs: SONG_SECONDS=20 LENGTHS="0.25 0.5" REPS=1 OUT=/tmp/bg.md bash bench/generate.sh
+#   A quick check that it runs: SONG_SECONDS=20 LENGTHS="0.5 1" REPS=1 SONG_REPS=1 OUT=/tmp/bg.md bash bench/generate.sh
 set -u
 cd "$(dirname "$0")/.."
 . bench/cpu.sh
@@ -36,6 +37,7 @@ LENGTHS=${LENGTHS:-1 2 5 10}
 SONG_SECONDS=${SONG_SECONDS:-180}
 THREADS=${THREADS:-2}
 REPS=${REPS:-3}
+SONG_REPS=${SONG_REPS:-3}   # each whole song made this many times, the median run reported
 AE=${AE:-assets/ae.rfc}
 OUT=${OUT:-notebooks_exports/bench-generate.md}
 TARGET_S=10
@@ -73,11 +75,11 @@ run() {   # run NAME CMD...: output to $tmp/NAME
     "$@" > "$tmp/$name" || fail "failed: $*"
 }
 key() { echo "$1" | tr . _; }   # a length as a file-name part
-run song "$BIN" song --seconds "$SONG_SECONDS" --model "$MODEL" --ae "$AE" --threads "$THREADS" --reps "$REPS"
+run song "$BIN" song --seconds "$SONG_SECONDS" --model "$MODEL" --ae "$AE" --threads "$THREADS" --reps "$REPS" --song-reps "$SONG_REPS"
 for L in $LENGTHS; do
     s=$(awk -v m="$L" 'BEGIN { print m * 60 }')
-    run "song_$(key "$L")" "$BIN" song --seconds "$s" --model "$MODEL" --ae "$AE" --threads "$THREADS" --reps "$REPS"
-    run "rsong_$(key "$L")" "$BIN" song --seconds "$s" --model "$MODEL" --ae "$AE" --threads "$THREADS" --reps 1 --layout repeated
+    run "song_$(key "$L")" "$BIN" song --seconds "$s" --model "$MODEL" --ae "$AE" --threads "$THREADS" --reps "$REPS" --song-reps "$SONG_REPS"
+    run "rsong_$(key "$L")" "$BIN" song --seconds "$s" --model "$MODEL" --ae "$AE" --threads "$THREADS" --reps 1 --song-reps "$SONG_REPS" --layout repeated
 done
 for L in song $LENGTHS; do
     if [ "$L" = song ]; then s=$SONG_SECONDS; f=full; else s=$(awk -v m="$L" 'BEGIN { print m * 60 }'); f="full_$(key "$L")"; fi
@@ -119,12 +121,14 @@ rflat=$(awk -v s="$rsp_total" 'BEGIN { print (s <= '$FLAT' ? "within" : "**outsi
 {
 echo "# Generating a song: time by stage, time per minute, and full attention"
 echo
-echo "Written by \`bash bench/generate.sh\` (THREADS=$THREADS, REPS=$REPS, LENGTHS=\"$LENGTHS\", SONG_SECONDS=$SONG_SECONDS)"
+echo "Written by \`bash bench/generate.sh\` (THREADS=$THREADS, REPS=$REPS, SONG_REPS=$SONG_REPS, LENGTHS=\"$LENGTHS\", SONG_SECONDS=$SONG_SECONDS)"
 echo "on $(date -u '+%Y-%m-%d %H:%M UTC'), $elapsed s in all. Commit $commit."
 echo "Machine: $(cpu_desc); $THREADS threads; OMP_WAIT_POLICY $wait_policy;"
 echo "load average $load0 before the run, $load1 after."
 echo
-if awk -v l="${load0%% *}" -v m="${load1%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2 || m > n / 2) }'; then
+# busy: half the CPUs loaded before, or after more than the bench's own threads plus half the CPUs
+# (the 1-minute load after a run counts the run's own threads)
+if awk -v l="${load0%% *}" -v m="${load1%% *}" -v n="$(nproc)" -v t="$THREADS" 'BEGIN { exit !(l > n / 2 || m > t + n / 2) }'; then
     echo "**Measured while other jobs held the machine** (1-minute load ${load0%% *} before, ${load1%% *} after,"
     echo "on $(nproc) CPUs): these figures measure the scheduler as much as the code (two threads"
     echo "that spin at OpenMP barriers while another process holds a core can run ten times slower)."
@@ -157,7 +161,8 @@ echo "Model load $(calc %.2f "$(get song load_s)") s (once, not counted); peak R
 echo
 echo "## (b) Time per generated minute"
 echo
-echo "Each length in its own process (the peak RSS is that length's). Spread = (max - min) / min"
+echo "Each length in its own process (the peak RSS is that length's), each song made $SONG_REPS times, the median run's"
+echo "times shown. Spread = (max - min) / min"
 echo "over the lengths. Two ways a song gets longer:"
 echo
 minute_table() {   # minute_table PREFIX
