@@ -86,18 +86,6 @@ void eval_reference_free(EvalReference *r) {
     for (int k = 0; k < NF; k++) stats_gauss_free(&r->fit[k]);
 }
 
-typedef struct { const FeatureSet *fs; const GaussFit *ref; int ng; double *w; int *mult; } FdBoot;
-static double fd_resample(void *ctx, const int *idx, int n) {
-    FdBoot *b = ctx;
-    memset(b->mult, 0, sizeof(int) * b->ng);
-    for (int j = 0; j < n; j++) b->mult[idx[j]]++;
-    for (long i = 0; i < b->fs->n; i++) b->w[i] = b->mult[b->fs->group[i]];
-    GaussFit g;
-    double fd = NAN;
-    if (stats_gauss_fit(&g, b->fs->x, b->w, b->fs->n, b->fs->d) == 0) { stats_frechet(b->ref, &g, &fd); stats_gauss_free(&g); }
-    return fd;
-}
-
 typedef struct { const MmdGroups *g; int *mult; } KadBoot;
 static double kad_resample(void *ctx, const int *idx, int n) {
     KadBoot *b = ctx;
@@ -121,8 +109,8 @@ int eval_compare(EvalSet *s, const EvalReference *r, int boot, uint64_t seed) {
         for (int a = 0; a < ng; a++) mult[a] = 1;
         s->kad[k] = 100 * stats_mmd2_resampled(&mg, mult);
         if (boot > 0 && ng >= 2) {
-            FdBoot fb = {fs, &r->fit[k], ng, mallocCheck(sizeof(double) * fs->n), mult};
-            stats_bootstrap95(fd_resample, &fb, ng, boot, seed + 2 * k, &s->fd_lo[k], &s->fd_hi[k]);
+            FdResample fb = {fs, &r->fit[k], ng, mallocCheck(sizeof(double) * fs->n), mult};
+            stats_bootstrap95(stats_fd_resample, &fb, ng, boot, seed + 2 * k, &s->fd_lo[k], &s->fd_hi[k]);
             stats_basic95(s->fd[k], &s->fd_lo[k], &s->fd_hi[k]);
             free(fb.w);
             KadBoot kb = {&mg, mult};

@@ -323,18 +323,7 @@ static void test_window_features(void) {
 
 // FD over songs of correlated windows: each song's windows share a random mean (half
 // the variance between songs), the population is N(delta, I) against the reference
-// N(0, I), so the true FD is |delta|^2 = 1. Resamples of songs, as eval.c's fd_resample.
-typedef struct { const FeatureSet *fs; const GaussFit *ref; int ng; double *w; int *mult; } FdSim;
-static double fd_sim(void *ctx, const int *idx, int n) {
-    FdSim *b = ctx;
-    memset(b->mult, 0, sizeof(int) * b->ng);
-    for (int j = 0; j < n; j++) b->mult[idx[j]]++;
-    for (long i = 0; i < b->fs->n; i++) b->w[i] = b->mult[b->fs->group[i]];
-    GaussFit g;
-    double fd = NAN;
-    if (stats_gauss_fit(&g, b->fs->x, b->w, b->fs->n, b->fs->d) == 0) { stats_frechet(b->ref, &g, &fd); stats_gauss_free(&g); }
-    return fd;
-}
+// N(0, I), so the true FD is |delta|^2 = 1. Resamples of songs, as eval.c's (stats_fd_resample).
 static void test_basic_interval(void) {
     double lo = 5.027, hi = 6.983;
     stats_basic95(4.744, &lo, &hi);
@@ -367,8 +356,8 @@ static void test_basic_interval(void) {
         GaussFit g;
         double fd = NAN;
         if (stats_gauss_fit(&g, fs.x, NULL, fs.n, D) == 0) { stats_frechet(&ref, &g, &fd); stats_gauss_free(&g); }
-        FdSim b = {&fs, &ref, S, mallocCheck(sizeof(double) * fs.n), mallocCheck(sizeof(int) * S)};
-        stats_bootstrap95(fd_sim, &b, S, BOOT, 1000 + t, &lo, &hi);
+        FdResample b = {&fs, &ref, S, mallocCheck(sizeof(double) * fs.n), mallocCheck(sizeof(int) * S)};
+        stats_bootstrap95(stats_fd_resample, &b, S, BOOT, 1000 + t, &lo, &hi);
         cov_pct += lo <= 1 && 1 <= hi;
         above += lo > fd;
         stats_basic95(fd, &lo, &hi);

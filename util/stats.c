@@ -327,3 +327,14 @@ void stats_basic95(double est, double *lo, double *hi) {
     *lo = l;
     *hi = h;
 }
+
+double stats_fd_resample(void *ctx, const int *idx, int n) {
+    FdResample *b = ctx;
+    memset(b->mult, 0, sizeof(int) * b->ng);
+    for (int j = 0; j < n; j++) b->mult[idx[j]]++;
+    for (long i = 0; i < b->fs->n; i++) b->w[i] = b->mult[b->fs->group[i]];
+    GaussFit g;
+    double fd = NAN;
+    if (stats_gauss_fit(&g, b->fs->x, b->w, b->fs->n, b->fs->d) == 0) { stats_frechet(b->ref, &g, &fd); stats_gauss_free(&g); }
+    return fd;
+}

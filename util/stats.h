@@ -96,6 +96,10 @@ typedef double (*BootStat)(void *ctx, const int *idx, int n);
 // and the 95% interval [v(floor(0.025 reps)), v(floor(0.975 reps) - 1)] of the
 // sorted values (NAN sorts last). n >= 1, reps >= 1.
 void stats_bootstrap95(BootStat f, void *ctx, int n, int reps, uint64_t seed, double *lo, double *hi);
+// A BootStat: FD of fs against ref with each row weighted by how often its group (song)
+// was drawn; w (fs->n) and mult (ng) are scratch. NAN when the fit fails.
+typedef struct { const FeatureSet *fs; const GaussFit *ref; int ng; double *w; int *mult; } FdResample;
+double stats_fd_resample(void *ctx, const int *idx, int n);
 // The basic (pivotal) interval from a percentile one of the estimate est, in place:
 // [2 est - hi, 2 est - lo]. For a statistic that leans with the sample's size, as FD
 // and a KAD of few songs do (a resample holds about 63% distinct songs, so it leans
