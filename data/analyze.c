@@ -162,6 +162,18 @@ static void feat_frame(void *vctx, long t, const float *mag) {
     c->count[u]++;
 }
 
+// Each of the d columns of x (T, d) to zero mean and unit deviation (+1e-6) over the T rows.
+static void standardize_columns(float *x, long T, int d) {
+    for (int k = 0; k < d; k++) {
+        double mu = 0, var = 0;
+        for (long t = 0; t < T; t++) mu += x[t * d + k];
+        mu /= T;
+        for (long t = 0; t < T; t++) { double e = x[t * d + k] - mu; var += e * e; }
+        double sd = sqrt(var / T) + 1e-6;
+        for (long t = 0; t < T; t++) x[t * d + k] = (float)((x[t * d + k] - mu) / sd);
+    }
+}
+
 // Time-delay embedding and L2 normalisation: out (T, m*D) stacks frames
 // t - m/2 .. t + m/2 - 1 (clamped at the ends); rows of zeros stay zero.
 static float *embed_normalise(const float *f, long T, int D, int m) {
@@ -720,14 +732,7 @@ static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
         int c = fc.count[t] ? fc.count[t] : 1;
         for (int k = 0; k < N_MFCC; k++) mf[t * N_MFCC + k] = (float)logmel_dct(lm, c, k);
     }
-    for (int k = 0; k < N_MFCC; k++) {
-        double mu = 0, var = 0;
-        for (long t = 0; t < T; t++) mu += mf[t * N_MFCC + k];
-        mu /= T;
-        for (long t = 0; t < T; t++) { double d = mf[t * N_MFCC + k] - mu; var += d * d; }
-        double sd = sqrt(var / T) + 1e-6;
-        for (long t = 0; t < T; t++) mf[t * N_MFCC + k] = (float)((mf[t * N_MFCC + k] - mu) / sd);
-    }
+    standardize_columns(mf, T, N_MFCC);
 
     // 3. embedded self-similarity: chroma in [0,1]; timbre cosine mapped to [0,1]
     int m = (int)lround(o.embed_s / out->frame_s);
@@ -741,14 +746,7 @@ static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
     if (fc.fine) {
         long Tf = fc.Tf;
         float *F = fc.fine;
-        for (int k = 0; k < N_MELS; k++) {
-            double mu = 0, var = 0;
-            for (long t = 0; t < Tf; t++) mu += F[t * N_MELS + k];
-            mu /= Tf;
-            for (long t = 0; t < Tf; t++) { double d = F[t * N_MELS + k] - mu; var += d * d; }
-            double sd = sqrt(var / Tf) + 1e-6;
-            for (long t = 0; t < Tf; t++) F[t * N_MELS + k] = (float)((F[t * N_MELS + k] - mu) / sd);
-        }
+        standardize_columns(F, Tf, N_MELS);
         float *E = embed_normalise(F, Tf, N_MELS, 1);   // L2 per frame: dot products are cosines
         free(fc.fine);
         fc.fine = E;
