@@ -152,6 +152,14 @@ mean() {
 row() {
     echo "| $1 | $(wc -l < "$2") | $(boot "$2" 4) | $(boot "$2" 7) | $(boot "$2" 10) | $(mean "$2" 8 9) | $(mean "$2" 11 12) | $(mean "$2" 15 16) | $(counts "$2") |"
 }
+# the per-source table of DIR/real_<set>_SUFFIX.tsv for every set that has one
+table() {
+    echo "$TABLE_HEAD"
+    for set in mma_seeds $REAL_SETS; do
+        [ -s "$1/real_${set}_$2.tsv" ] && row "$set" "$1/real_${set}_$2.tsv"
+    done
+    return 0
+}
 TABLE_HEAD="| source | songs | F@0.5s | F@3s | pairwise F | boundary P / R at 3 s | pairwise P / R | oracle F@3s / pairwise | sections ref / found |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 # sections per song: reference and found, means
@@ -322,32 +330,17 @@ fi
     echo "moved to the nearest reference boundary, each segment given the reference label that covers"
     echo "most of it): what a form with this many sections could score against this reference."
     echo
-    echo "$TABLE_HEAD"
-    for set in mma_seeds $REAL_SETS; do
-        f=$OUT/real_${set}_after.tsv
-        [ -s "$f" ] || continue
-        row "$set" "$f"
-    done
+    table "$OUT" after
     echo
     echo "The pattern level (\`--level patterns\`: a boundary at every repetition of the song's"
     echo "dominant period, each pattern labelled; data/analyze.h), the same songs:"
     echo
-    echo "$TABLE_HEAD"
-    for set in mma_seeds $REAL_SETS; do
-        f=$OUT/real_${set}_patterns.tsv
-        [ -s "$f" ] || continue
-        row "$set" "$f"
-    done
+    table "$OUT" patterns
     if [ -n "${PREV_PATTERNS:-}" ]; then
         echo
         echo "The pattern level before this version (\`PREV_PATTERNS=$PREV_PATTERNS\`${PREV_PATTERNS_NOTE:+: $PREV_PATTERNS_NOTE}):"
         echo
-        echo "$TABLE_HEAD"
-        for set in mma_seeds $REAL_SETS; do
-            f=$PREV_PATTERNS/real_${set}_patterns.tsv
-            [ -s "$f" ] || continue
-            row "$set" "$f"
-        done
+        table "$PREV_PATTERNS" patterns
     fi
     if [ -n "${BEFORE:-}" ]; then
         echo
