@@ -13,6 +13,8 @@
 #include "util/util.h"
 
 // ---- refrain mmagen -------------------------------------------------------------------
+#define TEXT_(x) #x
+#define TEXT(x) TEXT_(x)   // a macro's value as a string: "24" for --help
 static int mg_seed = (int)RNG_DEFAULT_SEED, mg_count = 0, mg_tempo = 0;
 static double mg_hours = 3.2;
 static const char *mg_list = NULL, *mg_form = NULL, *mg_groove = NULL, *mg_lib = NULL;
@@ -21,7 +23,7 @@ static const Opt MG_OPTS[] = {
     {"hours", 0, OPT_FLOAT, &mg_hours, 0.001, 1000, NULL, "H", "folder: write songs until their estimated length reaches H hours", 0},
     {"count", 0, OPT_INT, &mg_count, 0, 100000, NULL, "N", "folder: write exactly N songs instead (0 = use --hours)", 0},
     {"list", 0, OPT_STRING, &mg_list, 0, 0, NULL, "FILE", "folder: also write one line per song (name, groove, tempo, seconds, form)", 0},
-    {"form", 0, OPT_STRING, &mg_form, 0, 0, NULL, "\"S S ..\"", "one song: sections (intro verse prechorus chorus bridge solo outro); default drawn", 0},
+    {"form", 0, OPT_STRING, &mg_form, 0, 0, NULL, "\"S S ..\"", "one song: 1 to " TEXT(MMA_MAX_SECTIONS) " sections (intro verse prechorus chorus bridge solo outro); default drawn", 0},
     {"groove", 0, OPT_STRING, &mg_groove, 0, 0, NULL, "NAME", "one song: MMA groove file (e.g. 8beat); default drawn", 0},
     {"tempo", 0, OPT_INT, &mg_tempo, 0, 400, NULL, "BPM", "one song: tempo (0 = drawn)", 0},
     {"libdir", 0, OPT_STRING, &mg_lib, 0, 0, NULL, "DIR", "MMA groove library (default /usr/share/mma/lib/stdlib)", 0},
@@ -44,7 +46,7 @@ static int run_mmagen(int argc, char **argv) {
                 one ? "a folder of songs" : "one song (OUT.mma)", out, one ? "one song" : "a folder");
         return 2;
     }
-    if (one && mg_form && mma_form_check(mg_form)) {   // a usage error, as `refrain form` makes it, before MMA loads
+    if (one && mg_form && mma_form_check(mg_form)) {   // unknown, empty, too long: a usage error, as `refrain form` makes it, before MMA loads
         fprintf(stderr, "refrain: mmagen: %s (see 'refrain mmagen --help')\n", err_msg());
         return 2;
     }

@@ -128,6 +128,7 @@ typedef struct {
     char label[16];
     int bars;
 } MmaSection;
+#define MMA_MAX_SECTIONS 24   // sections in one song
 
 typedef struct {
     char groove_file[64];  // stdlib file the grooves come from, e.g. "8beat"
@@ -136,7 +137,7 @@ typedef struct {
     int tempo;             // quarter notes per minute
     int transpose;         // semitones from C
     int n_sections;
-    MmaSection sections[24];
+    MmaSection sections[MMA_MAX_SECTIONS];
     double est_seconds;    // bars * beats * 60 / tempo
 } MmaSongInfo;
 
@@ -152,8 +153,8 @@ void mma_library_free(MmaLibrary *lib);
 // ("intro verse chorus outro"). groove_file: NULL draws one; else that file's grooves.
 int mma_generate(FILE *f, MmaSongInfo *info, const MmaLibrary *lib, uint64_t seed,
                  const char *form, const char *groove_file, int tempo);
-// mma_generate's check of a given form (its section names), with no library:
-// 0, or -1 with err_set() naming the first unknown section.
+// mma_generate's check of a given form, with no library: 0, or -1 with err_set()
+// naming the first unknown section, an empty form, or more than MMA_MAX_SECTIONS.
 int mma_form_check(const char *form);
 // Writes songs song_0000.mma ... into dir until est. duration reaches hours
 // (or count songs when count > 0), seed for song i derived from (seed, i).

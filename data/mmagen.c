@@ -142,10 +142,23 @@ enum { S_INTRO, S_VERSE, S_PRE, S_CHORUS, S_BRIDGE, S_SOLO, S_OUTRO, S_NTYPES };
 static const char *TYPE_NAME[S_NTYPES] = {"intro", "verse", "prechorus", "chorus",
                                           "bridge", "solo", "outro"};
 
-static int type_of(const char *name) {
+// The type of the len bytes at w, or -1.
+static int type_of_word(const char *w, size_t len) {
     for (int t = 0; t < S_NTYPES; t++)
-        if (strcmp(name, TYPE_NAME[t]) == 0) return t;
+        if (strlen(TYPE_NAME[t]) == len && strncmp(w, TYPE_NAME[t], len) == 0) return t;
     return -1;
+}
+
+static int type_of(const char *name) { return type_of_word(name, strlen(name)); }
+
+// The next word of a form after *p (words split at spaces, tabs and newlines):
+// its start, with its length in *len and *p moved past it; NULL at the end.
+static const char *next_word(const char **p, size_t *len) {
+    const char *w = *p + strspn(*p, " \t\n");
+    if (!*w) return NULL;
+    *len = strcspn(w, " \t\n");
+    *p = w + *len;
+    return w;
 }
 
 // Pop forms (omissions and repeats are drawn on top).
@@ -281,12 +294,13 @@ static void write_note(FILE *f, int step, int eighths) {
     fputc(';', f);
 }
 
+// out: MMA_MAX_SECTIONS names. A given form is one mma_form_check passed, so it
+// fits; a drawn one has at most 12 sections.
 static void draw_form(Rng *r, char out[][16], int *n, const char *form) {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", form ? form : FORMS[pick(r, N_FORMS)]);
+    const char *p = form ? form : FORMS[pick(r, N_FORMS)], *w;
+    size_t len;
     *n = 0;
-    for (char *t = strtok(buf, " \t\n"); t && *n < 22; t = strtok(NULL, " \t\n"))
-        snprintf(out[(*n)++], 16, "%s", t);
+    while ((w = next_word(&p, &len)) && *n < MMA_MAX_SECTIONS) snprintf(out[(*n)++], 16, "%.*s", (int)len, w);
     if (form) return;
     // Omissions and repeats.
     if (*n > 4 && strcmp(out[0], "intro") == 0 && pick(r, 5) == 0) {
@@ -294,7 +308,7 @@ static void draw_form(Rng *r, char out[][16], int *n, const char *form) {
         (*n)--;
     }
     if (*n > 4 && strcmp(out[*n - 1], "outro") == 0 && pick(r, 6) == 0) (*n)--;
-    if (*n < 20 && pick(r, 3) == 0) {   // double the last chorus
+    if (*n < MMA_MAX_SECTIONS && pick(r, 3) == 0) {   // double the last chorus
         for (int i = *n - 1; i >= 0; i--)
             if (strcmp(out[i], "chorus") == 0) {
                 memmove(out[i + 1], out[i], (size_t)(*n - i) * 16);
@@ -305,13 +319,15 @@ static void draw_form(Rng *r, char out[][16], int *n, const char *form) {
 }
 
 int mma_form_check(const char *form) {
-    char names[24][16];
+    const char *p = form, *w;
+    size_t len;
     int n = 0;
-    draw_form(NULL, names, &n, form);   // a given form draws nothing
-    for (int i = 0; i < n; i++)
-        if (type_of(names[i]) < 0)
-            return err_set("unknown section '%s' in form (known: intro verse prechorus chorus bridge solo outro)",
-                           names[i]);
+    for (; (w = next_word(&p, &len)); n++)
+        if (type_of_word(w, len) < 0)
+            return err_set("unknown section '%.*s' in form (known: intro verse prechorus chorus bridge solo outro)",
+                           (int)len, w);
+    if (n == 0) return err_set("empty form (give section names such as \"intro verse chorus outro\")");
+    if (n > MMA_MAX_SECTIONS) return err_set("form of %d sections; a song has at most %d", n, MMA_MAX_SECTIONS);
     return 0;
 }
 
@@ -363,7 +379,7 @@ int mma_generate(FILE *f, MmaSongInfo *info, const MmaLibrary *lib, uint64_t see
     const char *voice = SOLO_VOICES[pick(&r, NV(SOLO_VOICES))];
     const char *lead = LEAD_VOICES[pick(&r, NV(LEAD_VOICES))];
 
-    char names[24][16];
+    char names[MMA_MAX_SECTIONS][16];
     int n = 0;
     draw_form(&r, names, &n, form);   // a given form is checked above, a drawn one is known
 

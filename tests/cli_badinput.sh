@@ -121,6 +121,12 @@ expect_fail 2 "mmagen: --list is for a folder of songs" "$tmp/one.mma" mmagen "$
 # an unknown section in one song's --form is a usage error, as `refrain form` makes it (it exited 1)
 expect_fail 2 "mmagen: unknown section 'nosuch' in form (known: intro verse" "$tmp/one.mma" mmagen "$tmp/one.mma" --form "verse nosuch"
 expect_fail 2 "word 2 'nosuch'" - form "verse nosuch"
+# an empty form wrote a song with no sections (exit 0), one of 25 sections was cut at 22;
+# every command that takes --form refuses an empty one
+expect_fail 2 "mmagen: empty form (give section names" "$tmp/one.mma" mmagen "$tmp/one.mma" --form " "
+expect_fail 2 "mmagen: form of 25 sections; a song has at most 24" "$tmp/one.mma" mmagen "$tmp/one.mma" \
+    --form "$(printf 'verse %.0s' $(seq 25))"
+for c in generate ablate; do expect_fail 2 "form: empty (give section words" - $c --form " " -o "$tmp/e.wav"; done
 
 echo "every command's --help: a usage line with one space between its words, a metavar on every option that takes a value:"
 for c in $("$REFRAIN" --help | awk '/^commands:/ {on = 1; next} /^$/ {on = 0} on {print $1}'); do

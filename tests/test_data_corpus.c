@@ -93,6 +93,32 @@ static void test_mma(const MmaLibrary *lib) {
     char *bad = gen_text(lib, 1, "verse hook", NULL, 0, &x, &l);
     CHECK(!bad && strstr(err_msg(), "hook"), "an unknown section is refused: %s", err_msg());
     free(bad);
+    // An empty form and one past MMA_MAX_SECTIONS are refused, not written as an
+    // empty song or cut at 22 sections; a form at the limit is written whole.
+    bad = gen_text(lib, 1, " \t", NULL, 0, &x, &l);
+    CHECK(!bad && strstr(err_msg(), "empty form"), "an empty form is refused: %s", err_msg());
+    free(bad);
+    char many[512] = "";
+    for (int i = 0; i < MMA_MAX_SECTIONS + 1; i++) strcat(many, i % 2 ? "chorus " : "verse ");
+    bad = gen_text(lib, 1, many, NULL, 0, &x, &l);
+    char want[64];
+    snprintf(want, sizeof want, "form of %d sections; a song has at most %d", MMA_MAX_SECTIONS + 1, MMA_MAX_SECTIONS);
+    CHECK(!bad && strstr(err_msg(), want), "a form of %d sections is refused: %s", MMA_MAX_SECTIONS + 1, err_msg());
+    free(bad);
+    many[strlen(many) - strlen("verse ")] = 0;
+    bad = gen_text(lib, 1, many, NULL, 0, &x, &l);
+    marks = 0;
+    for (const char *p = bad; p && (p = strstr(p, "MidiMark ")); p++) marks++;
+    CHECK(bad && x.n_sections == MMA_MAX_SECTIONS && marks == MMA_MAX_SECTIONS, "a form of %d sections: %d written",
+          MMA_MAX_SECTIONS, marks);
+    free(bad);
+    // Words far apart are all read (the form was copied into 512 bytes first).
+    char spaced[1024];
+    snprintf(spaced, sizeof spaced, "verse%700schorus", "");
+    bad = gen_text(lib, 1, spaced, NULL, 0, &x, &l);
+    CHECK(bad && x.n_sections == 2 && strcmp(x.sections[1].label, "chorus") == 0,
+          "a form with 700 spaces between its words: %d sections", bad ? x.n_sections : 0);
+    free(bad);
     bad = gen_text(lib, 1, NULL, "no-such-groove", 0, &x, &l);
     CHECK(!bad && strstr(err_msg(), "no-such-groove"), "an unknown groove file is refused: %s", err_msg());
     free(bad);
