@@ -258,7 +258,7 @@ void pca_free(PcaBaseline *b);
 // source and per run of mel bands, spectrograms of one song per source, the
 // training curve (o->log) and the time to encode and decode a 3-minute song.
 typedef struct {
-    const char *model;       // autoencoder model file (default assets/ae.rfc)
+    const char *model;       // autoencoder model file (default NULL: the shipped one, util.h model_file)
     const char *data;        // corpus folder (default .cache/corpus)
     const char *figs;        // folder for the PNGs (default ".")
     const char *log;         // training log (train-ae's CKPT.tsv) to plot; NULL: none

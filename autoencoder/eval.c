@@ -13,6 +13,7 @@
 #include "nn/layers.h"
 #include "util/util.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@
 
 void ae_eval_defaults(AeEvalOpts *o) {
     memset(o, 0, sizeof *o);
-    o->model = "assets/ae.rfc";
+    o->model = NULL;   // the shipped ae.rfc, found by model_file
     o->data = ".cache/corpus";
     o->figs = ".";
     o->bench_reps = 3;
@@ -70,7 +71,11 @@ static void band_table(FILE *o, const Acc *ae, const Acc *pc, const Acc *li, int
 }
 
 
-int ae_eval(OutTx *tx, const char *report, const AeEvalOpts *o, AeEvalResult *res) {
+int ae_eval(OutTx *tx, const char *report, const AeEvalOpts *given, AeEvalResult *res) {
+    char found[PATH_MAX];
+    AeEvalOpts q = *given;   // the model NULL: the shipped one
+    if (!(q.model = model_file(given->model, "ae.rfc", 0, found, sizeof found))) return -1;
+    const AeEvalOpts *o = &q;
     Ae m;
     if (ae_load(&m, o->model, NULL)) return -1;
     if (m.cfg.n_mels > MAX_BANDS) {

@@ -30,7 +30,7 @@ int check_output(const char *path, const char *exts);
 // The model file a command reads: given (an explicit --model / --ae) as is, or
 // else the shipped NAME ("ae.rfc", "denoiser.rfc") where every command looks for
 // it: $REFRAIN_MODEL_DIR, beside the binary (assets/, ../share/refrain), then
-// assets/ in the current folder (sampler.h model_find), its path kept in buf.
+// assets/ in the current folder (util.h model_file), its path kept in buf.
 // NULL with err_set() naming the places looked in.
 const char *cli_model(const char *given, const char *name, char *buf, size_t cap);
 // train-ae's and train-diffusion's --stop-at N (0: none) against --steps M: N past M

@@ -92,8 +92,7 @@ void vocoder_progress(void *user, const char *stage, int section, int n, int ste
 }
 
 const char *cli_model(const char *given, const char *name, char *buf, size_t cap) {
-    if (given) return given;
-    return model_find(name, 1, buf, cap) ? NULL : buf;
+    return model_file(given, name, 1, buf, cap);
 }
 
 int check_stop_at(const char *cmd, int stop_at, int steps) {

@@ -241,7 +241,7 @@ int denoiser_random_example(const Denoiser *m, DenoiserBatch *b, int i, const La
 // ---- training (diffusion/train.c) ------------------------------------------------------------
 typedef struct {
     const char *data;          // corpus folder
-    const char *ae;            // autoencoder model file
+    const char *ae;            // autoencoder model file (default NULL: the shipped one, util.h model_file)
     const char *latents;       // latent cache file
     const char *out;           // training checkpoint
     const char *export_path;   // EMA weights at the end (NULL: none)
@@ -264,7 +264,7 @@ int diff_train(const DiffTrainOpts *o, const DenoiserConfig *cfg);
 // ---- evaluation (diffusion/eval.c) ---------------------------------------------------------
 #define DENOISER_EVAL_MAX_EXTRA 8
 typedef struct {
-    const char *model;         // the denoiser evaluated first
+    const char *model;         // the denoiser evaluated first (model and ae default to NULL: the shipped ones, util.h model_file)
     const char *extra[DENOISER_EVAL_MAX_EXTRA];   // more models for the K table (other K, uncompressed)
     int n_extra;
     const char *data, *ae, *latents;

@@ -13,6 +13,7 @@
 #include "util/stats.h"
 #include "util/util.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +26,9 @@ static const float EVAL_T[N_T] = {0.1f, 0.3f, 0.5f, 0.7f, 0.9f};
 
 void denoiser_eval_defaults(DenoiserEvalOpts *o) {
     memset(o, 0, sizeof *o);
-    o->model = "assets/denoiser.rfc";
+    o->model = NULL;   // the shipped denoiser.rfc and ae.rfc, found by model_file
     o->data = ".cache/corpus";
-    o->ae = "assets/ae.rfc";
+    o->ae = NULL;
     o->latents = ".cache/latents/latents.rfl";
     o->max_sections = 16;
     o->seed = RNG_DEFAULT_SEED;
@@ -260,7 +261,13 @@ static void valid_only(LatentCorpus *all, LatentCorpus *va) {
     memset(all, 0, sizeof *all);
 }
 
-int denoiser_eval(const DenoiserEvalOpts *o) {
+int denoiser_eval(const DenoiserEvalOpts *given) {
+    char found[2][PATH_MAX];
+    DenoiserEvalOpts q = *given;   // a model NULL: the shipped one
+    if (!(q.model = model_file(given->model, "denoiser.rfc", 0, found[0], sizeof found[0])) ||
+        !(q.ae = model_file(given->ae, "ae.rfc", 0, found[1], sizeof found[1])))
+        return -1;
+    const DenoiserEvalOpts *o = &q;
     LatentCorpus all, va;
     if (latent_corpus_load(&all, o->data, o->ae, o->latents, !g_quiet)) return -1;
     valid_only(&all, &va);

@@ -16,6 +16,7 @@
 #include "util/dist.h"
 #include "util/util.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@
 void diff_train_defaults(DiffTrainOpts *o) {
     memset(o, 0, sizeof *o);
     o->data = ".cache/corpus";
-    o->ae = "assets/ae.rfc";
+    o->ae = NULL;   // the shipped ae.rfc, found by model_file
     o->latents = ".cache/latents/latents.rfl";
     o->out = ".cache/denoiser/denoiser-train.rfc";
     o->steps = 20000;
@@ -249,7 +250,11 @@ static int load_latents(LatentCorpus *all, const DiffTrainOpts *o) {
     dist_abort(1);   // rank 0 is about to wait for this one
 }
 
-int diff_train(const DiffTrainOpts *o, const DenoiserConfig *cfg) {
+int diff_train(const DiffTrainOpts *given, const DenoiserConfig *cfg) {
+    char found[PATH_MAX];
+    DiffTrainOpts q = *given;   // the autoencoder NULL: the shipped one
+    if (!(q.ae = model_file(given->ae, "ae.rfc", 0, found, sizeof found))) return -1;
+    const DiffTrainOpts *o = &q;
     if (dist_init()) return -1;
     if (o->batch < dist_size())
         return err_set("train-diffusion: --batch %d is smaller than the %d ranks (each rank needs an example)",

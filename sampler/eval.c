@@ -528,9 +528,8 @@ int generate_eval(FILE *f, const GenEvalOpts *o) {
     if (check_opts(o)) return -1;
     double t0 = now_seconds();
     char dpath[PATH_MAX], apath[PATH_MAX], err[1024];
-    const char *model = o->model, *aep = o->ae;
-    if (!model) { if (refrain_find_model("denoiser.rfc", dpath, sizeof dpath, err, sizeof err)) return err_set("%s", err); model = dpath; }
-    if (!aep) { if (refrain_find_model("ae.rfc", apath, sizeof apath, err, sizeof err)) return err_set("%s", err); aep = apath; }
+    const char *model = model_file(o->model, "denoiser.rfc", 0, dpath, sizeof dpath), *aep;
+    if (!model || !(aep = model_file(o->ae, "ae.rfc", 0, apath, sizeof apath))) return -1;
     uint64_t mh, ah;
     if (file_hash(model, &mh) || file_hash(aep, &ah)) return -1;
     char desc[256];

@@ -233,15 +233,6 @@ refrain_generate_params report_song_params(const char *form, int style, uint64_t
                                            int schedule, float cfg, float mem_guidance, int vocoder_iters,
                                            ReportProgress *pr);
 
-// ---- the shipped models (sampler/generate.c) -----------------------------------------------
-// refrain_find_model's lookup ($REFRAIN_MODEL_DIR, then assets/ and
-// ../share/refrain beside the program, then beside the library); also_cwd adds
-// assets/NAME in the current folder as the last place (the CLI: every command
-// that takes a model finds its default this way, so a binary in a build folder
-// or a copy of one, run from the source tree, finds the tree's assets/). 0 with
-// the path in buf, or -1 with err_set() naming every place looked in.
-int model_find(const char *name, int also_cwd, char *buf, size_t cap);
-
 // ---- the generation report (sampler/eval.c) ------------------------------------------------
 // Fréchet distance and KAD of generated songs against the corpus's validation
 // songs over features (a) and (b), beside floors (training songs; validation

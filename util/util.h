@@ -1,5 +1,6 @@
 // util — what every module shares: error reporting, checked allocation and
-// I/O, atomic (temp-file + rename) output, progress lines, timing.
+// I/O, atomic (temp-file + rename) output, where the shipped models are found,
+// progress lines, timing.
 // It owns no model or audio logic.
 //
 // Error convention: library functions return 0 on success and -1 on failure,
@@ -102,6 +103,21 @@ const char *path_ext(const char *path); // lower-case-insensitive extension with
 // file and the index in its refusal.
 long first_bad_value(const float *x, size_t n, float limit);
 const char *bad_value_kind(float v);   // "NaN", "infinite" or "too large"
+
+// ---- the shipped models (util/models.c) -----------------------------------------------
+// The one lookup of a shipped model file by name ("ae.rfc", "denoiser.rfc"):
+// $REFRAIN_MODEL_DIR, then assets/ and ../share/refrain beside the running
+// program, then the same two beside the library (librefrain.so, or the program
+// a librefrain.a is linked into); also_cwd adds assets/NAME in the current
+// folder as the last place (the CLI's: a binary in a build folder or a copy of
+// one, run from the source tree, finds the tree's assets/; the library never
+// looks there). 0 with the path in buf, or -1 with err_set() naming every place
+// looked in. refrain_find_model (refrain.h) is model_find(name, 0, ...).
+int model_find(const char *name, int also_cwd, char *buf, size_t cap);
+// given (a model the caller named) as is, or else model_find's path in buf; NULL
+// with err_set(). The library's options structs leave their models NULL by
+// default and resolve them here with also_cwd 0; the CLI's cli_model with 1.
+const char *model_file(const char *given, const char *name, int also_cwd, char *buf, size_t cap);
 
 // ---- progress and time -------------------------------------------------------
 extern int g_quiet;                  // --quiet silences progress
