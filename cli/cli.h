@@ -1,7 +1,7 @@
 // cli — what the subcommands share: the Command record the dispatch table in
 // main.c lists, error printing, and reading an input excerpt.
 // Exit status: 0 success, 1 a failure (one "refrain: ..." line), 2 bad usage,
-// 130 / 143 a trainer stopped by SIGINT / SIGTERM (after saving).
+// 130 / 143 / 129 a trainer stopped by SIGINT / SIGTERM / SIGHUP (after saving).
 #ifndef REFRAIN_CLI_H
 #define REFRAIN_CLI_H
 
@@ -16,8 +16,8 @@ typedef struct {
 
 // Prints "refrain: <err_msg()>" and returns 1 (for `return fail();`), or 2
 // when read_excerpt or check_output found the command line at fault, or
-// 128 + the signal when a SIGINT or SIGTERM stopped a trainer (130, 143: it
-// saved its checkpoint first; util.h stop_signal).
+// 128 + the signal when a SIGINT, SIGTERM or SIGHUP stopped a trainer (130,
+// 143, 129: it saved its checkpoint first; util.h stop_signal).
 int fail(void);
 // Reads IN as mono SAMPLE_RATE audio and keeps [start, start + duration)
 // seconds (duration 0: to the end). Returns 0, or -1 with err_set() (a start

@@ -27,7 +27,7 @@ static const Opt TRAIN_OPTS[] = {
     {"data", 0, OPT_STRING, &t_data, 0, 0, NULL, "DIR", "corpus folder (index.rfi, or the shards built so far)", 0},
     {"steps", 0, OPT_INT, &t_steps, 1, 100000000, NULL, "N", "optimizer steps (the cosine schedule ends here)", 0},
     {"stop-at", 0, OPT_INT, &t_stop, 0, 100000000, NULL, "N", "stop with a checkpoint at step N (at most --steps), keeping the --steps plan (a phase); 0 = run to --steps", 0},
-    {"out", 'o', OPT_STRING, &t_out, 0, 0, NULL, "CKPT", "training checkpoint, written every --ckpt-minutes, at the end, and on Ctrl-C or SIGTERM after the current step (exit 130 / 143; a second one stops at once)", 0},
+    {"out", 'o', OPT_STRING, &t_out, 0, 0, NULL, "CKPT", "training checkpoint, written every --ckpt-minutes, at the end, and on Ctrl-C, SIGTERM or SIGHUP (a closed terminal) after the current step (exit 130 / 143 / 129; a second one stops at once)", 0},
     {"resume", 0, OPT_FLAG, &t_resume, 0, 0, NULL, NULL, "continue from --out exactly where it stopped", 0},
     {"init", 0, OPT_STRING, &t_init, 0, 0, NULL, "CKPT", "continue from this checkpoint instead of --out", 0},
     {"export", 0, OPT_STRING, &t_export, 0, 0, NULL, "FILE", "at the end, write the EMA weights and latent statistics here", 0},

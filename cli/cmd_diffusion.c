@@ -18,7 +18,7 @@ static const Opt OPTS[] = {
     {"data", 0, OPT_STRING, &d_data, 0, 0, NULL, "DIR", "corpus folder (make data)", 0},
     {"ae", 0, OPT_STRING, &d_ae, 0, 0, NULL, "FILE", "autoencoder whose latents the denoiser learns (default: the shipped one)", 0},
     {"latents", 0, OPT_STRING, &d_lat, 0, 0, NULL, "FILE", "latent corpus cache (rebuilt when the autoencoder or corpus changes)", 0},
-    {"out", 'o', OPT_STRING, &d_out, 0, 0, NULL, "CKPT", "training checkpoint, written every --ckpt-minutes, at the end, and on Ctrl-C or SIGTERM after the current step (exit 130 / 143; a second one stops at once)", 0},
+    {"out", 'o', OPT_STRING, &d_out, 0, 0, NULL, "CKPT", "training checkpoint, written every --ckpt-minutes, at the end, and on Ctrl-C, SIGTERM or SIGHUP (a closed terminal) after the current step (exit 130 / 143 / 129; a second one stops at once)", 0},
     {"resume", 0, OPT_FLAG, &d_resume, 0, 0, NULL, NULL, "continue from --out exactly where it stopped", 0},
     {"init", 0, OPT_STRING, &d_init, 0, 0, NULL, "CKPT", "continue from this checkpoint instead of --out", 0},
     {"export", 0, OPT_STRING, &d_export, 0, 0, NULL, "FILE", "at the end, write the EMA weights here (the model generate uses)", 0},

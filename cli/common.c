@@ -18,7 +18,7 @@ static int g_usage_error = 0;
 
 int fail(void) {
     fprintf(stderr, "refrain: %s\n", err_msg());
-    int st = g_usage_error ? 2 : stop_signal() ? 128 + stop_signal() : 1;   // a trainer stopped by SIGINT / SIGTERM: 130 / 143
+    int st = g_usage_error ? 2 : stop_signal() ? 128 + stop_signal() : 1;   // a trainer stopped by SIGINT / SIGTERM / SIGHUP: 130 / 143 / 129
     g_usage_error = 0;
     return st;
 }

@@ -58,12 +58,12 @@ static int print_man(void) {
            "(a binary in a build folder run from the source tree); a program linking librefrain.so looks beside the library "
            "instead of the current folder\n"
            ".SH EXIT STATUS\n0 success, 1 a failure (one \"refrain: ...\" line on stderr), 2 bad usage,\n"
-           "130 or 143 a signal: SIGINT or SIGTERM (train\\-ae and train\\-diffusion finish the step and save their checkpoint first).\n");
+           "130, 143 or 129 a signal: SIGINT, SIGTERM or SIGHUP (train\\-ae and train\\-diffusion finish the step and save their checkpoint first).\n");
     return 0;
 }
 
 int main(int argc, char **argv) {
-    tmp_cleanup_on_signals();   // Ctrl-C or SIGTERM mid-write leaves no temporary file
+    tmp_cleanup_on_signals();   // Ctrl-C, SIGTERM or SIGHUP mid-write leaves no temporary file
     if (argc == 2 && strcmp(argv[1], "--man") == 0) return print_man();
     int cmd = argc, version = 0;
     int st = opts_parse_global(argc, argv, &cmd, &version);

@@ -85,7 +85,7 @@ static int trainer_loop(const TrainerOpts *o, const TrainerHooks *h, const long 
     double tstart = now_seconds(), t0 = o->started > 0 ? o->started : tstart;
     double tlast_ckpt = tstart, tlast_prog = 0;
     long step0 = *step;
-    int rc = 0, stopped = 0, sig = 0;   // sig: the SIGINT or SIGTERM that stopped the run
+    int rc = 0, stopped = 0, sig = 0;   // sig: the SIGINT, SIGTERM or SIGHUP that stopped the run
     double red0, wait0;   // time summing over the ranks before the loop (set-up), not counted
     dist_timing(&red0, &wait0, NULL);
     char row[TRAINER_ROW_CAP], prog[TRAINER_PROG_CAP], msg[TRAINER_MSG_CAP];
@@ -120,10 +120,10 @@ static int trainer_loop(const TrainerOpts *o, const TrainerHooks *h, const long 
         int out_of_time = o->max_minutes > 0 && now - t0 > 60 * o->max_minutes;
         sig = stop_signal();
         if (dist_size() > 1) {   // rank 0's clock decides, and a signal to any rank stops every rank
-            double flag[3] = {lead ? out_of_time : 0, sig == SIGINT, sig == SIGTERM};
-            if (dist_allreduce_sum_double(flag, 3)) { rc = -1; break; }
+            double flag[4] = {lead ? out_of_time : 0, sig == SIGINT, sig == SIGTERM, sig == SIGHUP};
+            if (dist_allreduce_sum_double(flag, 4)) { rc = -1; break; }
             out_of_time = flag[0] > 0;
-            sig = flag[2] > 0 ? SIGTERM : flag[1] > 0 ? SIGINT : 0;
+            sig = flag[2] > 0 ? SIGTERM : flag[3] > 0 ? SIGHUP : flag[1] > 0 ? SIGINT : 0;
         }
         if (lead && (now - tlast_ckpt > 60 * o->ckpt_minutes || *step == o->steps || out_of_time || sig)) {
             if (h->save(h->ctx)) { rc = -1; break; }
@@ -162,7 +162,7 @@ static int trainer_loop(const TrainerOpts *o, const TrainerHooks *h, const long 
                 *step, wall / 60, o->out);
     if (!rc && sig)
         rc = err_set("%s: stopped by %s after step %ld of %ld; checkpoint %s saved (resume with --resume)", o->name,
-                     sig == SIGINT ? "SIGINT" : "SIGTERM", *step, o->steps, o->out);
+                     stop_signal_name(sig), *step, o->steps, o->out);
     return rc;
 }
 
@@ -174,7 +174,7 @@ int trainer_run(const TrainerOpts *o, const TrainerHooks *h, const long *step, l
         if (refused > 0 && lock != -1) return err_set("%s: rank 0 could not start the run", o->name);
     }
     if (lock == -1) return -1;
-    stop_signals_defer(1);   // SIGINT / SIGTERM: finish the step, save, return
+    stop_signals_defer(1);   // SIGINT / SIGTERM / SIGHUP: finish the step, save, return
     int rc = trainer_loop(o, h, step, resume_step);
     stop_signals_defer(0);
     if (lock >= 0) close(lock);

@@ -16,10 +16,11 @@
 // validation ("<name>: step N: <msg>"), a line when the time limit stops the
 // run, and the closing "<name>: done|stopped at step N after M min; checkpoint <out>".
 //
-// Signals: during the run the first SIGINT or SIGTERM (util.h stop_signals_defer)
-// lets the current step finish, be logged and saved, and trainer_run returns
-// -1 with "<name>: stopped by SIGTERM after step N of M; checkpoint <out> saved
-// (resume with --resume)" (stop_signal() names it: the CLI exits 130 / 143);
+// Signals: during the run the first SIGINT, SIGTERM or SIGHUP (util.h
+// stop_signals_defer) lets the current step finish, be logged and saved, and
+// trainer_run returns -1 with "<name>: stopped by SIGTERM after step N of M;
+// checkpoint <out> saved (resume with --resume)" (stop_signal() names it: the
+// CLI exits 130 / 143 / 129);
 // the resumed run is bit-identical to an uninterrupted one. A second signal
 // ends the process at once (exit 128 + it), the checkpoint's temporary removed
 // and the last complete checkpoint kept.
@@ -76,7 +77,7 @@ typedef struct {
 // one log row per step in <out>.tsv (a resumed run, resume_step >= 0, first drops the rows past
 // its checkpoint's step; resume_step < 0 starts a new log), progress on stderr at most once a second
 // with steps/s and time left, checkpoints every ckpt_minutes, at the last step, at the time limit
-// (with the "resume with --resume" message) and on SIGINT / SIGTERM (then -1, see above), and the closing line
+// (with the "resume with --resume" message) and on SIGINT / SIGTERM / SIGHUP (then -1, see above), and the closing line
 // "<name>: done|stopped at step N after M min; checkpoint <out>". *step is read, never written:
 // the step hook advances it (a hook that does not is an error). Returns 0, or -1 with err_set().
 int trainer_run(const TrainerOpts *opts, const TrainerHooks *hooks, const long *step, long resume_step);

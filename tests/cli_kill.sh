@@ -14,10 +14,10 @@
 # A kill moment is uniform over the uninterrupted run's wall time; a run that
 # ends before its kill finishes its series (compared like the last one), and a
 # new series starts from nothing. KILL_SEED fixes the moments (default 17).
-# Then each trainer gets SIGTERM, or SIGINT, mid-run (and train-diffusion two
-# SIGTERMs at once): it finishes the step, saves past its last checkpoint and
-# exits 143 / 130, and the run resumed from there ends byte for byte as the
-# uninterrupted one.
+# Then each trainer gets SIGTERM, SIGINT or SIGHUP (a closed terminal) mid-run
+# (and train-diffusion two SIGTERMs at once): it finishes the step, saves past
+# its last checkpoint and exits 143 / 130 / 129, and the run resumed from there
+# ends byte for byte as the uninterrupted one.
 set -u
 source "$(dirname "$0")/lib_cli.sh"
 KILLS=${KILLS:-5}
@@ -178,7 +178,7 @@ reset_den() { rm -rf "$tmp/den"; mkdir -p "$tmp/den"; }
 echo "train-diffusion: uninterrupted run $den_ms ms"
 killed_series den "$tmp/den/den.rfc" "$den_ms" den_run && no_temporaries "$tmp/den" train-diffusion
 
-# ---- SIGTERM and SIGINT: the trainers finish the step, save, exit 143 / 130 ---------
+# ---- SIGTERM, SIGINT, SIGHUP: the trainers finish the step, save, exit 143 / 130 / 129 ---------
 # A phase (--stop-at P) leaves a checkpoint at step P; the run resumed from it
 # with no periodic checkpoint (--ckpt-minutes 1440) gets the signal once its log
 # passes step A. Its checkpoint must then be at the log's last step (past P),
@@ -195,8 +195,8 @@ signal_stop() {
     local cmd=train-ae extra=(); [ "$name" = den ] && { cmd=train-diffusion; extra=(--latents "$tmp/den-ref/latents.rfl"); }   # the uninterrupted run's cache, read
     "$REFRAIN" -q $cmd "$@" "${extra[@]}" --out "$d/$name.rfc" --stop-at "$phase" 2>"$tmp/err" ||
         { bad "$name, $sigs: the phase to step $phase failed: $(tail -2 "$tmp/err")"; return 1; }
-    # '&' in a script starts the job with SIGINT ignored (POSIX): env gives it the default back
-    env --default-signal=INT,TERM "$REFRAIN" -q $cmd "$@" "${extra[@]}" --out "$d/$name.rfc" --export "$d/export.rfc" \
+    # '&' in a script starts the job with SIGINT ignored (POSIX), nohup SIGHUP: env gives them the default back
+    env --default-signal=INT,TERM,HUP "$REFRAIN" -q $cmd "$@" "${extra[@]}" --out "$d/$name.rfc" --export "$d/export.rfc" \
         --resume --ckpt-minutes 1440 2>"$tmp/sig.err" &
     pid=$!
     t0=$SECONDS
@@ -224,8 +224,10 @@ signal_stop() {
 }
 signal_stop ae TERM 143 50 100 "${AE_ARGS[@]}"
 signal_stop ae INT 130 50 100 "${AE_ARGS[@]}"
+signal_stop ae HUP 129 50 100 "${AE_ARGS[@]}"
 signal_stop den TERM 143 1000 1500 "${DEN_ARGS[@]}"
 signal_stop den INT 130 1000 1500 "${DEN_ARGS[@]}"
+signal_stop den HUP 129 1000 1500 "${DEN_ARGS[@]}"
 signal_stop den "TERM TERM" 143 1000 1500 "${DEN_ARGS[@]}"
 
 finish cli_kill

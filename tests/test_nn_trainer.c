@@ -4,7 +4,7 @@
 // columns on validation steps only), checkpoints on its timer, at the last
 // step and at the time limit, stops at max_minutes (counted from `started`,
 // or from its own start), cuts a resumed run's log rows past resume_step, and
-// stops without saving when a hook fails, and on SIGINT / SIGTERM finishes the
+// stops without saving when a hook fails, and on SIGINT / SIGTERM / SIGHUP finishes the
 // step, saves and returns the stop (a second signal ends the process at once,
 // 128 + the signal). Its stderr lines are checked too.
 #include "nn/trainer.h"
@@ -252,22 +252,23 @@ static void test_lock(void) {
           "the begin hook called once before the first step (%d calls)", k.begins);
 }
 
-// SIGINT / SIGTERM mid-step: the step ends, is logged and saved, and the run
+// SIGINT / SIGTERM / SIGHUP mid-step: the step ends, is logged and saved, and the run
 // returns -1 with "stopped by SIG... after step N" (stop_signal() says which,
-// for the CLI's 130 / 143); the handlers are put back and the next run goes on.
+// for the CLI's 130 / 143 / 129); the handlers are put back and the next run goes on.
 // A second signal (here during the save) ends the process at once with 128 +
 // it; an ignored SIGINT stays ignored.
 static void test_signals(void) {
     TrainerOpts o = opts(10);
-    const int sigs[2] = {SIGTERM, SIGINT};
+    const int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
     signal(SIGINT, SIG_DFL);   // a test started with '&' without job control inherits SIGINT ignored
     signal(SIGTERM, SIG_DFL);
-    for (int i = 0; i < 2; i++) {
+    signal(SIGHUP, SIG_DFL);   // and one started with nohup SIGHUP
+    for (int i = 0; i < 3; i++) {
         Fake f = {.signal_at = 4, .sig = sigs[i]};
         int rc = run(&o, &f, 1, -1);
         Row r[MAXN];
         int n = read_log(r, MAXN);
-        const char *name = sigs[i] == SIGTERM ? "SIGTERM" : "SIGINT";
+        const char *name = stop_signal_name(sigs[i]);
         char want[64];
         snprintf(want, sizeof want, "stopped by %s after step 4 of 10", name);
         CHECK(rc != 0 && strstr(err_msg(), want) && strstr(err_msg(), "resume with --resume") && f.step == 4 &&
@@ -289,7 +290,7 @@ static void test_signals(void) {
     CHECK(rc == 0 && h.step == 10, "an ignored SIGINT stays ignored: the run goes to its end (%ld steps)", h.step);
     signal(SIGINT, SIG_DFL);
 
-    for (int i = 0; i < 2; i++) {   // a second signal during the step's save: the process ends at once
+    for (int i = 0; i < 3; i++) {   // a second signal during the step's save: the process ends at once
         fflush(stdout);
         pid_t pid = fork();
         if (pid == 0) {
@@ -300,7 +301,7 @@ static void test_signals(void) {
         int st = 0;
         waitpid(pid, &st, 0);
         CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 128 + sigs[i], "a second %s while saving ends the process with %d "
-              "(status %d)", sigs[i] == SIGTERM ? "SIGTERM" : "SIGINT", 128 + sigs[i], WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+              "(status %d)", stop_signal_name(sigs[i]), 128 + sigs[i], WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     }
 }
 

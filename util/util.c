@@ -123,13 +123,14 @@ static void remove_tmp(const char *tmp) {
     tmp_forget(tmp);
 }
 
-// A deferred stop (stop_signals_defer): the first SIGINT or SIGTERM is only
-// recorded in g_stop, for the loop to finish its step and save; any other, or
-// a second one, acts at once.
+// A deferred stop (stop_signals_defer): the first SIGINT, SIGTERM or SIGHUP is
+// only recorded in g_stop, for the loop to finish its step and save; a second
+// one acts at once.
 static volatile sig_atomic_t g_defer = 0, g_stop = 0;
+static const int STOP_SIGS[3] = {SIGINT, SIGTERM, SIGHUP};   // Ctrl-C, kill, a closed terminal
 
 static void on_signal(int sig) {   // async-signal-safe: a flag, or unlink and _exit only
-    if (g_defer && !g_stop && (sig == SIGINT || sig == SIGTERM)) { g_stop = sig; return; }
+    if (g_defer && !g_stop && (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)) { g_stop = sig; return; }
     for (int i = 0; i < TMP_REG_MAX; i++)
         if (g_reg_live[i]) unlink(g_reg[i]);
     _exit(128 + sig);
@@ -149,22 +150,24 @@ static void catch_signal(int sig, struct sigaction *old) {
 }
 
 void tmp_cleanup_on_signals(void) {
-    const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) catch_signal(sigs[i], NULL);
+    for (int i = 0; i < 3; i++) catch_signal(STOP_SIGS[i], NULL);
 }
 
-static struct sigaction g_stop_old[2];   // SIGINT's and SIGTERM's handlers before stop_signals_defer(1)
+static struct sigaction g_stop_old[3];   // STOP_SIGS' handlers before stop_signals_defer(1)
 
 void stop_signals_defer(int on) {
-    const int sigs[2] = {SIGINT, SIGTERM};
     if (on && !g_defer) {
         g_stop = 0;
-        for (int i = 0; i < 2; i++) catch_signal(sigs[i], &g_stop_old[i]);
+        for (int i = 0; i < 3; i++) catch_signal(STOP_SIGS[i], &g_stop_old[i]);
         g_defer = 1;
     } else if (!on && g_defer) {
         g_defer = 0;
-        for (int i = 0; i < 2; i++) sigaction(sigs[i], &g_stop_old[i], NULL);
+        for (int i = 0; i < 3; i++) sigaction(STOP_SIGS[i], &g_stop_old[i], NULL);
     }
+}
+
+const char *stop_signal_name(int sig) {
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
 }
 
 int stop_signal(void) { return g_stop; }

@@ -84,15 +84,17 @@ void outtx_abort(OutTx *tx);
 // files (unlink only: async-signal-safe) and exit with 128 + the signal.
 void tmp_cleanup_on_signals(void);
 // A loop that stops cleanly on a signal (the trainers, nn/trainer.c): between
-// stop_signals_defer(1) and stop_signals_defer(0) the first SIGINT or SIGTERM
-// is only recorded, and stop_signal() returns it (0 until one came), so the
-// loop can finish its step, save and return; a second one, or SIGHUP, acts at
-// once as above (temporaries removed, exit 128 + the signal). defer(1) catches
-// the two signals where a program had not (an ignored one stays ignored) and
-// defer(0) puts the previous handlers back; the recorded signal stays readable
-// until the next defer(1) (the CLI exits with 128 + it: cli/common.c fail()).
+// stop_signals_defer(1) and stop_signals_defer(0) the first SIGINT, SIGTERM or
+// SIGHUP (Ctrl-C, kill, a closed terminal) is only recorded, and stop_signal()
+// returns it (0 until one came), so the loop can finish its step, save and
+// return; a second one acts at once as above (temporaries removed, exit 128 +
+// the signal). defer(1) catches the three where a program had not (an ignored
+// one stays ignored: nohup's SIGHUP) and defer(0) puts the previous handlers
+// back; the recorded signal stays readable until the next defer(1) (the CLI
+// exits with 128 + it: cli/common.c fail(), 130 / 143 / 129).
 void stop_signals_defer(int on);
 int stop_signal(void);
+const char *stop_signal_name(int sig);   // "SIGINT", "SIGTERM", "SIGHUP"
 void tmp_forget(const char *tmp);   // renamed or removed: no longer ours to clean up
 const char *path_ext(const char *path); // lower-case-insensitive extension without dot, "" if none
 
