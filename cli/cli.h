@@ -17,7 +17,8 @@ typedef struct {
 // Prints "refrain: <err_msg()>" and returns 1 (for `return fail();`), or 2
 // when read_excerpt or check_output found the command line at fault, or
 // 128 + the signal when a SIGINT, SIGTERM or SIGHUP stopped a trainer (130,
-// 143, 129: it saved its checkpoint first; util.h stop_signal).
+// 143, 129: it saved its checkpoint first; util.h stop_signal); under MPI every
+// rank returns that stop and rank 0 alone prints it.
 int fail(void);
 // Reads IN as mono SAMPLE_RATE audio and keeps [start, start + duration)
 // seconds (duration 0: to the end). Returns 0, or -1 with err_set() (a start

@@ -10,6 +10,7 @@
 
 #include "audio/audio.h"
 #include "sampler/sampler.h"
+#include "util/dist.h"
 #include "util/util.h"
 
 // Set by the helpers below when the error they report is the command line's
@@ -17,8 +18,9 @@
 static int g_usage_error = 0;
 
 int fail(void) {
-    fprintf(stderr, "refrain: %s\n", err_msg());
     int st = g_usage_error ? 2 : stop_signal() ? 128 + stop_signal() : 1;   // a trainer stopped by SIGINT / SIGTERM / SIGHUP: 130 / 143 / 129
+    // a data-parallel run's stop: every rank exits with it, rank 0 alone says so (as it alone shows progress)
+    if (!(st > 128 && dist_rank() > 0)) fprintf(stderr, "refrain: %s\n", err_msg());
     g_usage_error = 0;
     return st;
 }

@@ -124,6 +124,7 @@ static int trainer_loop(const TrainerOpts *o, const TrainerHooks *h, const long 
             if (dist_allreduce_sum_double(flag, 4)) { rc = -1; break; }
             out_of_time = flag[0] > 0;
             sig = flag[2] > 0 ? SIGTERM : flag[3] > 0 ? SIGHUP : flag[1] > 0 ? SIGINT : 0;
+            if (sig) stop_signal_agree(sig);
         }
         if (lead && (now - tlast_ckpt > 60 * o->ckpt_minutes || *step == o->steps || out_of_time || sig)) {
             if (h->save(h->ctx)) { rc = -1; break; }

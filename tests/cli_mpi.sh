@@ -13,7 +13,9 @@
 #     gradient norm at step 1 and 1e-3 to 5e-3 in the losses after;
 #   - a run stopped at step 3 under 2 ranks and resumed under 1 continues it:
 #     its log matches the uninterrupted runs' the same way;
-#   - rank 0 alone writes the log and the closing lines.
+#   - rank 0 alone writes the log and the closing lines;
+#   - a SIGTERM to rank 1, or a SIGHUP to rank 0, stops both ranks: exit 143 /
+#     129, one stop line (rank 0's), the checkpoint at the log's last step.
 # The weights' largest difference is printed too (about 1e-6 to 2e-3 after 6
 # steps of lr 3e-3, the same amplification).
 # Needs mpirun and $BUILD/refrain-mpi (make $BUILD/refrain-mpi; `make test`
@@ -109,6 +111,39 @@ for kind in diffusion ae; do
         check_pair "2 ranks to step 3, resumed under 1 to 6, against one process" "$tmp/$kind-1.rfc" "$tmp/$kind-r.rfc"
         check_pair "the same against 2 ranks uninterrupted" "$tmp/$kind-2.rfc" "$tmp/$kind-r.rfc"
     else bad "stop and resume: $(tail -3 "$tmp/$kind-r.err")"; fi
+done
+
+# A signal to one rank stops every rank after the step: rank 0 saves at the log's
+# last step and alone prints the stop line (every rank printed it), and every rank
+# exits 128 + the signal (one the signal did not reach exited 1, and printed it).
+rank_pid() {   # OUT RANK: the pid of that rank of the run writing OUT
+    local p
+    for p in $(pgrep -f -- "--out $1"); do
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && echo "$p"
+    done
+}
+echo "a signal to one rank of 2:"
+for case in "TERM 1" "HUP 0"; do
+    set -- $case
+    sig=$1 rank=$2 name=diffusion-$1 want=$([ $1 = TERM ] && echo 143 || echo 129)
+    EXTRA="--steps 100000000 --val-every 1000000"
+    run_cmd $name diffusion env --default-signal=TERM,HUP "${MPIRUN[@]}" -np 2 "$MPI_BIN" &
+    pid=$! t0=$SECONDS rp=""
+    while kill -0 $pid 2>/dev/null && [ $((SECONDS - t0)) -lt 60 ]; do
+        [ -z "$rp" ] && rp=$(rank_pid "$tmp/$name.rfc" "$rank")
+        [ -n "$rp" ] && [ "$(wc -l <"$tmp/$name.rfc.tsv" 2>/dev/null || echo 0)" -gt 20 ] && break
+        sleep 0.05
+    done
+    [ -n "$rp" ] && kill -"$sig" "$rp"
+    wait $pid; rc=$?
+    lines=$(grep -c "^refrain: train-diffusion: stopped by SIG$sig after step" "$tmp/$name.err")
+    step=$("$REFRAIN" info "$tmp/$name.rfc" 2>/dev/null | sed -n 's/^training  step \([0-9]*\) of.*/\1/p')
+    last=$(tail -n 1 "$tmp/$name.rfc.tsv" | cut -f1)
+    if [ -n "$rp" ] && [ $rc -eq "$want" ] && [ "$lines" = 1 ] && [ -n "$step" ] && [ "$step" = "$last" ]; then
+        ok "SIG$sig to rank $rank: exit $rc, one stop line, checkpoint at the log's last step $step"
+    else
+        bad "SIG$sig to rank $rank (pid ${rp:-not found}): exit $rc (want $want), $lines stop lines (want 1), checkpoint step ${step:-none}, log's last $last: $(tail -3 "$tmp/$name.err")"
+    fi
 done
 
 finish cli_mpi

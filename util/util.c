@@ -172,6 +172,10 @@ const char *stop_signal_name(int sig) {
 
 int stop_signal(void) { return g_stop; }
 
+void stop_signal_agree(int sig) {
+    if (!g_stop) g_stop = sig;
+}
+
 // A process killed outright (SIGKILL, a power cut, the OOM killer) cannot
 // remove its temporaries: <path>.tmp.<pid>.<ext> stays beside path. The next
 // write of the same path removes those whose process no longer exists (on this

@@ -94,6 +94,10 @@ void tmp_cleanup_on_signals(void);
 // exits with 128 + it: cli/common.c fail(), 130 / 143 / 129).
 void stop_signals_defer(int on);
 int stop_signal(void);
+// A stop the ranks of a data-parallel run agreed on (nn/trainer.c: a signal to
+// any rank stops all): stop_signal() returns it on a rank no signal reached
+// too, so every rank's CLI exits with the same 128 + it. One already recorded stays.
+void stop_signal_agree(int sig);
 const char *stop_signal_name(int sig);   // "SIGINT", "SIGTERM", "SIGHUP"
 void tmp_forget(const char *tmp);   // renamed or removed: no longer ours to clean up
 const char *path_ext(const char *path); // lower-case-insensitive extension without dot, "" if none
