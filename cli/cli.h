@@ -59,7 +59,9 @@ int check_stop_at(const char *cmd, int stop_at, int steps);
 // what to write there, one of: audio (format by the extension; float32 applies
 // to .wav), the spectrogram PNG of mel_png (with timeline's boundaries when not
 // NULL), a latent file, a timeline's JSON (json), an analysis's self-similarity
-// PNG (ssm_png).
+// PNG (ssm_png); or anything else a library function writes, given ctx: to a
+// stream (to_stream(f, ctx), e.g. a JSON report) or by path (to_path(path, ctx),
+// e.g. a PNG), each returning 0 or -1 with err_set().
 typedef struct {
     const char *path;
     const refrain_audio *audio;
@@ -69,6 +71,9 @@ typedef struct {
     const refrain_latents *latents;
     const refrain_timeline *json;
     const refrain_analysis *ssm_png;
+    int (*to_stream)(FILE *f, const void *ctx);
+    int (*to_path)(const char *path, const void *ctx);
+    const void *ctx;
 } CliOutput;
 // Writes out[0..n) all together or not at all (util.h OutTx): each under a
 // temporary name beside its path, renamed into place once every one was

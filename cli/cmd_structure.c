@@ -52,17 +52,15 @@ __attribute__((format(printf, 1, 2))) static int usage(const char *fmt, ...) {
     return 2;
 }
 
-// Adds path's JSON to tx. A stream's write error is left to outtx_commit, which
-// names the file and the reason.
-static int write_json_file(OutTx *tx, const char *path, int (*fn)(FILE *, const void *), const void *ctx) {
-    FILE *f = outtx_fopen(tx, path);
-    return !f || (fn(f, ctx) && !ferror(f)) ? -1 : 0;
-}
-
+// The writers commit_outputs calls (CliOutput.to_stream, .to_path).
 typedef struct { const StructureResult *r; const SongForm *form; } SongOut;
 static int song_json(FILE *f, const void *ctx) {
     const SongOut *s = ctx;
     return structure_write_json(f, s->r, s->form);
+}
+static int song_png(const char *path, const void *ctx) {
+    const SongOut *s = ctx;
+    return structure_ssm_png(path, s->r, s->form);
 }
 
 typedef struct { const StructureSummary *sum; const StructureResult *r; const CorpusSong *meta; int n; } RefOut;
@@ -86,10 +84,7 @@ static int run_corpus(const StructureOpts *o) {
     structure_summarize(&sum, r, n, boot, (uint64_t)seed);
     structure_summary_print(stdout, &sum);
     RefOut ro = {&sum, r, meta, n};
-    OutTx tx;
-    outtx_begin(&tx);
-    int rc = 0;
-    if (jsonp && (write_json_file(&tx, jsonp, ref_json, &ro) || outtx_commit(&tx))) { outtx_abort(&tx); rc = fail(); }
+    int rc = commit_outputs(&(CliOutput){.path = jsonp, .to_stream = ref_json, .ctx = &ro}, 1) ? fail() : 0;
     structure_summary_free(&sum);
     for (int i = 0; i < n; i++) { structure_result_free(&r[i]); corpus_song_free(&meta[i]); }
     free(r);
@@ -130,14 +125,8 @@ static int run(int argc, char **argv) {
     progress_done();
     structure_print(stdout, in, &r, &form);
     SongOut so = {&r, &form};
-    OutTx tx;   // the JSON and the PNG, both or neither
-    outtx_begin(&tx);
-    const char *tmp;
-    if ((jsonp && write_json_file(&tx, jsonp, song_json, &so)) ||
-        (png && (!(tmp = outtx_add(&tx, png)) || structure_ssm_png(tmp, &r, &form))) || outtx_commit(&tx)) {
-        outtx_abort(&tx);
-        goto done;
-    }
+    CliOutput out[] = {{.path = jsonp, .to_stream = song_json, .ctx = &so}, {.path = png, .to_path = song_png, .ctx = &so}};
+    if (commit_outputs(out, 2)) goto done;   // both or neither
     rc = 0;
 done:
     if (rc) { progress_done(); rc = fail(); }

@@ -61,9 +61,10 @@ int commit_outputs(const CliOutput *out, int n) {
     for (int i = 0; i < n && !rc; i++) {
         const CliOutput *o = &out[i];
         if (!o->path) continue;
-        if (o->json) {   // a stream's write error is left to outtx_commit, which names the file and the reason
+        if (o->json || o->to_stream) {   // a stream's write error is left to outtx_commit, which names the file and the reason
             FILE *f = outtx_fopen(&tx, o->path);
-            rc = !f || (refrain_timeline_write(o->json, f, err, sizeof err) && !ferror(f)) ? -1 : 0;
+            rc = !f || ((o->json ? refrain_timeline_write(o->json, f, err, sizeof err) : o->to_stream(f, o->ctx)) &&
+                        !ferror(f)) ? -1 : 0;
             continue;
         }
         const char *tmp = outtx_add(&tx, o->path);
@@ -72,6 +73,7 @@ int commit_outputs(const CliOutput *out, int n) {
         else if (o->audio) rc = audio_write(tmp, o->audio->samples, o->audio->n_samples, o->audio->sample_rate, o->float32);
         else if (o->mel_png) rc = refrain_spectrogram_png(o->mel_png, o->timeline, tmp, err, sizeof err);
         else if (o->latents) rc = refrain_latents_write(o->latents, tmp, err, sizeof err);
+        else if (o->to_path) rc = o->to_path(tmp, o->ctx);
         else rc = err_set("commit_outputs: nothing to write to %s", o->path);
     }
     if (rc || outtx_commit(&tx)) {

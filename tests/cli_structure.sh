@@ -68,6 +68,18 @@ grep -q '"auc": {"chroma": 1.0000, "timbre": 1.0000, "combined": 1.0000}' "$tmp/
     && ok "--json: the AUCs and 6 pairs" || bad "--json: $(head -c 600 "$tmp/s.json")"
 [ "$(head -c 8 "$tmp/s.png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] && ok "--png writes a PNG" || bad "--png"
 ls "$tmp"/*.tmp.* >/dev/null 2>&1 && bad "temporary files left" || ok "no temporary files left"
+# both outputs or neither (cli/common.c commit_outputs): under a file size limit between
+# the two outputs' sizes the larger one fails and names itself, and the other is not left
+small=json big=png; [ "$(stat -c %s "$tmp/s.png")" -lt "$(stat -c %s "$tmp/s.json")" ] && small=png big=json
+a=$(stat -c %s "$tmp/s.$small") b=$(stat -c %s "$tmp/s.$big"); kb=$(((a + b) / 2 / 1024))
+if [ "$a" -lt $((kb * 1024)) ] && [ $((kb * 1024)) -lt "$b" ]; then
+    { (trap '' XFSZ; ulimit -f "$kb"; exec "$REFRAIN" -q structure "$tmp/song.wav" -t "$tmp/t.json" --json "$tmp/f.json" \
+        --png "$tmp/f.png") 2>&1 >/dev/null; } | cat >"$tmp/stderr"
+    rc=${PIPESTATUS[0]}
+    [ "$rc" = 1 ] && grep -qx "refrain: cannot write $tmp/f.$big: File too large" "$tmp/stderr" && ! ls "$tmp"/f.* >/dev/null 2>&1 &&
+        ! ls "$tmp"/*.tmp.* >/dev/null 2>&1 && ok "limit $kb kB: the $big fails (exit 1), no $small and no temporary left" ||
+        bad "limit $kb kB: exit $rc, left $(ls "$tmp" | grep "^f\.\|\.tmp\." | tr '\n' ' '): $(cat "$tmp/stderr")"
+else bad "no kB limit between the $small ($a bytes) and the $big ($b bytes)"; fi
 "$REFRAIN" structure "$tmp/song.wav" -t "$tmp/t.json" --no-si -q >"$tmp/out2" 2>&1 \
     && grep -q "SI(8,15) nan" "$tmp/out2" && ok "--no-si skips the structureness" || bad "--no-si: $(cat "$tmp/out2")"
 "$REFRAIN" structure --help >"$tmp/help" 2>&1 && grep -q -- "--max-lag SEC.*0..30 (default 2)" "$tmp/help" \
