@@ -707,20 +707,13 @@ int ablate_run(FILE *f, const AblateOpts *o, AblateCounts *counts) {
     memset(counts, 0, sizeof *counts);
     if (check_opts(o)) return -1;
     double t0 = now_seconds();
-    char err[1024], dpath[PATH_MAX], apath[PATH_MAX];
-    const char *aep = o->ae;
+    char dpath[PATH_MAX], apath[PATH_MAX];
+    const char *dp = model_file(o->model, "denoiser.rfc", 0, dpath, sizeof dpath), *aep;
+    if (!dp || !(aep = model_file(o->ae, "ae.rfc", 0, apath, sizeof apath))) return -1;
     int nmodels = 1 + o->n_models;
     Model *models = callocCheck(nmodels, sizeof *models);
-    models[0].path = o->model;
+    models[0].path = dp;
     for (int m = 0; m < o->n_models; m++) models[1 + m].path = o->models[m];
-    if (!models[0].path) {
-        if (refrain_find_model("denoiser.rfc", dpath, sizeof dpath, err, sizeof err)) { free(models); return err_set("%s", err); }
-        models[0].path = dpath;
-    }
-    if (!aep) {
-        if (refrain_find_model("ae.rfc", apath, sizeof apath, err, sizeof err)) { free(models); return err_set("%s", err); }
-        aep = apath;
-    }
     Store st;
     memset(&st, 0, sizeof st);
     st.o = o; st.counts = counts; st.models = models; st.ae = aep; st.m_index = -1;
