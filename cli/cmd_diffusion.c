@@ -128,12 +128,7 @@ static int run_eval(int argc, char **argv) {
         for (char *t = strtok(extra, ","); t && o.n_extra < DENOISER_EVAL_MAX_EXTRA; t = strtok(NULL, ","))
             o.extra[o.n_extra++] = t;
     }
-    if (!v_figs) {   // the report's folder
-        snprintf(figs, sizeof figs, "%s", v_out);
-        char *slash = strrchr(figs, '/');
-        if (slash) *slash = 0; else snprintf(figs, sizeof figs, ".");
-        v_figs = figs;
-    }
+    if (!v_figs) v_figs = report_folder(figs, sizeof figs, v_out);
     o.model = v_model; o.data = v_data; o.ae = v_ae; o.latents = v_lat; o.report = v_out; o.figs = v_figs;
     o.log = v_log; o.note = v_note; o.max_sections = v_secs; o.seed = (uint64_t)v_seed;
     return denoiser_eval(&o) ? fail() : 0;
