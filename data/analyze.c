@@ -74,12 +74,17 @@ void analyze_defaults(AnalyzeOpts *o) {
     // sd 1.2 octaves) and labels on fine log-mel frames (4 hops) at 0.94: 0.59 /
     // 0.85 / 0.76 (sd 0.5 octaves: 0.56 / 0.86 / 0.74, but it turns a 2.4 s
     // period into 4.8 s); + locked pairs double the period: 0.61 / 0.88 / 0.78;
-    // fine frames of one hop: 0.61 / 0.88 / 0.79.
+    // fine frames of one hop: 0.61 / 0.88 / 0.79. Session 11 (the same 32
+    // modules): every alignment tried and the 10th percentile of the frame
+    // cosines along the best (fine_similarity) at 0.94: 0.62 / 0.89 / 0.81, at
+    // 0.92 / 0.93 / 0.95 / 0.96: pairwise 0.814 / 0.812 / 0.809 / -; + locked
+    // pairs that may hold "x x" (locked_pairs) at 0.93: 0.62 / 0.90 / 0.817
+    // (0.92: 0.816, 0.94: 0.815, 0.95: 0.816, 0.96: 0.799).
     o->period_prior_s = 6.0;
     o->period_prior_oct = 1.2;
     o->pattern_fine = 1;
     o->pattern_pairs = 1;
-    o->pattern_threshold = 0.94f;
+    o->pattern_threshold = 0.93f;
 }
 
 void analysis_free(Analysis *a) {
@@ -132,10 +137,16 @@ typedef struct {
 } FeatCtx;
 // The pattern level's fine frames: fine_hops STFT hops each (one: 11.6 ms, so two
 // plays of one pattern line up to within 6 ms); fine_similarity tries every
-// fine_step-th alignment, then each near the best, over every fine_kstep-th frame.
+// alignment over every fine_kstep-th frame, then takes the fine_quantile-th
+// quantile of the frame cosines along the best one.
 // Training modules, pairwise F: frames of 4 hops, every alignment 0.776; one hop,
-// every 4th alignment then refined, every 2nd frame 0.787.
-static const int fine_hops = 1, fine_step = 4, fine_kstep = 2;
+// every 4th alignment then refined, every 2nd frame, the mean 0.787.
+// Patterns are slid +- fine_slack_s along each other: a variant's change can pull
+// a boundary a second or more off the order entry (tests/test_data_analyze.c,
+// test_pattern_variant: 1.4 s), and two plays whose edges are that far apart
+// do not line up within +- 1 s (the training modules score the same at 1 and 2 s).
+static const int fine_hops = 1, fine_kstep = 4;
+static const double fine_quantile = 0.1, fine_slack_s = 2.0;
 
 static void feat_frame(void *vctx, long t, const float *mag) {
     FeatCtx *c = vctx;
@@ -378,6 +389,10 @@ static int cmp_long(const void *a, const void *b) {
     long x = *(const long *)a, y = *(const long *)b;
     return (x > y) - (x < y);
 }
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
 
 // Peaks of nov that are the largest within +-w frames and exceed the mean over
 // +-avg frames by delta * std(nov); then, strongest first, those at least
@@ -444,40 +459,54 @@ static float segment_similarity(const float *S, long T, long a0, long a1, long b
     return best * (float)sqrt((double)la / lb);
 }
 
-// Like segment_similarity, on fine frames F (Tf, D) with L2-normalised rows:
-// the best mean cosine (mapped to 0..1) over alignments of the shorter segment
-// within the longer +- slack frames, times sqrt(shorter / longer). The pattern
-// level's labels: a pattern played again is the same audio to within a fine
-// frame, a variant of it is not, and coarse frames (0.19 s) that fall a
-// fraction of a frame apart in two repeats blur that difference.
+// Like segment_similarity, on fine frames F (Tf, D) with L2-normalised rows: the
+// shorter segment slid along the longer +- slack frames, and at the alignment
+// whose mean cosine over every fine_kstep-th frame is best, the fine_quantile-th
+// quantile of the cosines of all its frames, mapped to 0..1. The pattern level's
+// labels: a pattern played again is the same audio to within a fine frame, a
+// variant of it is not, and coarse frames (0.19 s) that fall a fraction of a
+// frame apart in two repeats blur that difference.
+// Why every alignment: two plays of one pattern line up within one or two fine
+// frames (a play shifted by one frame is already a cosine 0.07 lower), so a
+// search over every 4th alignment (session 10's) missed the peak, lower by up
+// to 0.2 in 19 of 406 pairs of one training module, and split plays of one
+// pattern into two labels. Why a low quantile and no length factor: a variant
+// differs in a short part, which a mean over the whole pattern hides (the
+// training modules' pairwise F: mean times sqrt(length ratio) 0.785, the mean
+// 0.804 at 0.97, the 10th percentile 0.805 at 0.92 to 0.94 (these on exact
+// alignments and the session-10 boundaries: scratch harness, analyzer.md "Tries").
 static float fine_similarity(const float *F, long Tf, int D, long a0, long a1, long b0, long b1, int slack) {
-    int step = fine_step, kstep = fine_kstep;
     if (a1 > Tf) a1 = Tf;
     if (b1 > Tf) b1 = Tf;
     long la = a1 - a0, lb = b1 - b0;
     if (la <= 0 || lb <= 0) return 0;
     if (la > lb) { long t; t = a0; a0 = b0; b0 = t; t = a1; a1 = b1; b1 = t; t = la; la = lb; lb = t; }
-    // every `step`-th alignment first, then every one within step of the best
-    float best = -1.0f;
+    double best = -INFINITY;
     long bs = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        long s0 = pass ? bs - step + 1 : -slack, s1 = pass ? bs + step - 1 : lb - la + slack;
-        for (long s = s0; s <= s1; s += pass ? 1 : step) {
-            double sum = 0; long c = 0;
-            for (long k = 0; k < la; k += kstep) {
-                long j = b0 + s + k;
-                if (j < b0 || j >= b1) continue;
-                sum += cblas_sdot(D, F + (a0 + k) * D, 1, F + j * D, 1);
-                c++;
-            }
-            if (c < (la / kstep * 3) / 4 || c == 0) continue;
-            float v = (float)(0.5 * (1.0 + sum / c));
-            if (v > best) { best = v; bs = s; }
+    for (long s = -slack; s <= lb - la + slack; s++) {
+        double sum = 0;
+        long c = 0;
+        for (long k = 0; k < la; k += fine_kstep) {
+            long j = b0 + s + k;
+            if (j < b0 || j >= b1) continue;
+            sum += cblas_sdot(D, F + (a0 + k) * D, 1, F + j * D, 1);
+            c++;
         }
-        if (best < -0.5f || step <= 1) break;
+        if (c == 0 || c < (la / fine_kstep * 3) / 4) continue;
+        if (sum / c > best) { best = sum / c; bs = s; }
     }
-    if (best < -0.5f) best = 0.0f;
-    return best * (float)sqrt((double)la / lb);
+    if (!isfinite(best)) return 0;
+    // the cosines along the best alignment, every frame, and their low quantile
+    float *cs = mallocCheck(sizeof(float) * la);
+    long c = 0;
+    for (long k = 0; k < la; k++) {
+        long j = b0 + bs + k;
+        if (j >= b0 && j < b1) cs[c++] = cblas_sdot(D, F + (a0 + k) * D, 1, F + j * D, 1);
+    }
+    qsort(cs, c, sizeof(float), cmp_float);
+    float q = cs[(long)(fine_quantile * (c - 1))];
+    free(cs);
+    return 0.5f * (1.0f + q);
 }
 
 // Average-linkage agglomerative clustering of S segments by similarity sim
@@ -672,6 +701,36 @@ static void pattern_labels(int *lab, const long *g, int ng, const float *F, long
     free(sim);
 }
 
+// The phase (0 or 1) at which the labels lb (ng) of the patterns found at some
+// period come in locked pairs, or -1: at that phase x is always followed by y and
+// y always preceded by x, no label in both places, at least three pairs and two
+// pairs that come again. A pair "x x" (a pattern whose halves sound alike, as in
+// "A B C C" at half the period, a training module's "ef ef gg") may hold its
+// label in both places but counts as no repeated pair: with it the training
+// modules' pairwise F 0.810 -> 0.815 (over-theme 0.73 -> 0.87, no other module
+// changed); without the two repeated pairs of "x y" a song of back-to-back
+// repeats ("a a b b") would double.
+static int locked_pairs(const int *lb, int ng) {
+    for (int ph = 0; ph < 2; ph++) {
+        int ok = 1, rep = 0, npair = 0;
+        for (int a = ph; a + 1 < ng && ok; a += 2) {
+            npair++;
+            int first = 1, again = 0;   // the first occurrence of its pair, which comes again
+            for (int b = ph; b < a; b += 2) if (lb[a] == lb[b]) first = 0;
+            for (int b = a + 2; b + 1 < ng; b += 2) {
+                if ((lb[a] == lb[b]) != (lb[a + 1] == lb[b + 1])) ok = 0;
+                if (lb[a] == lb[b]) again = 1;
+            }
+            int self = lb[a] == lb[a + 1];
+            rep += first && again && !self;
+            for (int b = ph; b + 1 < ng && !self; b += 2)
+                if (lb[a] == lb[b + 1] || lb[a + 1] == lb[b]) ok = 0;
+        }
+        if (ok && rep >= 2 && npair >= 3) return ph;
+    }
+    return -1;
+}
+
 // ---- the whole analysis -----------------------------------------------------------------
 // The analysis proper, on audio already trimmed of leading/trailing silence.
 static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
@@ -803,33 +862,16 @@ static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
                                          o.period_harm, Lp, o.period_prior_s / out->frame_s, o.period_prior_oct,
                                          &score);
         if (p > 0 && T > 4 * p && fc.fine && o.pattern_pairs) {
-            // patterns that always come in the same pairs are halves of one: at p,
-            // are the labels a sequence of locked pairs (at one phase, x always
-            // followed by y and y always preceded by x, no label in both places),
-            // two of the pairs coming again? Then the period is 2p (the comb cannot
-            // tell a pattern with a change in its middle from two patterns).
+            // patterns that always come in the same pairs are halves of one: when the
+            // labels at p are locked pairs, the period is 2p (the comb cannot tell a
+            // pattern with a change in its middle from two patterns)
             long *g = mallocCheck(sizeof(long) * (T + 2));
             int ng = pattern_grid(g, z, T, p, o.grid_alpha);
             g[ng] = T;
             int *lb = mallocCheck(sizeof(int) * (ng + 1));
-            pattern_labels(lb, g, ng, fc.fine, fc.Tf, (double)P / fine_hops, (int)lround(1.0 / out->frame_s), o.pattern_threshold);
-            int merge = -1;
-            for (int ph = 0; ph < 2 && merge < 0; ph++) {
-                int ok = 1, rep_ = 0, npair = 0;
-                for (int a = ph; a + 1 < ng && ok; a += 2) {
-                    npair++;
-                    int first = 1, again = 0;   // the first occurrence of its pair, which comes again
-                    for (int b = ph; b < a; b += 2) if (lb[a] == lb[b]) first = 0;
-                    for (int b = a + 2; b + 1 < ng; b += 2) {
-                        if ((lb[a] == lb[b]) != (lb[a + 1] == lb[b + 1])) ok = 0;
-                        if (lb[a] == lb[b]) again = 1;
-                    }
-                    rep_ += first && again;
-                    for (int b = ph; b + 1 < ng; b += 2)
-                        if (lb[a] == lb[b + 1] || lb[a + 1] == lb[b]) ok = 0;
-                }
-                if (ok && rep_ >= 2 && npair >= 3) merge = ph;
-            }
+            pattern_labels(lb, g, ng, fc.fine, fc.Tf, (double)P / fine_hops, (int)lround(fine_slack_s / out->frame_s),
+                           o.pattern_threshold);
+            int merge = locked_pairs(lb, ng);
             if (merge >= 0) p *= 2;
             free(lb);
             free(g);
@@ -889,7 +931,8 @@ static int analyze_core(Analysis *out, const float *x, long n, AnalyzeOpts o) {
         for (int i = 0; i < S; i++)
             for (int j = i + 1; j < S; j++) {
                 float v = fine_similarity(fc.fine, fc.Tf, N_MELS, FINE(bnd[i]), FINE(bnd[i + 1]),
-                                          FINE(bnd[j]), FINE(bnd[j + 1]), (int)FINE(slack));
+                                          FINE(bnd[j]), FINE(bnd[j + 1]),
+                                          (int)FINE(lround(fine_slack_s / out->frame_s)));
                 sim[i * S + j] = sim[j * S + i] = v;
             }
 #undef FINE

@@ -33,12 +33,13 @@
 // tracker at the pattern scale, so a pattern of another length re-phases the
 // grid), and the patterns are labelled by average linkage on their similarity
 // over fine log-mel frames (one STFT hop: a pattern played again is the same
-// audio), with no merging of equal neighbours (an order list's "c c" is two
-// entries). Against the order lists of the corpus's training modules it scores
-// boundary F@3s 0.88 and pairwise F 0.79 where the section level scores 0.61
-// and 0.60 (the section level, with about 7 sections for 17 order entries,
-// cannot do better than 0.64 and 0.67 even with perfect boundaries and labels at
-// its granularity).
+// audio): at the best of every alignment within +- 2 s, the 10th percentile of
+// the frame cosines (a variant differs in a short part), with no merging of
+// equal neighbours (an order list's "c c" is two entries). Against the order
+// lists of the corpus's training modules it scores boundary F@3s 0.90 and
+// pairwise F 0.82 where the section level scores 0.61 and 0.60 (the section
+// level, with about 7 sections for 17 order entries, cannot do better than 0.64
+// and 0.67 even with perfect boundaries and labels at its granularity).
 // Descriptors (data/descriptors.c) need only the samples and a time span.
 //
 // All audio is mono float at SAMPLE_RATE (22,050 Hz, audio/audio.h).
@@ -92,7 +93,7 @@ typedef struct {
                              //   default 1) instead of the combined matrix of coarse frames (0)
     int pattern_pairs;       // ... with pattern_fine: the period doubles when the patterns found come in
                              //   locked pairs, two of them repeated (default 1)
-    float pattern_threshold; // ... segment similarity at which two patterns share a label (default 0.94;
+    float pattern_threshold; // ... segment similarity at which two patterns share a label (default 0.93;
                              //   0.88 suits pattern_fine 0)
 } AnalyzeOpts;
 enum { ANALYZE_SECTIONS = 0, ANALYZE_PATTERNS = 1 };
