@@ -142,9 +142,9 @@ typedef struct {
 // Training modules, pairwise F: frames of 4 hops, every alignment 0.776; one hop,
 // every 4th alignment then refined, every 2nd frame, the mean 0.787.
 // Patterns are slid +- fine_slack_s along each other: a variant's change can pull
-// a boundary a second or more off the order entry (tests/test_data_analyze.c,
-// test_pattern_variant: 1.4 s), and two plays whose edges are that far apart
-// do not line up within +- 1 s (the training modules score the same at 1 and 2 s).
+// a boundary about a second off the order entry, and two plays whose edges are
+// then 1.4 s apart do not line up within +- 1 s (tests/test_data_analyze.c,
+// test_pattern_variant; the training modules: one changes, pairwise 0.548 -> 0.561).
 static const int fine_hops = 1, fine_kstep = 4;
 static const double fine_quantile = 0.1, fine_slack_s = 2.0;
 
@@ -468,13 +468,13 @@ static float segment_similarity(const float *S, long T, long a0, long a1, long b
 // frame apart in two repeats blur that difference.
 // Why every alignment: two plays of one pattern line up within one or two fine
 // frames (a play shifted by one frame is already a cosine 0.07 lower), so a
-// search over every 4th alignment (session 10's) missed the peak, lower by up
-// to 0.2 in 19 of 406 pairs of one training module, and split plays of one
+// search over every 4th alignment (session 10's) missed the peak, 0.02 to 0.2
+// lower in 19 of 406 pairs of one training module, and split plays of one
 // pattern into two labels. Why a low quantile and no length factor: a variant
-// differs in a short part, which a mean over the whole pattern hides (the
-// training modules' pairwise F: mean times sqrt(length ratio) 0.785, the mean
-// 0.804 at 0.97, the 10th percentile 0.805 at 0.92 to 0.94 (these on exact
-// alignments and the session-10 boundaries: scratch harness, analyzer.md "Tries").
+// differs in a short part, which a mean over the whole pattern hides. Training
+// modules' pairwise F with every alignment, on session 10's boundaries (scratch
+// harness, notebooks_exports/analyzer.md "Tries"): the mean times sqrt(length
+// ratio) 0.785 at 0.94, the mean 0.804 at 0.97, the 10th percentile 0.805 at 0.92.
 static float fine_similarity(const float *F, long Tf, int D, long a0, long a1, long b0, long b1, int slack) {
     if (a1 > Tf) a1 = Tf;
     if (b1 > Tf) b1 = Tf;

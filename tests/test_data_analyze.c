@@ -400,11 +400,17 @@ static float *pattern_song(const char *order, double len, int split, char varian
         int var = variant && order[i] == variant, tw = twin && order[i] == twin;
         int k = var ? order[i] - 'A' - 1 : order[i] - 'A';
         memset(pat, 0, sizeof(float) * np);
-        // eight half-chords: the variant changes only the sixth
-        for (int h = 0; h < 8; h++) {
-            int c = tw ? (h / 2) % 2 : h / 2, notes[3], up = split && !tw && c >= 2;
-            for (int q = 0; q < 3; q++) notes[q] = root[k] + (up ? 7 : 0) + (var && h == 5 ? other[q] : prog[c][q]);
-            add_chord(pat, h * len / 8, (h + 1) * len / 8, notes, 3, beat[k], 0.3, H[k], tilt[k], 0.5f);
+        for (int c = 0; c < 4; c++) {
+            int pc = tw ? c % 2 : c, notes[3], up = split && !tw && c >= 2;
+            for (int q = 0; q < 3; q++) notes[q] = root[k] + (up ? 7 : 0) + prog[pc][q];
+            if (!(var && c == 2)) {
+                add_chord(pat, c * len / 4, (c + 1) * len / 4, notes, 3, beat[k], 0.3, H[k], tilt[k], 0.5f);
+                continue;
+            }
+            // the variant: the third chord's second half is another chord
+            add_chord(pat, c * len / 4, (c + 0.5) * len / 4, notes, 3, beat[k], 0.3, H[k], tilt[k], 0.5f);
+            for (int q = 0; q < 3; q++) notes[q] = root[k] + (up ? 7 : 0) + other[q];
+            add_chord(pat, (c + 0.5) * len / 4, (c + 1) * len / 4, notes, 3, beat[k], 0.3, H[k], tilt[k], 0.5f);
         }
         memcpy(x + i * np, pat, sizeof(float) * np);
     }
