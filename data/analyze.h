@@ -95,6 +95,8 @@ typedef struct {
                              //   locked pairs, two of them repeated (default 1)
     float pattern_threshold; // ... segment similarity at which two patterns share a label (default 0.93;
                              //   0.88 suits pattern_fine 0)
+    double pattern_halves;   // ... with pattern_fine: the period halves when at least this share of the
+                             //   patterns found at half of it come in pairs "x x" (default 0.75; 0 = never)
 } AnalyzeOpts;
 enum { ANALYZE_SECTIONS = 0, ANALYZE_PATTERNS = 1 };
 

@@ -418,9 +418,10 @@ static float *pattern_song(const char *order, double len, int split, char varian
     return x;
 }
 
-// The period of pattern_song's songs, with and without the prior (period_prior_oct 0).
+// The period of pattern_song's songs, with and without the prior (period_prior_oct 0),
+// the locked pairs (pairs 0) and the halving of "x x" pairs (halves 0).
 static double pattern_period(const char *order, double len, int split, char twin, double prior_oct, int pairs,
-                             int *nsec) {
+                             int halves, int *nsec) {
     long n;
     float *x = pattern_song(order, len, split, 0, twin, &n);
     AnalyzeOpts o;
@@ -428,6 +429,7 @@ static double pattern_period(const char *order, double len, int split, char twin
     o.level = ANALYZE_PATTERNS;
     o.period_prior_oct = prior_oct;
     o.pattern_pairs = pairs;
+    if (!halves) o.pattern_halves = 0;
     o.descriptors = 0;
     Analysis a;
     double p = -1;
@@ -446,13 +448,13 @@ static double pattern_period(const char *order, double len, int split, char twin
 // (6 s, 1.2 octaves) the 3.2 s song comes out at 6.4 s (notebooks_exports/analyzer.md).
 static void test_pattern_period(void) {
     int nsec = 0;
-    double p = pattern_period("ABCDEABFCDEFABCD", 6.4, 0, 0, 1.2, 1, &nsec);
+    double p = pattern_period("ABCDEABFCDEFABCD", 6.4, 0, 0, 1.2, 1, 1, &nsec);
     CHECK(fabs(p - 6.4) < 0.03 * 6.4, "6.4 s patterns, with the prior: period %.3f s (%d patterns), want 6.4", p, nsec);
-    p = pattern_period("ABCDEABFCDEFABCD", 6.4, 0, 0, 0, 1, &nsec);
+    p = pattern_period("ABCDEABFCDEFABCD", 6.4, 0, 0, 0, 1, 1, &nsec);
     CHECK(fabs(p - 3.2) < 0.03 * 3.2, "... the comb alone halves it (its chords change every 1.6 s): %.3f s, 3.2", p);
-    p = pattern_period("ABCDEABFCDEFABCD", 3.2, 0, 0, 0, 1, &nsec);
+    p = pattern_period("ABCDEABFCDEFABCD", 3.2, 0, 0, 0, 1, 1, &nsec);
     CHECK(fabs(p - 3.2) < 0.03 * 3.2, "3.2 s patterns, no prior: period %.3f s (%d patterns), want 3.2", p, nsec);
-    p = pattern_period("ABCDEABFCDEFABCD", 3.2, 0, 0, 1.2, 1, &nsec);
+    p = pattern_period("ABCDEABFCDEFABCD", 3.2, 0, 0, 1.2, 1, 1, &nsec);
     printf("3.2 s patterns with the default prior: period %.3f s (%d patterns; a known limit when 6.4)\n", p, nsec);
 }
 
@@ -463,9 +465,9 @@ static void test_pattern_period(void) {
 // 2 s chords).
 static void test_pattern_pairs(void) {
     int nsec = 0;
-    double p = pattern_period("ABCDBCEA", 8.0, 1, 0, 1.2, 1, &nsec);
+    double p = pattern_period("ABCDBCEA", 8.0, 1, 0, 1.2, 1, 1, &nsec);
     CHECK(fabs(p - 8.0) < 0.03 * 8.0, "locked halves: period %.3f s (%d patterns), want 8", p, nsec);
-    p = pattern_period("ABCDBCEA", 8.0, 1, 0, 1.2, 0, &nsec);
+    p = pattern_period("ABCDBCEA", 8.0, 1, 0, 1.2, 0, 1, &nsec);
     CHECK(fabs(p - 4.0) < 0.03 * 4.0, "... without the pairs rule: %.3f s, want 4 (the comb's halves)", p);
 }
 
@@ -521,11 +523,26 @@ static void test_pattern_variant(void) {
 // 8 s; without the pairs rule it stays 4 s.
 static void test_pattern_twin(void) {
     int nsec = 0;
-    double p = pattern_period("ABCDBCEEA", 8.0, 1, 'E', 1.2, 1, &nsec);
+    double p = pattern_period("ABCDBCEEA", 8.0, 1, 'E', 1.2, 1, 1, &nsec);
     CHECK(fabs(p - 8.0) < 0.03 * 8.0, "locked halves, one pattern's halves alike: period %.3f s (%d patterns), want 8",
           p, nsec);
-    p = pattern_period("ABCDBCEEA", 8.0, 1, 'E', 1.2, 0, &nsec);
+    p = pattern_period("ABCDBCEEA", 8.0, 1, 'E', 1.2, 0, 1, &nsec);
     CHECK(fabs(p - 4.0) < 0.03 * 4.0, "... without the pairs rule: %.3f s, want 4 (the comb's halves)", p);
+}
+
+// Patterns each played twice in a row, as a module's order list often has them
+// (A A B B ...; 3.2 s patterns): the repeat's boundary has no novelty, so the comb
+// and the prior find 6.4 s; the patterns found at 3.2 s come in "x x" pairs, so
+// the period halves to the order entries' 3.2 s. Without the rule the 6.4 s
+// patterns found come in locked pairs (A B, C D, E F) and double again: 12.8 s.
+static void test_pattern_halves(void) {
+    int nsec = 0;
+    const char *order = "AABBCCDDEEFFAABBCCDDEEFF";
+    double p = pattern_period(order, 3.2, 0, 0, 1.2, 1, 1, &nsec);
+    CHECK(fabs(p - 3.2) < 0.03 * 3.2, "patterns played twice in a row: period %.3f s (%d patterns), want 3.2", p,
+          nsec);
+    p = pattern_period(order, 3.2, 0, 0, 1.2, 1, 0, &nsec);
+    CHECK(p > 2 * 0.97 * 3.2, "... without the halving: %.3f s, want twice 3.2 s or more (the comb's pairs)", p);
 }
 
 static void test_label_names(void) {
@@ -551,5 +568,6 @@ int main(void) {
     test_pattern_pairs();
     test_pattern_variant();
     test_pattern_twin();
+    test_pattern_halves();
     return check_summary("test_data_analyze");
 }
