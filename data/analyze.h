@@ -28,7 +28,8 @@
 // the comb spacing that lands on the most of a sharp novelty (2.5 s checkerboard
 // plus short-blur structure features), weighed by a weak prior on the length
 // (6 s, 1.2 octaves: the comb alone cannot tell a pattern with a change in its
-// middle from two patterns), doubled when the patterns come in locked pairs; a
+// middle from two patterns), doubled when the patterns come in locked pairs and
+// halved when the patterns at half of it come as "x x" pairs; a
 // boundary is placed about every period by dynamic programming (Ellis's beat
 // tracker at the pattern scale, so a pattern of another length re-phases the
 // grid), and the patterns are labelled by average linkage on their similarity
@@ -36,10 +37,12 @@
 // audio): at the best of every alignment within +- 2 s, the 10th percentile of
 // the frame cosines (a variant differs in a short part), with no merging of
 // equal neighbours (an order list's "c c" is two entries). Against the order
-// lists of the corpus's training modules it scores boundary F@3s 0.90 and
-// pairwise F 0.82 where the section level scores 0.61 and 0.60 (the section
-// level, with about 7 sections for 17 order entries, cannot do better than 0.64
-// and 0.67 even with perfect boundaries and labels at its granularity).
+// lists of the corpus's training modules (its tuning set) it scores boundary
+// F@3s 0.91 and pairwise F 0.82 where the section level scores 0.61 and 0.60
+// (the section level, with about 7 sections for 17 order entries, cannot do
+// better than 0.64 and 0.67 even with perfect boundaries and labels at its
+// granularity); on held-out modules 0.83 / 0.73 to 0.75, and 0.66 / 0.58 on a
+// set whose 3.2 to 3.6 s patterns the 6 s prior doubles.
 // Descriptors (data/descriptors.c) need only the samples and a time span.
 //
 // All audio is mono float at SAMPLE_RATE (22,050 Hz, audio/audio.h).
