@@ -7,9 +7,9 @@
 # several runs. The export happens when the checkpoint reaches STEPS, or after
 # every phase with PHASE_EXPORT=1 (a usable model from an unfinished run: its
 # step is in the model file, `refrain info`).
-# Ctrl-C or SIGTERM also ends a phase cleanly: the trainer finishes its step
-# and saves the checkpoint (exit 130 / 143; binaries from commit 7fbd38f on),
-# and the next run continues it.
+# Ctrl-C, SIGTERM or SIGHUP also ends a phase cleanly: the trainer finishes its
+# step and saves the checkpoint (exit 130 / 143 / 129; SIGHUP from commit
+# fe1a3c5 on), and the next run continues it.
 # Needs the corpus (`make data`) and assets/ae.rfc.
 #
 # Knobs: STEPS (train-diffusion's default), MAX_MINUTES (0), THREADS (2),
