@@ -25,6 +25,16 @@ static inline int check_report(int ok, const char *file, int line, const char *f
     return ok;
 }
 
+// DIR/NAME in one of 8 rotating buffers (so a call can pass a few at once):
+// the tests' paths inside their temporary folder.
+static inline const char *check_in_dir(const char *dir, const char *name) {
+    static char buf[8][512];
+    static int k = 0;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
 // Absolute-or-relative closeness: |got-want| <= atol + rtol*|want|.
 static inline int check_close(const char *what, double got, double want, double atol, double rtol) {
     double err = fabs(got - want);

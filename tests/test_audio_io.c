@@ -16,13 +16,7 @@
 
 static char g_dir[256];
 
-static const char *tpath(const char *name) {
-    static char buf[8][512];
-    static int k = 0;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
-}
+static const char *tpath(const char *name) { return check_in_dir(g_dir, name); }
 
 static int file_exists(const char *p) {
     struct stat st;

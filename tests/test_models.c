@@ -18,13 +18,7 @@
 
 static char g_dir[128];
 
-static const char *at(const char *name) {
-    static char p[4][512];
-    static int k = 0;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", g_dir, name);
-    return p[k];
-}
+static const char *at(const char *name) { return check_in_dir(g_dir, name); }
 
 static void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");

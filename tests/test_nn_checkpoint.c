@@ -20,13 +20,7 @@
 
 static char dir[256];
 
-static const char *in_dir(const char *name) {
-    static char buf[4][512];
-    static int k = 0;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
+static const char *in_dir(const char *name) { return check_in_dir(dir, name); }
 
 // The model under test: a few tensors of different ranks, one big enough to
 // span many write buffers. big_cols lets a test build a model whose shape differs.

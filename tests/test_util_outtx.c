@@ -15,13 +15,7 @@
 
 static char dir[256];
 
-static const char *at(const char *name) {
-    static char p[4][512];
-    static int k = 0;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-    return p[k];
-}
+static const char *at(const char *name) { return check_in_dir(dir, name); }
 static int exists(const char *path) { struct stat st; return stat(path, &st) == 0; }
 static int n_files(void) {   // everything in the scratch folder, temporaries included
     DIR *d = opendir(dir);
