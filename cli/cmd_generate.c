@@ -166,7 +166,7 @@ static int run(int argc, char **argv) {
                 "sampled, seams included (%.1f of %.1f s), in %.1f s (denoiser %.1f s, decoder %.2f s, vocoder %.2f s) -> %s\n",
                 n == 1 ? "" : "s", list, song.n_sections, song.sections_sampled,
                 song.sections_sampled == 1 ? "" : "s", song.frames_sampled, song.n_latent,
-                song.frames_sampled * 4.0 * 256 / song.sample_rate, sec, total, song.seconds_denoiser,
+                song.n_latent ? sec * song.frames_sampled / song.n_latent : 0.0, sec, total, song.seconds_denoiser,
                 song.seconds_decoder, song.seconds_vocoder, g_out);
     } else if (!rc && !g_quiet)
         fprintf(stderr, "generate: %d sections, %.1f s of audio in %.1f s (denoiser %.1f s, decoder %.2f s, vocoder %.2f s) -> %s\n",
