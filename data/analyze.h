@@ -41,8 +41,11 @@
 // F@3s 0.91 and pairwise F 0.82 where the section level scores 0.61 and 0.60
 // (the section level, with about 7 sections for 17 order entries, cannot do
 // better than 0.64 and 0.67 even with perfect boundaries and labels at its
-// granularity); on held-out modules 0.83 / 0.73 to 0.75, and 0.66 / 0.58 on a
-// set whose 3.2 to 3.6 s patterns the 6 s prior doubles.
+// granularity); on held-out modules 0.79 to 0.84 / 0.69 to 0.75 (0.66 / 0.58 on a
+// set whose 3.2 to 3.6 s patterns the 6 s prior doubles). What it loses there is
+// the period's octave, which is notation (how many bars a composer put in a
+// 64-row pattern), not sound: where the octave matches the order list, pairwise
+// F is 0.82 to 0.86 (notebooks_exports/analyzer.md, Tries, session 12).
 // Descriptors (data/descriptors.c) need only the samples and a time span.
 //
 // All audio is mono float at SAMPLE_RATE (22,050 Hz, audio/audio.h).
